@@ -1,0 +1,131 @@
+"""The small frozen records that flow through the pipeline, with their shapes, units and frames.
+
+Coordinate frames used throughout:
+- image: pixels, origin at the top-left of the full frame, x right, y down.
+- camera: millimetres, pinhole camera at the origin, x right, y down, z forward (away from the
+  camera), the same axes as OpenCV. "Root-relative" means the pelvis (joint 0) is at the origin.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.skeleton import NUM_JOINTS
+
+
+def _check_shape(name: str, array: np.ndarray, shape: tuple[int, ...]) -> None:
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {array.shape}")
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One captured video frame.
+
+    index: 0-based frame number in its source. time_s: presentation time in seconds from the
+    source's start. image: (H, W, 3) uint8 BGR. captured_at: time.perf_counter() when it was read,
+    for end-to-end latency.
+    """
+
+    index: int
+    time_s: float
+    image: np.ndarray
+    captured_at: float = 0.0
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+
+@dataclass(frozen=True, eq=False)
+class Detection:
+    """A person box in image pixels: box_xyxy (4,) float = x1, y1, x2, y2; score in [0, 1]."""
+
+    box_xyxy: np.ndarray
+    score: float
+
+    def __post_init__(self) -> None:
+        _check_shape("box_xyxy", self.box_xyxy, (4,))
+
+
+@dataclass(frozen=True)
+class CameraIntrinsics:
+    """Pinhole intrinsics in pixels: focal lengths fx, fy and principal point cx, cy."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+
+    @classmethod
+    def from_fov(cls, width: int, height: int, horizontal_fov_deg: float) -> "CameraIntrinsics":
+        """Square pixels, principal point at the image centre, f = (W/2) / tan(FOV/2)."""
+        f = (width / 2.0) / np.tan(np.radians(horizontal_fov_deg) / 2.0)
+        return cls(float(f), float(f), width / 2.0, height / 2.0)
+
+    def to_dict(self) -> dict:
+        return {"fx": self.fx, "fy": self.fy, "cx": self.cx, "cy": self.cy}
+
+
+@dataclass(frozen=True, eq=False)
+class PersonPose:
+    """One person's pose in one frame.
+
+    box_xyxy: (4,) person box in image pixels.
+    keypoints_2d: (17, 3) float: x, y in image pixels and a confidence in [0, 1], Human3.6M order.
+    joints_3d: (17, 3) float, millimetres, camera axes, root-relative (joint 0 is 0, 0, 0).
+    root: (3,) float, millimetres, camera space: where the pelvis is.
+    score: detection/pose confidence in [0, 1].
+    """
+
+    box_xyxy: np.ndarray
+    keypoints_2d: np.ndarray
+    joints_3d: np.ndarray
+    root: np.ndarray
+    score: float
+
+    def __post_init__(self) -> None:
+        _check_shape("box_xyxy", self.box_xyxy, (4,))
+        _check_shape("keypoints_2d", self.keypoints_2d, (NUM_JOINTS, 3))
+        _check_shape("joints_3d", self.joints_3d, (NUM_JOINTS, 3))
+        _check_shape("root", self.root, (3,))
+
+    @property
+    def joints_camera(self) -> np.ndarray:
+        """(17, 3) absolute joint positions in camera space, millimetres."""
+        return self.joints_3d + self.root[None, :]
+
+
+@dataclass(frozen=True)
+class Track:
+    """A person followed over time: a stable track_id and its (optionally smoothed) pose this frame.
+
+    age: frames since the track was created. missed: frames since it was last matched to a
+    detection (0 when seen this frame). smoothed: whether pose went through the One-Euro filter.
+    """
+
+    track_id: int
+    pose: PersonPose
+    age: int
+    missed: int = 0
+    smoothed: bool = False
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """Everything the UI and the recorders receive for one processed frame.
+
+    timings_ms: stage name -> milliseconds (e.g. 'detect', 'pose', 'track', 'total'); latency_ms
+    is capture-to-result. camera: the intrinsics used for placement. backend/device: what ran.
+    """
+
+    frame: Frame
+    tracks: tuple[Track, ...]
+    camera: CameraIntrinsics
+    timings_ms: dict = field(default_factory=dict)
+    backend: str = ""
+    device: str = ""

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything (Debian/Ubuntu system packages, then .venv/ with the pinned Python packages)
+# and starts the app on the embedded default. Arguments are passed on to main.py.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+APT_PACKAGES=(
+  python3-venv
+  # Open3D offscreen rendering on Mesa's EGL
+  libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libgomp1 libusb-1.0-0
+  # Qt 6: offscreen platform and X11 (xcb) platform
+  libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0
+  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0
+  libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $($PYTHON --version)"
+  "$PYTHON" -m venv .venv
+fi
+if ! .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt 2>.venv/pip.log; then
+  grep -v "is ignored" .venv/pip.log >&2; exit 1
+fi
+echo "setup: installed; starting the app (python main.py $*)"
+exec .venv/bin/python main.py "$@"
