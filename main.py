@@ -1,0 +1,43 @@
+"""Entry point: `python main.py [gui options]` opens the app; sub-commands run the other jobs.
+
+Sub-commands (each module defines add_arguments(parser) and run(args) -> exit code):
+  (none)/gui  the live desktop app               app.ui.cli
+  process     videos -> JSON/BVH/CSV tracks      app.process
+  train       train the cascaded network         model.train
+  eval        evaluate a checkpoint on a dataset model.evaluate
+  export      checkpoint -> ONNX/TensorRT + card export.cli
+  distill     build the distillation set         model.distill
+"""
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "gui": ("app.ui.cli", "open the live desktop app (the default)"),
+    "process": ("app.process", "process video files headless into JSON/BVH/CSV pose tracks"),
+    "train": ("model.train", "train the cascaded dimension-lifting network"),
+    "eval": ("model.evaluate", "evaluate a checkpoint on a dataset"),
+    "export": ("export.cli", "export a checkpoint to ONNX / TensorRT with a model card"),
+    "distill": ("model.distill", "build the distillation training set from offline footage"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__.strip())
+        print("\n`python main.py COMMAND --help` for a command's options; no command opens the app.")
+        return 0
+    command = argv.pop(0) if argv and argv[0] in COMMANDS else "gui"
+    module_name, help_text = COMMANDS[command]
+    module = importlib.import_module(module_name)
+    prog = "main.py" if command == "gui" else f"main.py {command}"
+    parser = argparse.ArgumentParser(prog=prog, description=help_text)
+    module.add_arguments(parser)
+    args = parser.parse_args(argv)
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
