@@ -1,0 +1,115 @@
+"""MediaPipe BlazePose backend: runs the landmarker on each person crop and maps 33 -> 17 joints.
+
+BlazePose (GHUM) gives 33 landmarks in image space and 33 metric "world" landmarks in metres,
+origin between the hips, axes aligned with the camera (x right, y down, z away from the camera).
+Human3.6M's 17 joints are built from them as follows (documented in README):
+
+  pelvis     = mid(left_hip 23, right_hip 24)
+  r/l hip, knee, ankle = 24/23, 26/25, 28/27
+  thorax     = mid(left_shoulder 11, right_shoulder 12)
+  spine      = mid(pelvis, thorax)
+  nose       = nose 0
+  head (top) = mid(ears 7, 8) + 0.5 * (mid(ears) - thorax)   # BlazePose has no head-top point
+  l/r shoulder, elbow, wrist = 11/12, 13/14, 15/16
+
+BlazePose hips sit a little higher and wider than Human3.6M's; no correction is applied.
+"""
+
+import numpy as np
+
+from app.backends.base import BackendError
+from app.mediapipe_task import create_pose_landmarker
+from app.skeleton import NUM_JOINTS
+from app.types import Detection, Frame
+
+# Direct copies: H36M index -> BlazePose index.
+_DIRECT = {1: 24, 2: 26, 3: 28, 4: 23, 5: 25, 6: 27, 9: 0, 11: 11, 12: 13, 13: 15, 14: 12, 15: 14, 16: 16}
+HEAD_ABOVE_EARS = 0.5
+CROP_SIZE = 320  # px; BlazePose's own detector and landmarker work at 224-256 px
+CROP_PADDING = 1.3  # the crop is this much larger than the person box
+
+
+def blazepose_to_h36m(points: np.ndarray) -> np.ndarray:
+    """(33, C) BlazePose landmarks -> (17, C) Human3.6M joints; any C (x, y[, z][, conf]).
+
+    Derived joints average their sources; a confidence column (if any) is averaged too.
+    """
+    assert points.ndim == 2 and points.shape[0] == 33, points.shape
+    out = np.zeros((NUM_JOINTS, points.shape[1]), dtype=np.float64)
+    for h36m, blaze in _DIRECT.items():
+        out[h36m] = points[blaze]
+    pelvis = (points[23] + points[24]) / 2
+    thorax = (points[11] + points[12]) / 2
+    ears = (points[7] + points[8]) / 2
+    out[0] = pelvis
+    out[8] = thorax
+    out[7] = (pelvis + thorax) / 2
+    out[10] = ears + HEAD_ABOVE_EARS * (ears - thorax)
+    if points.shape[1] > 3:  # keep confidences in range: the extrapolation above is for positions
+        out[10, 3:] = (ears[3:] + thorax[3:]) / 2
+    return out
+
+
+def _crop_transform(box: np.ndarray, size: int, padding: float) -> np.ndarray:
+    """2x3 affine taking full-frame pixels into a size x size crop centred on the box."""
+    x1, y1, x2, y2 = box
+    side = max(x2 - x1, y2 - y1) * padding
+    scale = size / max(side, 1.0)
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    return np.array([[scale, 0, size / 2 - scale * cx], [0, scale, size / 2 - scale * cy]])
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+class MediaPipeBackend:
+    """PoseBackend on MediaPipe's BlazePose full model, CPU only, one landmarker call per person."""
+
+    name = "mediapipe"
+
+    def __init__(self, device: str = "cpu", crop_size: int = CROP_SIZE, crop_padding: float = CROP_PADDING):
+        if device not in ("cpu", "auto"):
+            raise BackendError(f"mediapipe backend runs on the CPU only, not on '{device}'")
+        self.device = "cpu"
+        self.crop_size = crop_size
+        self.crop_padding = crop_padding
+        # Two poses per crop so that, where people overlap, the one matching the box can be chosen.
+        self._landmarker = create_pose_landmarker(num_poses=2)
+
+    def estimate(self, frame: Frame, detections) -> list:
+        import cv2
+        import mediapipe as mp
+
+        results = []
+        for det in detections:
+            affine = _crop_transform(det.box_xyxy, self.crop_size, self.crop_padding)
+            crop = cv2.warpAffine(frame.image, affine, (self.crop_size, self.crop_size),
+                                  flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
+            found = self._landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
+            results.append(self._pick(found, det, affine))
+        return results
+
+    def _pick(self, found, det: Detection, affine: np.ndarray):
+        """The found pose whose landmark box overlaps the detection most, in frame coordinates."""
+        inverse = np.linalg.inv(np.vstack([affine, [0, 0, 1]]))[:2]
+        best, best_iou = None, 0.05
+        for landmarks, world in zip(found.pose_landmarks, found.pose_world_landmarks):
+            crop_px = np.array([[p.x * self.crop_size, p.y * self.crop_size] for p in landmarks])
+            frame_px = crop_px @ inverse[:, :2].T + inverse[:, 2]
+            conf = np.array([p.visibility if p.visibility is not None else 1.0 for p in landmarks])
+            box = np.array([*frame_px.min(0), *frame_px.max(0)])
+            overlap = _iou(box, det.box_xyxy)
+            if overlap > best_iou:
+                kp = blazepose_to_h36m(np.column_stack([frame_px, conf]))
+                xyz = blazepose_to_h36m(np.array([[p.x, p.y, p.z] for p in world])) * 1000.0
+                best, best_iou = (kp, xyz - xyz[0]), overlap
+        return best
+
+    def close(self) -> None:
+        self._landmarker.close()

@@ -1,0 +1,281 @@
+"""The real-time pipeline: capture thread -> latest-frame slot -> inference thread -> FrameResult.
+
+FrameProcessor does the per-frame work synchronously (detect -> pose -> place -> track -> smooth);
+iter_results drives it over a whole source without dropping frames (headless processing, tests);
+Pipeline runs it live on two threads, dropping stale frames so latency stays at one frame.
+"""
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+
+from app.backends.base import BackendError
+from app.placement import place_root
+from app.smoothing import OneEuroConfig, PoseSmoother
+from app.sources import FrameSource, SourceError, open_source
+from app.tracking import Tracker, TrackerConfig
+from app.types import CameraIntrinsics, Frame, FrameResult, PersonPose, Track
+
+BACKENDS = ("mediapipe", "cascade")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """What to run and how; change fields with dataclasses.replace."""
+
+    source: str = ""  # "" = camera 0, else the bundled clip; a digit = camera index; else a path
+    backend: str = "mediapipe"  # pose backend: 'mediapipe' or 'cascade'
+    device: str = "cpu"  # 'cpu', 'cuda' or 'auto' (the backend picks)
+    detector: str = "default"  # person detector name, see app.detectors.make_detector
+    horizontal_fov_deg: float = 60.0  # camera field of view for placement; typical webcams are 55-70
+    smoothing: bool = True  # One-Euro filter per joint per track
+    one_euro: OneEuroConfig = field(default_factory=OneEuroConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    max_people: int = 6  # people estimated per frame, largest detections first
+    loop: bool = False  # replay file sources forever (the GUI does)
+    realtime: bool = False  # pace file sources at their own frame rate (the GUI does)
+
+
+def make_backend(name: str, device: str):
+    """The pose backend called `name`; raises BackendError with one line if it cannot run."""
+    if name == "mediapipe":
+        from app.backends.mediapipe_backend import MediaPipeBackend
+
+        return MediaPipeBackend(device=device)
+    if name == "cascade":
+        try:
+            from app.backends.cascade import CascadeBackend
+        except ImportError as exc:
+            raise BackendError(f"cascade backend is not available: {exc}") from exc
+        return CascadeBackend(device=device)
+    raise BackendError(f"unknown pose backend '{name}' (choose from {', '.join(BACKENDS)})")
+
+
+def make_default_detector(name: str, max_people: int):
+    from app.detectors import make_detector
+
+    return make_detector(name, max_people=max_people)
+
+
+class FrameProcessor:
+    """detect -> pose -> place -> track -> smooth, one frame at a time.
+
+    detector/backend may be passed in (already built) to share them between runs or in tests.
+    """
+
+    def __init__(self, config: PipelineConfig, detector=None, backend=None):
+        self.config = config
+        self.detector = detector or make_default_detector(config.detector, config.max_people)
+        self.backend = backend or make_backend(config.backend, config.device)
+        self.tracker = Tracker(config.tracker)
+        self._smoothers: dict[int, PoseSmoother] = {}
+        self._smoothing = config.smoothing
+        self._camera: CameraIntrinsics | None = None
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    @property
+    def device(self) -> str:
+        return self.backend.device
+
+    def set_smoothing(self, enabled: bool) -> None:
+        self._smoothing = enabled
+        self._smoothers.clear()
+
+    def reset(self) -> None:
+        """Forget tracks and filters (between two unrelated inputs)."""
+        self.tracker.reset()
+        self._smoothers.clear()
+        self._camera = None
+
+    def camera_for(self, frame: Frame) -> CameraIntrinsics:
+        if self._camera is None or (self._camera.cx, self._camera.cy) != (frame.width / 2, frame.height / 2):
+            self._camera = CameraIntrinsics.from_fov(frame.width, frame.height, self.config.horizontal_fov_deg)
+        return self._camera
+
+    def process(self, frame: Frame, fps: float = 30.0) -> FrameResult:
+        camera = self.camera_for(frame)
+        t0 = time.perf_counter()
+        detections = self.detector.detect(frame)[: self.config.max_people]
+        t1 = time.perf_counter()
+        estimates = self.backend.estimate(frame, detections) if detections else []
+        t2 = time.perf_counter()
+        poses = []
+        for det, estimate in zip(detections, estimates):
+            if estimate is None:
+                continue
+            keypoints_2d, joints_3d = estimate
+            root = place_root(keypoints_2d, joints_3d, camera, det.box_xyxy)
+            poses.append(PersonPose(det.box_xyxy, keypoints_2d, joints_3d, root, float(det.score)))
+        tracks = self._track_and_smooth(poses, frame.time_s, fps)
+        t3 = time.perf_counter()
+        timings = {
+            "detect": (t1 - t0) * 1000,
+            "pose": (t2 - t1) * 1000,
+            "track": (t3 - t2) * 1000,
+            "total": (t3 - t0) * 1000,
+        }
+        if frame.captured_at:
+            timings["latency"] = (t3 - frame.captured_at) * 1000
+        return FrameResult(frame, tuple(tracks), camera, timings, self.backend.name, self.backend.device)
+
+    def _track_and_smooth(self, poses: list[PersonPose], t: float, fps: float) -> list[Track]:
+        tracks = []
+        for track_id, pose, age, missed in self.tracker.update(poses, t, fps):
+            if self._smoothing and missed == 0:
+                smoother = self._smoothers.setdefault(track_id, PoseSmoother(self.config.one_euro))
+                kp, joints, root = smoother(pose.keypoints_2d, pose.joints_3d, pose.root, t)
+                pose = PersonPose(pose.box_xyxy, kp, joints, root, pose.score)
+            tracks.append(Track(track_id, pose, age, missed, self._smoothing))
+        live = set(self.tracker.live_ids)
+        for track_id in list(self._smoothers):
+            if track_id not in live:
+                del self._smoothers[track_id]
+        return tracks
+
+    def close(self) -> None:
+        for part in (self.detector, self.backend):
+            close = getattr(part, "close", None)
+            if close is not None:
+                close()
+
+
+def iter_results(processor: FrameProcessor, source: FrameSource, max_frames: int | None = None) -> Iterator[FrameResult]:
+    """Every frame of `source` through `processor`, in order, none dropped."""
+    for n, frame in enumerate(source):
+        if max_frames is not None and n >= max_frames:
+            return
+        yield processor.process(frame, source.fps)
+
+
+class LatestSlot:
+    """A one-item mailbox: put() overwrites, get() waits for a new item (stale frames are dropped)."""
+
+    def __init__(self):
+        self._item = None
+        self._cond = threading.Condition()
+        self.dropped = 0
+
+    def put(self, item) -> None:
+        with self._cond:
+            if self._item is not None:
+                self.dropped += 1
+            self._item = item
+            self._cond.notify()
+
+    def get(self, timeout: float) -> object | None:
+        with self._cond:
+            if self._item is None:
+                self._cond.wait(timeout)
+            item, self._item = self._item, None
+            return item
+
+
+_END = object()
+
+
+class Pipeline:
+    """Live processing on two threads; on_result/on_status are called from the inference thread."""
+
+    def __init__(
+        self,
+        config: PipelineConfig,
+        on_result: Callable[[FrameResult], None],
+        on_status: Callable[[str], None] = lambda message: None,
+        processor: FrameProcessor | None = None,
+    ):
+        self.config = config
+        self.on_result, self.on_status = on_result, on_status
+        self.processor = processor
+        self.source: FrameSource | None = None
+        self.frames_done = 0
+        self.error: str | None = None
+        self.finished = threading.Event()
+        self._stop = threading.Event()
+        self._resume = threading.Event()
+        self._resume.set()
+        self._slot = LatestSlot()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def paused(self) -> bool:
+        return not self._resume.is_set()
+
+    def set_paused(self, paused: bool) -> None:
+        (self._resume.clear if paused else self._resume.set)()
+
+    def set_smoothing(self, enabled: bool) -> None:
+        if self.processor is not None:
+            self.processor.set_smoothing(enabled)
+
+    def start(self) -> None:
+        """Open the source and the models (raises SourceError / BackendError), then start threads."""
+        self.source = open_source(self.config.source, loop=self.config.loop, realtime=self.config.realtime)
+        try:
+            if self.processor is None:
+                self.processor = FrameProcessor(self.config)
+        except Exception:
+            self.source.close()
+            raise
+        self._threads = [
+            threading.Thread(target=self._capture_loop, name="capture", daemon=True),
+            threading.Thread(target=self._inference_loop, name="inference", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _fail(self, message: str) -> None:
+        self.error = message
+        self.on_status(message)
+
+    def _capture_loop(self) -> None:
+        try:
+            for frame in self.source:
+                while not self._resume.is_set() and not self._stop.is_set():
+                    if self.source.is_camera:
+                        break  # a camera keeps streaming; its frames are simply not processed
+                    self._resume.wait(0.05)
+                if self._stop.is_set():
+                    return
+                if self._resume.is_set():
+                    self._slot.put(frame)
+        except SourceError as exc:
+            self._fail(str(exc))
+        except Exception as exc:  # a broken driver must not kill the app silently
+            self._fail(f"{self.source.description}: capture failed: {exc}")
+        finally:
+            self.source.close()
+            self._slot.put(_END)
+
+    def _inference_loop(self) -> None:
+        try:
+            while not self._stop.is_set():
+                item = self._slot.get(timeout=0.1)
+                if item is None:
+                    continue
+                if item is _END:
+                    self.finished.set()
+                    return
+                result = self.processor.process(item, self.source.fps)
+                self.frames_done += 1
+                self.on_result(result)
+        except Exception as exc:
+            self._fail(f"inference failed: {type(exc).__name__}: {exc}")
+            self.finished.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop both threads, release the source and the models; never blocks longer than timeout."""
+        self._stop.set()
+        self._resume.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if self.processor is not None and not any(t.is_alive() for t in self._threads):
+            self.processor.close()
+            self.processor = None
+        self._threads = []

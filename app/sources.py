@@ -1,0 +1,230 @@
+"""Frame sources: cameras, video files, still images and image folders, with one-line errors."""
+
+import os
+import time
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from app.types import Frame
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEFAULT_SAMPLE = str(ASSETS / "sample_two_people.mp4")
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+IMAGE_FOLDER_FPS = 30.0  # an image folder has no frame rate; this one sets frame times
+# A file whose container promises more frames than it yields by this margin is reported truncated.
+TRUNCATION_TOLERANCE = 2
+
+
+class SourceError(Exception):
+    """A source cannot be opened or broke while reading; str() is one line naming the source."""
+
+
+class FrameSource:
+    """Iterable of Frame. Attributes describe the source; close() releases it."""
+
+    description = ""
+    fps = 30.0
+    width = 0
+    height = 0
+    frame_count = 0  # 0 when unknown (cameras)
+    is_camera = False
+    path: str | None = None
+    fallback_reason: str | None = None
+
+    def __iter__(self) -> Iterator[Frame]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def info(self) -> dict:
+        """Source fields for output files."""
+        return {"path": self.path or self.description, "width": self.width, "height": self.height,
+                "fps": self.fps, "frames": self.frame_count}
+
+
+class _Pacer:
+    """Sleeps so that frames are delivered no faster than their timestamps (real-time playback)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._start: float | None = None
+
+    def wait(self, time_s: float) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if self._start is None or time_s == 0.0:
+            self._start = now - time_s
+        delay = self._start + time_s - now
+        if delay > 0:
+            time.sleep(delay)
+
+
+class VideoFileSource(FrameSource):
+    """A video file decoded by OpenCV; loops when asked; reports a truncated file as an error."""
+
+    def __init__(self, path: str, loop: bool = False, realtime: bool = False):
+        self.path = str(path)
+        self.loop, self.realtime = loop, realtime
+        self._capture = _open_video(self.path)
+        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
+        self.width = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        self.height = int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        self.frame_count = max(int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
+        self.description = f"video {os.path.basename(self.path)}"
+
+    def __iter__(self) -> Iterator[Frame]:
+        pacer = _Pacer(self.realtime)
+        index, played = 0, 0
+        while self._capture is not None:
+            ok, image = self._capture.read()
+            if not ok:
+                if played < self.frame_count - TRUNCATION_TOLERANCE:
+                    raise SourceError(
+                        f"{self.path}: video ended after {played} of {self.frame_count} frames "
+                        "(file truncated or corrupt)"
+                    )
+                if not self.loop or played == 0:
+                    return
+                self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                played = 0
+                continue
+            time_s = index / self.fps
+            pacer.wait(played / self.fps)
+            yield Frame(index, time_s, image, time.perf_counter())
+            index += 1
+            played += 1
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+def _open_video(path: str) -> cv2.VideoCapture:
+    if not os.path.exists(path):
+        raise SourceError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise SourceError(f"{path}: is a folder with no images")
+    capture = cv2.VideoCapture(path)
+    ok = capture.isOpened()
+    if ok:
+        ok, _ = capture.read()
+        capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+    if not ok:
+        capture.release()
+        raise SourceError(f"{path}: not a readable video or image (OpenCV could not decode it)")
+    return capture
+
+
+class ImageSource(FrameSource):
+    """One still image, or every image in a folder in name order, as consecutive frames."""
+
+    def __init__(self, path: str, loop: bool = False, realtime: bool = False):
+        self.path = str(path)
+        self.loop, self.realtime = loop, realtime
+        if os.path.isdir(self.path):
+            self._files = sorted(
+                str(p) for p in Path(self.path).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+            )
+            if not self._files:
+                raise SourceError(f"{self.path}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            self.description = f"images in {os.path.basename(self.path.rstrip('/'))}"
+        else:
+            self._files = [self.path]
+            self.description = f"image {os.path.basename(self.path)}"
+        first = self._read(self._files[0])
+        self.height, self.width = first.shape[:2]
+        self.fps = IMAGE_FOLDER_FPS
+        self.frame_count = len(self._files)
+
+    @staticmethod
+    def _read(path: str) -> np.ndarray:
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            raise SourceError(f"{path}: not a readable image")
+        return image
+
+    def __iter__(self) -> Iterator[Frame]:
+        pacer = _Pacer(self.realtime)
+        index = 0
+        while True:
+            for i, path in enumerate(self._files):
+                pacer.wait(i / self.fps)
+                yield Frame(index, index / self.fps, self._read(path), time.perf_counter())
+                index += 1
+            if not self.loop:
+                return
+
+
+class CameraSource(FrameSource):
+    """A live camera by index (OpenCV VideoCapture)."""
+
+    is_camera = True
+
+    def __init__(self, index: int):
+        self.index = index
+        self.description = f"camera {index}"
+        self._capture = cv2.VideoCapture(index)
+        ok = self._capture.isOpened()
+        image = None
+        if ok:
+            ok, image = self._capture.read()
+        if not ok or image is None:
+            self._capture.release()
+            raise SourceError(f"camera {index}: cannot be opened (no such camera, or it is busy)")
+        self.height, self.width = image.shape[:2]
+        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
+
+    def __iter__(self) -> Iterator[Frame]:
+        start = time.perf_counter()
+        index = 0
+        while self._capture is not None:
+            ok, image = self._capture.read()
+            if not ok:
+                raise SourceError(f"camera {self.index}: stopped delivering frames (unplugged?)")
+            now = time.perf_counter()
+            yield Frame(index, now - start, image, now)
+            index += 1
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+def _quiet_camera_probe(index: int) -> CameraSource | None:
+    """Camera `index` if one exists; OpenCV's own warnings for a missing device are silenced."""
+    if os.name == "posix" and not os.path.exists(f"/dev/video{index}"):
+        return None
+    try:
+        return CameraSource(index)
+    except SourceError:
+        return None
+
+
+def open_source(spec: str | int | None = None, loop: bool = False, realtime: bool = False) -> FrameSource:
+    """Open a source from a spec: None/"" = default, an int or digits = camera, else a path.
+
+    The default is camera 0 when it opens, else the bundled sample clip (played in a loop when
+    `loop`), with `fallback_reason` saying why.
+    """
+    if spec is None or spec == "":
+        camera = _quiet_camera_probe(0)
+        if camera is not None:
+            return camera
+        source = VideoFileSource(DEFAULT_SAMPLE, loop=loop, realtime=realtime)
+        source.fallback_reason = "no camera found: playing the bundled sample clip"
+        return source
+    if isinstance(spec, int) or str(spec).isdigit():
+        return CameraSource(int(spec))
+    path = str(spec)
+    if os.path.isdir(path) or Path(path).suffix.lower() in IMAGE_SUFFIXES:
+        if not os.path.exists(path):
+            raise SourceError(f"{path}: no such file")
+        return ImageSource(path, loop=loop, realtime=realtime)
+    return VideoFileSource(path, loop=loop, realtime=realtime)

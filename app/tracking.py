@@ -1,0 +1,132 @@
+"""Multi-person tracking: keeps one stable ID per person across frames, through short occlusions.
+
+Each frame, existing tracks and new poses are matched with the Hungarian algorithm on a cost that
+adds three cues, each near 0 for the same person and near 1 or more for another:
+  1 - IoU(box predicted with constant velocity, new box)
+  + mean distance of confident 2D joints (predicted) / track box height
+  + |root depth difference| / track root depth      (people who cross in 2D differ in depth)
+Pairs that fail every gate are never matched. A track that is not matched is kept for
+max_missed_s seconds (so an occluded person gets its ID back) and its last pose is shown for
+hold_frames frames (bridging single-frame detector misses).
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from app.types import PersonPose
+
+UNMATCHABLE = 1e6
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Association gates and memory."""
+
+    max_missed_s: float = 1.0  # a lost track is kept this long so a briefly occluded person keeps its ID
+    hold_frames: int = 3  # frames a lost track's last pose is still shown (detector misses)
+    min_iou: float = 0.05  # below this IoU a pair can still match on pose and depth, not on the box alone
+    max_pose_distance: float = 0.6  # gate on the 2D joint distance, in track box heights
+    max_cost: float = 1.8  # pairs costing more are different people
+    min_confidence: float = 0.3  # joints below this confidence are left out of the pose distance
+
+
+@dataclass
+class _TrackState:
+    track_id: int
+    pose: PersonPose
+    last_time: float
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))  # box px per second
+    age: int = 0
+    missed: int = 0
+
+    def predicted_box(self, t: float) -> np.ndarray:
+        return self.pose.box_xyxy + self.velocity * (t - self.last_time)
+
+    def predicted_keypoints(self, t: float) -> np.ndarray:
+        shift = self.predicted_box(t)[:2] - self.pose.box_xyxy[:2]
+        kp = self.pose.keypoints_2d.copy()
+        kp[:, :2] += shift
+        return kp
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two (4,) xyxy boxes."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+class Tracker:
+    """Assigns stable integer IDs (from 1) to the poses of successive frames."""
+
+    def __init__(self, config: TrackerConfig = TrackerConfig()):
+        self.config = config
+        self._tracks: list[_TrackState] = []
+        self._next_id = 1
+
+    def reset(self) -> None:
+        self._tracks, self._next_id = [], 1
+
+    def _cost(self, track: _TrackState, pose: PersonPose, t: float) -> float:
+        c = self.config
+        box = track.predicted_box(t)
+        iou = box_iou(box, pose.box_xyxy)
+        height = max(float(box[3] - box[1]), 1.0)
+        old, new = track.predicted_keypoints(t), pose.keypoints_2d
+        both = (old[:, 2] >= c.min_confidence) & (new[:, 2] >= c.min_confidence)
+        if np.count_nonzero(both) >= 3:
+            pose_distance = float(np.linalg.norm(old[both, :2] - new[both, :2], axis=1).mean()) / height
+        else:
+            pose_distance = 1.0 - iou
+        depth = max(abs(float(track.pose.root[2])), 1.0)
+        depth_distance = abs(float(track.pose.root[2] - pose.root[2])) / depth
+        if iou < c.min_iou and pose_distance > c.max_pose_distance:
+            return UNMATCHABLE
+        cost = (1.0 - iou) + pose_distance + depth_distance
+        return cost if cost <= c.max_cost else UNMATCHABLE
+
+    def update(self, poses: list[PersonPose], t: float, fps: float = 30.0) -> list[tuple[int, PersonPose, int, int]]:
+        """Match this frame's poses (time t, seconds) to tracks.
+
+        Returns (track_id, pose, age, missed) for every track seen this frame (missed 0) or held
+        (0 < missed <= hold_frames, with its last pose).
+        """
+        costs = np.array([[self._cost(tr, p, t) for p in poses] for tr in self._tracks]).reshape(
+            len(self._tracks), len(poses)
+        )
+        rows, cols = linear_sum_assignment(costs) if costs.size else ([], [])
+        matched_tracks, matched_poses = set(), set()
+        for r, c in zip(rows, cols):
+            if costs[r, c] >= UNMATCHABLE:
+                continue
+            track, pose = self._tracks[r], poses[c]
+            dt = t - track.last_time
+            if dt > 0:
+                velocity = (pose.box_xyxy - track.pose.box_xyxy) / dt
+                track.velocity = 0.5 * track.velocity + 0.5 * velocity
+            track.pose, track.last_time, track.missed = pose, t, 0
+            matched_tracks.add(r)
+            matched_poses.add(c)
+        for r, track in enumerate(self._tracks):
+            track.age += 1
+            if r not in matched_tracks:
+                track.missed += 1
+        for c, pose in enumerate(poses):
+            if c not in matched_poses:
+                self._tracks.append(_TrackState(self._next_id, pose, t))
+                self._next_id += 1
+        max_missed = max(1, int(round(self.config.max_missed_s * fps)))
+        self._tracks = [tr for tr in self._tracks if tr.missed <= max_missed]
+        return [
+            (tr.track_id, tr.pose, tr.age, tr.missed)
+            for tr in sorted(self._tracks, key=lambda tr: tr.track_id)
+            if tr.missed <= self.config.hold_frames
+        ]
+
+    @property
+    def live_ids(self) -> list[int]:
+        return [tr.track_id for tr in self._tracks]
