@@ -1,0 +1,57 @@
+"""Tracker: stable IDs when people cross, and after short occlusions."""
+
+import numpy as np
+
+from app.tracking import Tracker, TrackerConfig, box_iou
+from app.types import PersonPose
+
+
+def _person(cx: float, depth_mm: float, height: float = 200.0) -> PersonPose:
+    ys = np.linspace(-height / 2, height / 2, 17)
+    xs = cx + np.sin(np.arange(17)) * height * 0.15
+    keypoints = np.column_stack([xs, 300 + ys, np.ones(17)])
+    box = np.array([xs.min(), 300 - height / 2, xs.max(), 300 + height / 2])
+    return PersonPose(box, keypoints, np.zeros((17, 3)), np.array([0.0, 0.0, depth_mm]), 0.9)
+
+
+def test_box_iou():
+    a = np.array([0.0, 0.0, 10.0, 10.0])
+    assert box_iou(a, a) == 1.0
+    assert box_iou(a, np.array([5.0, 0.0, 15.0, 10.0])) == 50.0 / 150.0
+    assert box_iou(a, np.array([20.0, 20.0, 30.0, 30.0])) == 0.0
+
+
+def test_two_people_crossing_keep_their_ids():
+    tracker = Tracker()
+    fps = 30.0
+    ids_left, ids_right = set(), set()
+    for i in range(60):  # A walks right at 6 px/frame, B left; they cross at frame 30
+        a, b = _person(100 + 6 * i, 2000.0), _person(460 - 6 * i, 4000.0, height=120.0)
+        out = tracker.update([b, a] if i % 2 else [a, b], i / fps, fps)
+        assert len(out) == 2
+        for track_id, pose, _, _ in out:
+            (ids_left if pose.root[2] == 2000.0 else ids_right).add(track_id)
+    assert ids_left == {1} and ids_right == {2}
+
+
+def test_a_short_occlusion_keeps_the_id_and_a_long_one_does_not():
+    config = TrackerConfig(max_missed_s=0.5, hold_frames=2)
+    tracker = Tracker(config)
+    fps = 30.0
+    for i in range(10):
+        tracker.update([_person(200 + i, 3000.0)], i / fps, fps)
+    held = [tracker.update([], (10 + k) / fps, fps) for k in range(5)]
+    assert [len(h) for h in held] == [1, 1, 0, 0, 0]  # shown for hold_frames, then hidden
+    (track_id, _, _, missed), = tracker.update([_person(215, 3000.0)], 15 / fps, fps)
+    assert track_id == 1 and missed == 0
+    for k in range(20):  # longer than max_missed_s
+        tracker.update([], (16 + k) / fps, fps)
+    (track_id, _, _, _), = tracker.update([_person(215, 3000.0)], 40 / fps, fps)
+    assert track_id == 2
+
+
+def test_far_apart_people_never_swap():
+    tracker = Tracker()
+    tracker.update([_person(100, 2000.0)], 0.0)
+    out = tracker.update([_person(500, 2000.0)], 1 / 30)
+    assert [t[0] for t in out] == [1, 2] and out[0][3] == 1  # old one held, new one created
