@@ -1,0 +1,81 @@
+"""Synthetic moving people with constant bone lengths, as FrameResults, for the recorder and writer tests."""
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from app.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
+from app.types import CameraIntrinsics, Frame, FrameResult, PersonPose, Track
+
+CAMERA = CameraIntrinsics(800.0, 800.0, 320.0, 240.0)
+BONE_MM = {"r_hip": 130, "r_knee": 450, "r_ankle": 440, "l_hip": 130, "l_knee": 450, "l_ankle": 440,
+           "spine": 230, "thorax": 250, "nose": 115, "head": 115, "l_shoulder": 150, "l_elbow": 280,
+           "l_wrist": 250, "r_shoulder": 150, "r_elbow": 280, "r_wrist": 250}
+
+
+def _rot(axis: str, angle: float) -> np.ndarray:
+    return Rotation.from_euler(axis, angle).as_matrix()
+
+
+def body_pose(t: float, phase: float = 0.0) -> np.ndarray:
+    """(17, 3) joints in a Y-up body frame (person faces +Z, left is +X), pelvis at 0, mm: a walking-ish motion."""
+    s = np.sin(2 * np.pi * t / 1.2 + phase)
+    c = np.cos(2 * np.pi * t / 1.2 + phase)
+    down, up = np.array([0, -1.0, 0]), np.array([0, 1.0, 0])
+    dirs = {
+        "r_hip": np.array([-1.0, 0, 0]), "l_hip": np.array([1.0, 0, 0]),
+        "r_knee": _rot("x", -0.5 * s) @ down, "l_knee": _rot("x", 0.5 * s) @ down,
+        "spine": _rot("x", 0.1 + 0.05 * c) @ up, "thorax": _rot("x", 0.15) @ up,
+        "nose": _rot("x", 0.6 + 0.3 * s) @ up, "head": _rot("x", 0.2 + 0.3 * s) @ up,
+        "l_shoulder": _rot("z", -0.15) @ np.array([1.0, 0, 0]),
+        "r_shoulder": _rot("z", 0.15) @ np.array([-1.0, 0, 0]),
+    }
+    # Knees bend up to ~100 degrees (past the ZXY gimbal's 90), elbows up to ~110.
+    dirs["r_ankle"] = _rot("x", 0.9 * (1 + s)) @ dirs["r_knee"]
+    dirs["l_ankle"] = _rot("x", 0.9 * (1 - s)) @ dirs["l_knee"]
+    # Arms hang and swing; elbows flex forward (towards +Z) by 6 to 110 degrees.
+    dirs["l_elbow"] = _rot("x", -0.4 * c) @ _rot("z", 0.3) @ down
+    dirs["r_elbow"] = _rot("x", 0.4 * c) @ _rot("z", -0.3) @ down
+    forward = np.array([0, 0, 1.0])
+    for side, flex in (("l", 1.0 + 0.9 * s), ("r", 1.0 - 0.9 * s)):
+        upper = dirs[f"{side}_elbow"]
+        axis = np.cross(upper, forward)
+        dirs[f"{side}_wrist"] = Rotation.from_rotvec(axis / np.linalg.norm(axis) * flex).as_matrix() @ upper
+    joints = np.zeros((NUM_JOINTS, 3))
+    for j in range(1, NUM_JOINTS):
+        name = JOINT_NAMES[j]
+        joints[j] = joints[PARENTS[j]] + BONE_MM[name] * dirs[name] / np.linalg.norm(dirs[name])
+    return joints
+
+
+def person_at(t: float, person: int, noise_mm: float, rng: np.random.Generator) -> PersonPose:
+    """Person `person` at time t in camera space: turning, walking sideways, facing the camera roughly."""
+    body = body_pose(t, phase=1.3 * person)
+    yaw = _rot("y", 0.8 * np.sin(t / 1.5 + person))
+    body = body @ yaw.T + rng.normal(0.0, noise_mm, body.shape) * (np.arange(NUM_JOINTS) > 0)[:, None]
+    joints_3d = body * np.array([1.0, -1.0, -1.0])  # Y-up body frame -> camera axes (y down, z forward)
+    root = np.array([-600.0 + 1200 * person + 300 * np.sin(t), 150.0, 3500.0 + 200 * t])
+    camera_points = joints_3d + root
+    uv = camera_points[:, :2] / camera_points[:, 2:] * CAMERA.fx + np.array([CAMERA.cx, CAMERA.cy])
+    keypoints = np.concatenate([uv, np.full((NUM_JOINTS, 1), 0.9)], axis=1)
+    box = np.array([uv[:, 0].min(), uv[:, 1].min(), uv[:, 0].max(), uv[:, 1].max()])
+    return PersonPose(box, keypoints, joints_3d - joints_3d[0], root + joints_3d[0], 0.8 + 0.01 * person)
+
+
+def synthetic_results(n_frames: int = 40, fps: float = 30.0, noise_mm: float = 8.0, people: int = 2,
+                      gap: tuple[int, int] = (10, 14), seed: int = 0) -> list[FrameResult]:
+    """Two people; person 1 is unseen in frames gap[0]..gap[1]-1 (and held once by the tracker, missed=1)."""
+    rng = np.random.default_rng(seed)
+    image = np.zeros((4, 4, 3), np.uint8)
+    results = []
+    for i in range(n_frames):
+        t = i / fps
+        tracks = []
+        for person in range(people):
+            pose = person_at(t, person, noise_mm, rng)
+            if person == 1 and gap[0] <= i < gap[1]:
+                if i == gap[0]:
+                    tracks.append(Track(7, results[-1].tracks[1].pose, i, missed=1))
+                continue
+            tracks.append(Track(3 if person == 0 else 7, pose, i))
+        results.append(FrameResult(Frame(i, t, image), tuple(tracks), CAMERA, {"total": 1.0}, "synthetic", "cpu"))
+    return results
