@@ -1,0 +1,253 @@
+"""`python main.py export CHECKPOINT [--onnx] [--tensorrt] [--fp16] [--max-batch N] [--out DIR]`.
+
+Writes next to each other in DIR (default: the checkpoint's folder), named after the checkpoint:
+  NAME.onnx        dynamic-batch ONNX model (opset 17), always fp32
+  NAME.<hash>.<precision>.b<N>.<gpu>-sm<cc>.trt<version>.engine   TensorRT engine (--tensorrt)
+  NAME.card.json   the model card (export/card.py) listing both
+After each artifact is written, the same fixed crops run through PyTorch and the artifact and the
+largest differences are printed; above tolerance (export/parity.py) the export fails (exit 1) and
+the artifact is not added to the card. Artifacts already in the card for the same checkpoint,
+GPU, TensorRT version, precision and max batch are reused (the cache), not rebuilt.
+"""
+
+import argparse
+import os
+import platform
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from export.card import (
+    Artifact, CardError, ModelCard, OutputSpec, StaleArtifactError, card_path_for, check_artifact, engine_filename,
+    read_card, sha256_file, write_card,
+)
+
+DEFAULT_MAX_BATCH = 16
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", help="training checkpoint (.pt) written by `main.py train`")
+    parser.add_argument("--onnx", action="store_true", help="write the ONNX model (the default when nothing is asked)")
+    parser.add_argument("--tensorrt", action="store_true", help="also build a TensorRT engine for this machine's GPU")
+    parser.add_argument("--fp16", action="store_true", help="TensorRT engine with fp16 kernels (ONNX stays fp32)")
+    parser.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, metavar="N",
+                        help=f"largest batch (people per call) of the TensorRT profile (default {DEFAULT_MAX_BATCH})")
+    parser.add_argument("--out", metavar="DIR", help="output folder (default: the checkpoint's folder)")
+    parser.add_argument("--force", action="store_true", help="rebuild artifacts even when the card has matching ones")
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so that `main.py export --help` is fast and a broken torch install is one line.
+    from export.checkpoint import CheckpointError, load_checkpoint
+
+    if args.max_batch < 1:
+        print(f"export: --max-batch must be at least 1, got {args.max_batch}", file=sys.stderr)
+        return 2
+    try:
+        checkpoint = load_checkpoint(args.checkpoint)
+    except CheckpointError as e:
+        print(f"export: {e}", file=sys.stderr)
+        return 1
+    out_dir = Path(args.out) if args.out else checkpoint.path.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _export(checkpoint, out_dir, args)
+    except (CheckpointError, CardError) as e:
+        print(f"export: {e}", file=sys.stderr)
+        return 1
+
+
+def _export(checkpoint, out_dir: Path, args: argparse.Namespace) -> int:
+    from app.crops import CropSpec
+    from export.parity import ParityError, fixed_inputs
+
+    stem = checkpoint.path.stem
+    card_path = card_path_for(out_dir, stem)
+    card = _start_card(checkpoint, out_dir, stem, card_path)
+    net = checkpoint.build_network("cpu")
+    inputs = fixed_inputs(CropSpec.from_card(card))
+    reference = _torch_outputs(net, inputs)
+    failed = False
+    if args.fp16 and not args.tensorrt:
+        print("export: note: --fp16 applies to TensorRT engines only; the ONNX model is always fp32")
+    try:
+        card = _ensure_onnx(card, net, out_dir, stem, inputs, reference, args.force)
+    except ParityError as e:
+        print(f"export: {e}", file=sys.stderr)
+        failed = True
+    if args.tensorrt and not failed:
+        try:
+            card, ok = _ensure_tensorrt(card, out_dir, stem, inputs, reference, args)
+            failed = failed or not ok
+        except ParityError as e:
+            print(f"export: {e}", file=sys.stderr)
+            failed = True
+    write_card(card, card_path)
+    print(f"card: {card_path} ({len(card.artifacts)} artifact(s), checkpoint sha256 {card.checkpoint_sha256[:12]})")
+    return 1 if failed else 0
+
+
+def _start_card(checkpoint, out_dir: Path, stem: str, card_path: Path) -> ModelCard:
+    """A card for this checkpoint, keeping the artifacts of an existing card of the same checkpoint."""
+    fresh = build_card(checkpoint, out_dir, stem)
+    if not card_path.is_file():
+        return fresh
+    try:
+        old = read_card(card_path)
+    except CardError as e:
+        print(f"export: replacing unreadable card ({e})")
+        return fresh
+    if old.checkpoint_sha256 != checkpoint.sha256:
+        print(f"export: {card_path.name} described checkpoint {old.checkpoint_sha256[:12]}; starting a new card")
+        return fresh
+    return replace(fresh, artifacts=old.artifacts)
+
+
+def build_card(checkpoint, out_dir: Path, stem: str) -> ModelCard:
+    """The model card of a checkpoint, without artifacts."""
+    import onnx
+    import torch
+
+    try:
+        import onnxruntime
+
+        ort_version = onnxruntime.__version__
+    except ImportError:
+        ort_version = None
+    cfg, pre = checkpoint.config, checkpoint.preprocessing
+    j = cfg.num_joints
+    outputs = (
+        OutputSpec(
+            "uvz", (-1, j, 3),
+            "soft-argmax 2.5D joints: u, v in crop pixels (pixel centres at integers, crop of input_size px; "
+            "map to the image with the crop recipe), z = root-relative depth, camera z forward",
+            "px, px, mm",
+        ),
+        OutputSpec(
+            "joints_3d", (-1, j, 3),
+            "lifted 3D joints, root-relative (joint 0 at the origin), camera axes x right, y down, z forward, "
+            f"scale-normalised so that the neck-to-knee geodesic is {cfg.geodesic_mm:g} mm (the paper's Eq. 10)",
+            "mm",
+        ),
+    )
+    return ModelCard(
+        name=stem,
+        joint_names=tuple(checkpoint.skeleton.joint_names),
+        parents=tuple(checkpoint.skeleton.parents),
+        input_name="images",
+        input_size=int(pre["input_size"]),
+        channel_order=str(pre["channel_order"]),
+        pixel_scale=float(pre["pixel_scale"]),
+        pixel_mean=tuple(float(v) for v in pre["pixel_mean"]),
+        pixel_std=tuple(float(v) for v in pre["pixel_std"]),
+        crop_padding=float(pre["crop_padding"]),
+        crop_aspect=float(pre["crop_aspect"]),
+        outputs=outputs,
+        checkpoint_file=os.path.relpath(checkpoint.path.resolve(), out_dir.resolve()),
+        checkpoint_sha256=checkpoint.sha256,
+        model_config=checkpoint.config.to_dict(),
+        exporter={
+            "torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": ort_version,
+            "python": platform.python_version(), "numpy": np.__version__,
+        },
+        created_utc=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+
+
+def _torch_outputs(net, inputs: np.ndarray) -> dict:
+    import torch
+
+    with torch.inference_mode():
+        uvz, joints = net.infer(torch.from_numpy(inputs))
+    return {"uvz": uvz.numpy(), "joints_3d": joints.numpy()}
+
+
+def _cached(card: ModelCard, out_dir: Path, file: str, force: bool, **machine) -> Artifact | None:
+    """The card's record of `file` if it is still valid here (and not --force), else None."""
+    for artifact in card.artifacts:
+        if artifact.file == file and not force:
+            try:
+                check_artifact(card, artifact, out_dir, **machine)
+                return artifact
+            except StaleArtifactError as e:
+                print(f"export: rebuilding: {e}")
+    return None
+
+
+def _ensure_onnx(card, net, out_dir, stem, inputs, reference, force) -> ModelCard:
+    from export.onnx_export import ONNX_OPSET, export_onnx
+    from export.parity import compare, require
+
+    file = f"{stem}.onnx"
+    cached = _cached(card, out_dir, file, force)
+    if cached is not None:
+        print(f"onnx: {out_dir / file} is up to date (cached; {cached.parity.get('max_mm', float('nan')):.4f} mm, "
+              f"{cached.parity.get('max_px', float('nan')):.4f} px at export)")
+        return card
+    started = time.perf_counter()
+    path = export_onnx(net, out_dir / file, metadata={"checkpoint_sha256": card.checkpoint_sha256, "card": f"{stem}.card.json"})
+    print(f"onnx: wrote {path} (opset {ONNX_OPSET}, dynamic batch, {path.stat().st_size / 1e6:.1f} MB, "
+          f"{time.perf_counter() - started:.1f} s)")
+    outputs = _onnxruntime_outputs(path, card.input_name, inputs)
+    result = require(compare(file, "fp32", reference, outputs))
+    # Dynamic batch: a single crop must give the same answer as inside the batch.
+    single = _onnxruntime_outputs(path, card.input_name, inputs[:1])
+    require(compare(f"{file} batch 1", "fp32", {k: v[:1] for k, v in reference.items()}, single))
+    print(f"onnx: {result.line()}")
+    artifact = Artifact(
+        kind="onnx", file=file, sha256=sha256_file(path), precision="fp32", max_batch=0,
+        checkpoint_sha256=card.checkpoint_sha256, opset=ONNX_OPSET, parity=result.to_dict(),
+    )
+    return card.with_artifact(artifact)
+
+
+def _onnxruntime_outputs(path: Path, input_name: str, inputs: np.ndarray) -> dict:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    uvz, joints = session.run(["uvz", "joints_3d"], {input_name: inputs})
+    return {"uvz": uvz, "joints_3d": joints}
+
+
+def _ensure_tensorrt(card, out_dir, stem, inputs, reference, args) -> tuple[ModelCard, bool]:
+    """Build (or reuse) the engine for this GPU; (card, False) with a one-line message if TensorRT can't run."""
+    from app.engines import TensorRTEngine, gpu_identity
+    from export.parity import compare, require
+    from export.tensorrt_build import build_engine, tensorrt_status
+
+    trt, reason = tensorrt_status()
+    if trt is None:
+        print(f"tensorrt: not built: {reason}", file=sys.stderr)
+        return card, False
+    gpu_name, capability = gpu_identity()
+    precision = "fp16" if args.fp16 else "fp32"
+    file = engine_filename(stem, card.checkpoint_sha256, precision, args.max_batch, gpu_name, capability, trt.__version__)
+    machine = {"gpu_name": gpu_name, "compute_capability": capability, "tensorrt_version": trt.__version__}
+    cached = _cached(card, out_dir, file, args.force, **machine)
+    if cached is not None:
+        print(f"tensorrt: {out_dir / file} is up to date (cached)")
+        return card, True
+    onnx_artifact = next(a for a in card.artifacts if a.kind == "onnx")
+    started = time.perf_counter()
+    path = build_engine(out_dir / onnx_artifact.file, out_dir / file, card.input_name, card.input_size,
+                        args.max_batch, args.fp16)
+    print(f"tensorrt: wrote {path} ({precision}, batch 1..{args.max_batch}, {gpu_name} sm{capability.replace('.', '')}, "
+          f"TensorRT {trt.__version__}, {time.perf_counter() - started:.0f} s)")
+    artifact = Artifact(
+        kind="tensorrt", file=file, sha256=sha256_file(path), precision=precision, max_batch=args.max_batch,
+        checkpoint_sha256=card.checkpoint_sha256, gpu_name=gpu_name, compute_capability=capability,
+        tensorrt_version=trt.__version__,
+    )
+    # Load it the way the app will (only this engine listed), then compare.
+    trial = replace(card, artifacts=(artifact,))
+    engine = TensorRTEngine(trial, out_dir, precision=precision)
+    try:
+        result = require(compare(file, precision, reference, engine.infer(inputs)))
+    finally:
+        engine.close()
+    print(f"tensorrt: {result.line()}")
+    return card.with_artifact(replace(artifact, parity=result.to_dict())), True

@@ -1,0 +1,88 @@
+"""CascadeNet -> ONNX with a dynamic batch axis (opset 17), written atomically and checked by onnx.
+
+Opset 17 because it is the newest opset every consumer we target parses: ONNX Runtime 1.x and
+TensorRT 8.6 / 10.x's ONNX parser (older TensorRT releases stop at 17). The export uses PyTorch's
+TorchScript-based exporter (dynamo=False), which needs no onnxscript package; the network's
+infer() returns plain tensors, so tracing captures it whole.
+
+Graph I/O:
+  images    float32 (batch, 3, S, S)  normalised crops (see the model card)
+  uvz       float32 (batch, J, 3)     u, v crop px; z root-relative mm
+  joints_3d float32 (batch, J, 3)     root-relative mm, camera axes
+"""
+
+import os
+import warnings
+from pathlib import Path
+
+import onnx
+import torch
+
+from model.network import CascadeNet, InferenceWrapper
+
+ONNX_OPSET = 17
+INPUT_NAME = "images"
+OUTPUT_NAMES = ("uvz", "joints_3d")
+
+
+def export_onnx(
+    net: CascadeNet, path: str | os.PathLike, opset: int = ONNX_OPSET, metadata: dict[str, str] | None = None,
+) -> Path:
+    """Export `net` (eval mode, on the CPU) to `path`; returns the path.
+
+    The example batch is 2 so that no dimension of size 1 gets folded into a constant; the batch
+    axis of the input and both outputs is named 'batch' and left dynamic. `metadata` goes into the
+    ONNX model's metadata_props (e.g. the checkpoint hash), readable by any ONNX tool.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    size = net.cfg.input_size
+    wrapper = InferenceWrapper(net.eval().cpu()).eval()
+    example = torch.zeros(2, 3, size, size)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with warnings.catch_warnings():
+            # The legacy exporter warns that it is legacy, and the tracer about shape asserts.
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                wrapper, (example,), str(tmp), dynamo=False, opset_version=opset,
+                input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES),
+                dynamic_axes={name: {0: "batch"} for name in (INPUT_NAME, *OUTPUT_NAMES)},
+                do_constant_folding=True,
+            )
+        model = onnx.load(str(tmp))
+        _fix_output_dims(model, (net.cfg.num_joints, 3))
+        if metadata:
+            onnx.helper.set_model_props(model, {str(k): str(v) for k, v in metadata.items()})
+        onnx.checker.check_model(model)
+        onnx.save(model, str(tmp))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _fix_output_dims(model: onnx.ModelProto, dims: tuple[int, ...]) -> None:
+    """Write the known (J, 3) trailing output dims into the graph: the tracer leaves them symbolic
+    (they come out of a reshape with -1), and consumers such as TensorRT read them from here."""
+    for output in model.graph.output:
+        shape = output.type.tensor_type.shape.dim
+        assert len(shape) == 1 + len(dims), f"{output.name}: unexpected rank {len(shape)}"
+        for dim, value in zip(shape[1:], dims):
+            dim.Clear()
+            dim.dim_value = value
+
+
+def onnx_io(path: str | os.PathLike) -> dict[str, list]:
+    """Names and shapes (a string for a symbolic axis) of an ONNX file's inputs and outputs."""
+    model = onnx.load(str(path), load_external_data=False)
+
+    def dims(value) -> list:
+        return [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
+
+    return {
+        "inputs": [(v.name, dims(v)) for v in model.graph.input],
+        "outputs": [(v.name, dims(v)) for v in model.graph.output],
+        "opset": [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")],
+    }

@@ -1,0 +1,133 @@
+"""ONNX export of random-weight and bundled checkpoints: graph I/O, ONNX Runtime vs PyTorch parity, caching, errors."""
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+import main
+from export.card import read_card
+from export.checkpoint import load_checkpoint, make_random_checkpoint
+from export.onnx_export import ONNX_OPSET, onnx_io
+from export.parity import ParityError, TOLERANCES, compare, require
+from model.config import ModelConfig
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A tiny random-weight checkpoint exported by the real CLI: (checkpoint path, out dir, exit code)."""
+    root = tmp_path_factory.mktemp("onnx")
+    checkpoint = make_random_checkpoint(root / "tiny.pt", ModelConfig.tiny(), seed=1)
+    out = root / "out"
+    code = main.main(["export", str(checkpoint), "--onnx", "--out", str(out)])
+    return checkpoint, out, code
+
+
+def torch_outputs(checkpoint_path, images: np.ndarray) -> dict:
+    net = load_checkpoint(checkpoint_path).build_network()
+    with torch.inference_mode():
+        uvz, joints = net.infer(torch.from_numpy(images))
+    return {"uvz": uvz.numpy(), "joints_3d": joints.numpy()}
+
+
+def test_export_writes_onnx_and_card_side_by_side(exported):
+    checkpoint, out, code = exported
+    assert code == 0
+    card = read_card(out / "tiny.card.json")
+    (onnx_artifact,) = [a for a in card.artifacts if a.kind == "onnx"]
+    assert (out / onnx_artifact.file).is_file() and onnx_artifact.file == "tiny.onnx"
+    assert onnx_artifact.opset == ONNX_OPSET and onnx_artifact.precision == "fp32"
+    assert onnx_artifact.checkpoint_sha256 == card.checkpoint_sha256 == load_checkpoint(checkpoint).sha256
+    assert onnx_artifact.parity["max_mm"] <= TOLERANCES["fp32"].mm
+    assert (out / card.checkpoint_file).resolve() == checkpoint.resolve()
+    assert card.input_size == 64 and card.num_joints == 17 and card.channel_order == "RGB"
+    assert card.model_config["backbone"] == "resnet18"
+    assert {"torch", "onnx", "onnxruntime"} <= set(card.exporter)
+
+
+def test_onnx_graph_has_named_io_and_a_dynamic_batch(exported):
+    _, out, _ = exported
+    io = onnx_io(out / "tiny.onnx")
+    assert io["inputs"] == [("images", ["batch", 3, 64, 64])]
+    assert io["outputs"] == [("uvz", ["batch", 17, 3]), ("joints_3d", ["batch", 17, 3])]
+    assert io["opset"] == [ONNX_OPSET]
+
+
+@pytest.mark.parametrize("batch", [1, 3, 8])
+def test_onnxruntime_equals_pytorch(exported, batch):
+    checkpoint, out, _ = exported
+    images = np.random.default_rng(batch).standard_normal((batch, 3, 64, 64)).astype(np.float32)
+    session = ort.InferenceSession(str(out / "tiny.onnx"), providers=["CPUExecutionProvider"])
+    uvz, joints = session.run(["uvz", "joints_3d"], {"images": images})
+    reference = torch_outputs(checkpoint, images)
+    result = require(compare("tiny.onnx", "fp32", reference, {"uvz": uvz, "joints_3d": joints}))
+    assert result.batch == batch and result.max_mm <= 1.0 and result.max_px <= 0.1
+    # The outputs carry information: the 2D points are not all at one place.
+    assert np.ptp(uvz[..., :2]) > 1.0
+
+
+def test_second_export_reuses_the_cached_onnx(exported, capsys):
+    checkpoint, out, _ = exported
+    before = (out / "tiny.onnx").stat().st_mtime_ns
+    assert main.main(["export", str(checkpoint), "--out", str(out)]) == 0
+    assert "up to date (cached" in capsys.readouterr().out
+    assert (out / "tiny.onnx").stat().st_mtime_ns == before
+
+
+def test_parity_above_tolerance_fails_loudly():
+    rng = np.random.default_rng(0)
+    reference = {"uvz": rng.normal(size=(2, 17, 3)), "joints_3d": rng.normal(size=(2, 17, 3))}
+    shifted = {"uvz": reference["uvz"], "joints_3d": reference["joints_3d"] + np.array([3.0, 0.0, 0.0])}
+    with pytest.raises(ParityError, match=r"max joint diff 3\.0000 mm.*FAILED"):
+        require(compare("x.onnx", "fp32", reference, shifted))
+    assert compare("x.engine", "fp16", reference, shifted).ok  # 3 mm is inside the fp16 tolerance
+
+
+def test_export_fails_and_keeps_the_artifact_out_of_the_card_when_parity_fails(tmp_path, monkeypatch, capsys):
+    import export.onnx_export as onnx_export
+
+    checkpoint = make_random_checkpoint(tmp_path / "tiny.pt", ModelConfig.tiny(), seed=2)
+    real_export = onnx_export.export_onnx
+
+    def export_a_broken_graph(net, path, **kwargs):
+        with torch.no_grad():
+            net.lifting.out.bias[3:6].add_(0.05)  # +50 mm on x, y, z of joint 1 (the root is subtracted)
+        return real_export(net, path, **kwargs)
+
+    monkeypatch.setattr(onnx_export, "export_onnx", export_a_broken_graph)
+    assert main.main(["export", str(checkpoint), "--out", str(tmp_path)]) == 1
+    assert "FAILED" in capsys.readouterr().err
+    assert [a for a in read_card(tmp_path / "tiny.card.json").artifacts if a.kind == "onnx"] == []
+
+
+@pytest.mark.parametrize("content, message", [(None, "checkpoint not found"), (b"not a checkpoint", "not a readable PyTorch checkpoint")])
+def test_bad_checkpoint_is_a_one_line_error(tmp_path, capsys, content, message):
+    path = tmp_path / "broken.pt"
+    if content is not None:
+        path.write_bytes(content)
+    assert main.main(["export", str(path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert message in err and str(path) in err and len(err.splitlines()) == 1
+
+
+def test_checkpoint_without_model_config_is_refused(tmp_path, capsys):
+    path = tmp_path / "plain.pt"
+    torch.save({"weights": {}}, path)
+    assert main.main(["export", str(path)]) == 1
+    assert "not a Cascade3D checkpoint" in capsys.readouterr().err
+
+
+BUNDLED = sorted(ASSETS.glob("*.pt"))
+
+
+@pytest.mark.skipif(not BUNDLED, reason="no bundled checkpoint (assets/*.pt) in this checkout yet")
+@pytest.mark.parametrize("checkpoint", BUNDLED, ids=lambda p: p.name)
+def test_bundled_checkpoint_exports_with_parity(tmp_path, checkpoint):
+    assert main.main(["export", str(checkpoint), "--out", str(tmp_path)]) == 0
+    card = read_card(tmp_path / f"{checkpoint.stem}.card.json")
+    (artifact,) = [a for a in card.artifacts if a.kind == "onnx"]
+    assert artifact.parity["max_mm"] <= TOLERANCES["fp32"].mm and artifact.parity["max_px"] <= TOLERANCES["fp32"].px
