@@ -1,0 +1,86 @@
+"""`python main.py [options]`: the desktop app, or a scripted headless run that saves a screenshot."""
+
+import argparse
+import os
+import signal
+import sys
+import traceback
+
+from app.pipeline import BACKENDS, PipelineConfig
+
+DEVICES = ("cpu", "cuda", "auto")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", default="",
+                        help="camera index (0, 1, ...) or a video file, image file or image folder; "
+                             "default: camera 0, or the bundled sample clip when there is no camera")
+    parser.add_argument("--backend", choices=BACKENDS, default=PipelineConfig.backend, help="pose backend")
+    parser.add_argument("--device", choices=DEVICES, default=PipelineConfig.device,
+                        help="where the pose network runs")
+    parser.add_argument("--fov", type=float, default=PipelineConfig.horizontal_fov_deg, metavar="DEG",
+                        help="horizontal field of view of the camera in degrees, for 3D placement "
+                             "(default %(default)s)")
+    parser.add_argument("--no-smoothing", action="store_true", help="start with the One-Euro filter off")
+    parser.add_argument("--max-frames", type=int, metavar="N",
+                        help="scripted run: quit after N processed frames (a file source then plays once)")
+    parser.add_argument("--screenshot", metavar="OUT.png",
+                        help="scripted run: save a PNG of the whole window after the last frame, then quit")
+    parser.add_argument("--recordings", default="recordings", metavar="DIR",
+                        help="where the Record button writes (default ./recordings/<time>/)")
+
+
+def _use_offscreen_if_no_display() -> None:
+    """Qt and Open3D need to be told when there is no display at all (CI, ssh)."""
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    os.environ.setdefault("EGL_PLATFORM", "surfaceless")  # Open3D segfaults without it
+    if "QT_QPA_PLATFORM" not in os.environ:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        print("no display found: running offscreen (QT_QPA_PLATFORM=offscreen, EGL_PLATFORM=surfaceless)",
+              flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.max_frames is not None and args.max_frames < 1:
+        print(f"--max-frames {args.max_frames}: must be at least 1", file=sys.stderr)
+        return 2
+    if not 5.0 <= args.fov <= 170.0:
+        print(f"--fov {args.fov}: must be between 5 and 170 degrees", file=sys.stderr)
+        return 2
+    _use_offscreen_if_no_display()
+    # app.pipeline imported cv2, which points Qt at OpenCV's own (incompatible) Qt plugins.
+    os.environ.pop("QT_QPA_PLATFORM_PLUGIN_PATH", None)
+    from PyQt6.QtWidgets import QApplication
+
+    from app.ui.main_window import MainWindow, ScriptedRun
+
+    scripted = None
+    if args.max_frames is not None or args.screenshot:
+        scripted = ScriptedRun(max_frames=args.max_frames, screenshot=args.screenshot)
+    config = PipelineConfig(
+        source=args.source,
+        backend=args.backend,
+        device=args.device,
+        horizontal_fov_deg=args.fov,
+        smoothing=not args.no_smoothing,
+        loop=scripted is None,  # a person watching gets an endless clip; a scripted run ends
+        realtime=True,  # play files at their own rate, as a camera would deliver them
+    )
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    window = MainWindow(config, scripted, recordings_dir=args.recordings)
+
+    def excepthook(kind, value, tb):
+        # PyQt aborts the process on an exception in a slot; log it and keep the app (or fail the run).
+        traceback.print_exception(kind, value, tb)
+        window.show_error(f"internal error: {kind.__name__}: {value}")
+        if scripted is not None:
+            window.exit_code = 1
+            window.close()
+
+    sys.excepthook = excepthook
+    signal.signal(signal.SIGINT, lambda *_: window.close())  # Ctrl+C closes cleanly
+    window.show()
+    app.exec()
+    sys.excepthook = sys.__excepthook__
+    return window.exit_code

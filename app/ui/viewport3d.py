@@ -1,0 +1,350 @@
+"""The 3D viewport: every tracked person's skeleton in one shared space, rendered offscreen by Open3D.
+
+Frames. The pipeline gives joints in camera space (millimetres, x right, y down, z forward). The
+viewport draws in a "world" frame in metres that is the camera frame turned 180 degrees about x:
+world = (x, -y, -z) / 1000. It is a rotation, not a mirror, so left stays left; up is +y and the
+real camera sits at the origin looking down -z (the OpenGL convention Open3D's camera uses).
+A camera that looks down (or is tilted) would show everyone leaning, so the world is also
+levelled: the people's mean ankles-to-thorax direction, smoothed over time and limited to
+MAX_LEVEL_DEG, is rotated onto +y (people stand upright, so that direction is "up"). The ground grid
+lies in the levelled x-z plane at the lowest ankle height seen (smoothed over time).
+
+Speed (see bench/render.py): every mesh is created once per track and then only moved with
+scene.set_geometry_transform; bones are unit cylinders scaled and rotated onto each bone.
+"""
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from app.colors import track_color
+from app.skeleton import BONES, JOINT_NAMES, NUM_JOINTS
+from app.types import Track
+
+# Open3D's EGL renderer crashes without a display unless it is told to run surfaceless.
+if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+
+import open3d as o3d  # noqa: E402  (needs EGL_PLATFORM set first)
+from open3d.visualization import rendering  # noqa: E402
+
+ANKLES = (JOINT_NAMES.index("r_ankle"), JOINT_NAMES.index("l_ankle"))
+THORAX = JOINT_NAMES.index("thorax")
+MM_PER_M = 1000.0
+
+
+@dataclass(frozen=True)
+class ViewportConfig:
+    """How the 3D view looks; sizes in pixels and metres."""
+
+    width: int = 640  # render size; the widget scales the image, so this bounds the render cost
+    height: int = 480
+    fov_deg: float = 50.0  # vertical field of view of the viewing camera (not the video camera)
+    joint_radius_m: float = 0.035  # big enough to read at 5 m, small enough not to merge
+    bone_radius_m: float = 0.018
+    sphere_resolution: int = 8  # few triangles: software rendering pays per fragment, not per mesh
+    grid_half_size_m: float = 5.0  # a 10 m x 10 m floor covers a room-sized scene
+    grid_step_m: float = 0.5
+    # Colours are sRGB but come out linear (post-processing, which would re-encode them, is off):
+    # 0.62 shows as about 90/255 and 0.315 as 20/255.
+    grid_color: tuple[float, float, float] = (0.62, 0.62, 0.68)  # grey: no hue, so never a track colour
+    background: tuple[float, float, float] = (0.315, 0.315, 0.35)  # dark, as the widget around it
+    default_pitch_deg: float = 20.0  # look slightly down so that the floor shows
+    floor_smoothing: float = 0.1  # weight of a new floor estimate; the grid must not jitter
+    level_with_people: bool = True  # rotate the people's "up" onto +y (tilted cameras)
+    level_smoothing: float = 0.05  # weight of a new "up" estimate: one bending person must not tip the world
+    max_level_deg: float = 60.0  # never tilt the world further than this from the camera's own up
+
+
+def camera_mm_to_world_m(points_mm: np.ndarray) -> np.ndarray:
+    """(..., 3) camera-space millimetres -> (..., 3) world metres (x, -y, -z)."""
+    return points_mm * np.array([1.0, -1.0, -1.0]) / MM_PER_M
+
+
+@dataclass(frozen=True)
+class OrbitView:
+    """The viewing camera: it looks at `target` from `distance` metres at yaw/pitch degrees.
+
+    yaw 0, pitch 0 puts the eye on the +z side of the target, i.e. behind the real camera, which
+    is how the video sees the scene.
+    """
+
+    target: tuple[float, float, float] = (0.0, 0.0, -3.0)
+    yaw_deg: float = 0.0
+    pitch_deg: float = 20.0
+    distance: float = 4.0
+
+    def eye(self) -> np.ndarray:
+        yaw, pitch = math.radians(self.yaw_deg), math.radians(self.pitch_deg)
+        offset = np.array([math.sin(yaw) * math.cos(pitch), math.sin(pitch), math.cos(yaw) * math.cos(pitch)])
+        return np.asarray(self.target) + self.distance * offset
+
+
+def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """3x3 rotation taking unit vector a onto unit vector b about their common normal (Rodrigues)."""
+    axis = np.cross(a, b)
+    sin, cos = float(np.linalg.norm(axis)), float(np.dot(a, b))
+    if sin < 1e-9:
+        return np.eye(3)  # parallel; anti-parallel cannot happen within max_level_deg
+    k = axis / sin
+    cross = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + sin * cross + (1 - cos) * cross @ cross
+
+
+def bone_transform(start: np.ndarray, end: np.ndarray, radius: float) -> np.ndarray:
+    """4x4 that maps a unit cylinder (radius 1, height 1, centred, along z) onto start->end."""
+    axis = end - start
+    length = float(np.linalg.norm(axis))
+    z = axis / length if length > 1e-9 else np.array([0.0, 0.0, 1.0])
+    helper = np.array([1.0, 0.0, 0.0]) if abs(z[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    x = np.cross(helper, z)
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    transform = np.eye(4)
+    transform[:3, :3] = np.stack([x * radius, y * radius, z * max(length, 1e-6)], axis=1)
+    transform[:3, 3] = (start + end) / 2.0
+    return transform
+
+
+def translation(point: np.ndarray) -> np.ndarray:
+    transform = np.eye(4)
+    transform[:3, 3] = point
+    return transform
+
+
+class SkeletonViewport:
+    """Owns one Open3D OffscreenRenderer; update(tracks) then render() -> (H, W, 3) uint8 RGB.
+
+    Not thread-safe: create, use and close it on one thread (the GUI thread).
+    """
+
+    def __init__(self, config: ViewportConfig = ViewportConfig()):
+        self.config = config
+        self._renderer = rendering.OffscreenRenderer(config.width, config.height)
+        scene = self._renderer.scene
+        scene.set_background([*config.background, 1.0])
+        scene.view.set_post_processing(False)  # halves the software-rendering time
+        scene.set_lighting(rendering.Open3DScene.LightingProfile.NO_SHADOWS, np.array([0.3, -1.0, -0.5]))
+        # Brighter than the profile's default so that the track colours read as on the video.
+        scene.scene.set_sun_light(np.array([0.3, -1.0, -0.5], np.float32), np.ones(3, np.float32), 150000)
+        scene.scene.enable_sun_light(True)
+        scene.scene.set_indirect_light_intensity(60000)
+        self._sphere = o3d.geometry.TriangleMesh.create_sphere(1.0, resolution=config.sphere_resolution)
+        self._sphere.compute_vertex_normals()
+        self._cylinder = o3d.geometry.TriangleMesh.create_cylinder(1.0, 1.0, resolution=10, split=1)
+        self._cylinder.compute_vertex_normals()
+        self._track_ids: set[int] = set()  # tracks whose meshes exist in the scene
+        self._world: dict[int, np.ndarray] = {}  # track_id -> (17, 3) world metres, last update
+        self._floor_y: float | None = None
+        self._up = np.array([0.0, 1.0, 0.0])  # smoothed people's up, in the un-levelled world
+        self._up_seen = False
+        self.level = np.eye(3)  # rotation applied after camera_mm_to_world_m
+        self._grid_centre = (math.nan, math.nan, math.nan)
+        self.view = OrbitView(pitch_deg=config.default_pitch_deg)
+        self._view_is_default = True  # re-centre on the people once they first appear
+        self._apply_camera()  # before adding geometry: Open3D shows nothing otherwise
+        self._add_grid()
+
+    # ---- scene content -------------------------------------------------------------------
+
+    def _add_grid(self) -> None:
+        half, step = self.config.grid_half_size_m, self.config.grid_step_m
+        ticks = np.arange(-half, half + step / 2, step)
+        points, lines = [], []
+        for t in ticks:
+            points += [(t, 0.0, -half), (t, 0.0, half), (-half, 0.0, t), (half, 0.0, t)]
+            n = len(points)
+            lines += [(n - 4, n - 3), (n - 2, n - 1)]
+        grid = o3d.geometry.LineSet(o3d.utility.Vector3dVector(np.array(points)),
+                                    o3d.utility.Vector2iVector(np.array(lines)))
+        material = rendering.MaterialRecord()
+        material.shader = "unlitLine"
+        material.line_width = 1.5
+        material.base_color = [*self.config.grid_color, 1.0]
+        self._renderer.scene.add_geometry("grid", grid, material)
+        self._renderer.scene.show_geometry("grid", False)  # until a floor height is known
+
+    def _add_track(self, track_id: int) -> None:
+        material = rendering.MaterialRecord()
+        material.shader = "defaultLit"
+        material.base_color = [*track_color(track_id), 1.0]
+        material.base_roughness = 0.6
+        scene = self._renderer.scene
+        for joint in range(NUM_JOINTS):
+            scene.add_geometry(f"t{track_id}_j{joint}", self._sphere, material)
+        for bone in range(len(BONES)):
+            scene.add_geometry(f"t{track_id}_b{bone}", self._cylinder, material)
+        self._track_ids.add(track_id)
+
+    def _remove_track(self, track_id: int) -> None:
+        scene = self._renderer.scene
+        for joint in range(NUM_JOINTS):
+            scene.remove_geometry(f"t{track_id}_j{joint}")
+        for bone in range(len(BONES)):
+            scene.remove_geometry(f"t{track_id}_b{bone}")
+        self._track_ids.discard(track_id)
+
+    def update(self, tracks: Sequence[Track]) -> None:
+        """Moves every track's skeleton to its pose this frame; tracks not given disappear."""
+        raw = {}
+        for track in tracks:
+            joints = camera_mm_to_world_m(np.asarray(track.pose.joints_camera, dtype=np.float64))
+            assert joints.shape == (NUM_JOINTS, 3)
+            if np.isfinite(joints).all():
+                raw[track.track_id] = joints
+        if self.config.level_with_people:
+            self._update_level(list(raw.values()))
+        world = {track_id: joints @ self.level.T for track_id, joints in raw.items()}
+        for track_id in self._track_ids - world.keys():
+            self._remove_track(track_id)
+        scene = self._renderer.scene
+        config = self.config
+        for track_id, joints in world.items():
+            if track_id not in self._track_ids:
+                self._add_track(track_id)
+            joint_scale = np.diag([config.joint_radius_m] * 3 + [1.0])
+            for joint in range(NUM_JOINTS):
+                scene.set_geometry_transform(f"t{track_id}_j{joint}", translation(joints[joint]) @ joint_scale)
+            for bone, (parent, child) in enumerate(BONES):
+                scene.set_geometry_transform(
+                    f"t{track_id}_b{bone}", bone_transform(joints[parent], joints[child], config.bone_radius_m))
+        self._world = world
+        self._update_floor()
+        if self._view_is_default and world:
+            self.reset_view()
+
+    def _update_level(self, skeletons: list[np.ndarray]) -> None:
+        ups = []
+        for joints in skeletons:
+            up = joints[THORAX] - joints[list(ANKLES)].mean(axis=0)
+            norm = np.linalg.norm(up)
+            if norm > 0.3:  # a person folded up (or a broken pose) says little about "up"
+                ups.append(up / norm)
+        if not ups:
+            return
+        observed = np.mean(ups, axis=0)
+        observed /= np.linalg.norm(observed)
+        weight = self.config.level_smoothing if self._up_seen else 1.0
+        self._up_seen = True
+        up = self._up + weight * (observed - self._up)
+        up /= np.linalg.norm(up)
+        self._up = up
+        # Limit the correction: beyond it, the people are more likely lying than the camera tilted.
+        angle = math.acos(float(np.clip(up[1], -1.0, 1.0)))
+        limit = math.radians(self.config.max_level_deg)
+        if angle > limit:
+            sideways = np.array([up[0], 0.0, up[2]])
+            sideways /= max(np.linalg.norm(sideways), 1e-9)
+            up = math.cos(limit) * np.array([0.0, 1.0, 0.0]) + math.sin(limit) * sideways
+        self.level = rotation_between(up, np.array([0.0, 1.0, 0.0]))
+
+    def to_world(self, points_mm: np.ndarray) -> np.ndarray:
+        """(..., 3) camera-space millimetres -> (..., 3) displayed world metres (levelled)."""
+        return camera_mm_to_world_m(np.asarray(points_mm, dtype=np.float64)) @ self.level.T
+
+    def _update_floor(self) -> None:
+        if not self._world:
+            return
+        lowest = min(float(joints[list(ANKLES), 1].min()) for joints in self._world.values())
+        if self._floor_y is None:
+            self._floor_y = lowest
+        else:
+            self._floor_y += self.config.floor_smoothing * (lowest - self._floor_y)
+        # The grid moves only in whole steps sideways so that its lines stay still under people.
+        centre = np.mean([joints[0] for joints in self._world.values()], axis=0)
+        step = self.config.grid_step_m
+        grid_centre = (round(centre[0] / step) * step, self._floor_y, round(centre[2] / step) * step)
+        if grid_centre != self._grid_centre:
+            self._renderer.scene.set_geometry_transform("grid", translation(np.array(grid_centre)))
+            self._renderer.scene.show_geometry("grid", True)
+            self._grid_centre = grid_centre
+
+    # ---- the viewing camera --------------------------------------------------------------
+
+    def _apply_camera(self) -> None:
+        config = self.config
+        camera = self._renderer.scene.camera
+        # Explicit near/far: setup_camera derives them from the (possibly empty) scene bounds.
+        camera.set_projection(config.fov_deg, config.width / config.height, 0.05, 200.0,
+                              rendering.Camera.FovType.Vertical)
+        camera.look_at(np.asarray(self.view.target, dtype=np.float64), self.view.eye(), np.array([0.0, 1.0, 0.0]))
+
+    def reset_view(self) -> None:
+        """Looks at the people's centre from behind the real camera, slightly from above."""
+        pitch = self.config.default_pitch_deg
+        if self._world:
+            all_joints = np.concatenate(list(self._world.values()))
+            centre = (all_joints.min(axis=0) + all_joints.max(axis=0)) / 2.0
+            extent = float(np.linalg.norm(all_joints.max(axis=0) - all_joints.min(axis=0)))
+            # Far enough that everyone fits the vertical field of view, and never in front of
+            # the real camera by much (the video's viewpoint is the familiar one).
+            fit = extent / (2.0 * math.tan(math.radians(self.config.fov_deg) / 2.0)) * 1.3
+            distance = max(fit, -centre[2] + 0.5, 2.0)
+            self.view = OrbitView(tuple(float(c) for c in centre), 0.0, pitch, distance)
+            self._view_is_default = False
+        else:
+            self.view = OrbitView(pitch_deg=pitch)
+            self._view_is_default = True
+        self._apply_camera()
+
+    def orbit(self, dx_px: float, dy_px: float) -> None:
+        """Mouse drag: 0.3 degrees per pixel; pitch stays within +-89 degrees."""
+        view = self.view
+        pitch = float(np.clip(view.pitch_deg + 0.3 * dy_px, -89.0, 89.0))
+        self.view = OrbitView(view.target, view.yaw_deg - 0.3 * dx_px, pitch, view.distance)
+        self._view_is_default = False
+        self._apply_camera()
+
+    def zoom(self, steps: float) -> None:
+        """Mouse wheel: each step (one notch) moves 10% closer (positive) or further (negative)."""
+        view = self.view
+        distance = float(np.clip(view.distance * 0.9 ** steps, 0.3, 100.0))
+        self.view = OrbitView(view.target, view.yaw_deg, view.pitch_deg, distance)
+        self._view_is_default = False
+        self._apply_camera()
+
+    def project(self, points_world: np.ndarray) -> np.ndarray:
+        """(N, 3) world metres -> (N, 2) pixel x, y in the rendered image (pinhole look-at math)."""
+        eye = self.view.eye()
+        forward = np.asarray(self.view.target) - eye
+        forward /= np.linalg.norm(forward)
+        right = np.cross(forward, [0.0, 1.0, 0.0])
+        right /= np.linalg.norm(right)
+        up = np.cross(right, forward)
+        rel = np.asarray(points_world, dtype=np.float64) - eye
+        depth = rel @ forward
+        focal = (self.config.height / 2.0) / math.tan(math.radians(self.config.fov_deg) / 2.0)
+        x = self.config.width / 2.0 + focal * (rel @ right) / depth
+        y = self.config.height / 2.0 - focal * (rel @ up) / depth
+        return np.stack([x, y], axis=-1)
+
+    @property
+    def floor_y(self) -> float | None:
+        """World height of the ground grid in metres (None until a person was seen)."""
+        return self._floor_y
+
+    @property
+    def is_open(self) -> bool:
+        return self._renderer is not None
+
+    @property
+    def track_ids(self) -> set[int]:
+        return set(self._track_ids)
+
+    # ---- output and teardown -------------------------------------------------------------
+
+    def render(self) -> np.ndarray:
+        """(height, width, 3) uint8 RGB image of the scene."""
+        image = np.asarray(self._renderer.render_to_image())
+        assert image.shape == (self.config.height, self.config.width, 3), image.shape
+        return image
+
+    def close(self) -> None:
+        """Releases the renderer; Open3D can crash at exit if geometry outlives its engine."""
+        if self._renderer is not None:
+            self._renderer.scene.clear_geometry()
+            self._renderer = None
+            self._track_ids.clear()

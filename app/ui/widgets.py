@@ -1,0 +1,119 @@
+"""The two views of the window: the video with its 2D overlay, and the interactive 3D viewport."""
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+from PyQt6.QtCore import QPointF, QSize, Qt
+from PyQt6.QtGui import QImage, QMouseEvent, QPixmap, QWheelEvent
+from PyQt6.QtWidgets import QLabel, QSizePolicy
+
+from app.draw import draw_tracks
+from app.types import Track
+from app.ui.viewport3d import SkeletonViewport, ViewportConfig
+
+BACKGROUND_CSS = "background-color: #141419;"
+
+
+def rgb_to_qimage(image_rgb: np.ndarray) -> QImage:
+    """(H, W, 3) uint8 RGB -> a QImage that owns its own copy of the pixels."""
+    assert image_rgb.ndim == 3 and image_rgb.shape[2] == 3 and image_rgb.dtype == np.uint8
+    image_rgb = np.ascontiguousarray(image_rgb)
+    height, width = image_rgb.shape[:2]
+    return QImage(image_rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+class _ImageLabel(QLabel):
+    """A label that shows one image centred and letter-boxed; it never dictates the layout size."""
+
+    def __init__(self, placeholder: str):
+        super().__init__(placeholder)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.setMinimumSize(160, 120)
+        self.setStyleSheet(BACKGROUND_CSS + " color: #aaaaaa;")
+
+    def sizeHint(self) -> QSize:
+        return QSize(640, 480)
+
+
+class VideoView(_ImageLabel):
+    """The live video with every track's skeleton drawn over it (app.draw)."""
+
+    def __init__(self):
+        super().__init__("waiting for video…")
+        self.drawn_frames = 0
+
+    def show_frame(self, image_bgr: np.ndarray, tracks: Sequence[Track]) -> None:
+        """Scales the frame to the label first, then draws, so that lines stay crisp."""
+        height, width = image_bgr.shape[:2]
+        scale = min(self.width() / width, self.height() / height)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        shown = cv2.resize(image_bgr, size, interpolation=interpolation)
+        shown = draw_tracks(shown, tracks, scale=scale)
+        self.setPixmap(QPixmap.fromImage(rgb_to_qimage(shown[:, :, ::-1])))
+        self.drawn_frames += 1
+
+
+class View3D(_ImageLabel):
+    """The Open3D skeleton viewport: drag to orbit, wheel to zoom, double-click to reset."""
+
+    def __init__(self, config: ViewportConfig = ViewportConfig()):
+        super().__init__("")
+        self.viewport = SkeletonViewport(config)
+        self._drag_from: QPointF | None = None
+        self.setToolTip("3D view: drag to orbit, mouse wheel to zoom, double-click to reset")
+        self.setCursor(Qt.CursorShape.OpenHandCursor)
+        self.redraw()
+
+    def show_tracks(self, tracks: Sequence[Track]) -> None:
+        self.viewport.update(tracks)
+        self.redraw()
+
+    def redraw(self) -> None:
+        if not self.viewport.is_open:
+            return
+        image = rgb_to_qimage(self.viewport.render())
+        pixmap = QPixmap.fromImage(image).scaled(
+            self.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        self.setPixmap(pixmap)
+
+    def reset_view(self) -> None:
+        self.viewport.reset_view()
+        self.redraw()
+
+    def _pixels_per_render_pixel(self) -> float:
+        config = self.viewport.config
+        return max(1e-6, min(self.width() / config.width, self.height() / config.height))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._drag_from = event.position()
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._drag_from is None:
+            return
+        delta = (event.position() - self._drag_from) / self._pixels_per_render_pixel()
+        self._drag_from = event.position()
+        self.viewport.orbit(delta.x(), delta.y())
+        self.redraw()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._drag_from = None
+        self.setCursor(Qt.CursorShape.OpenHandCursor)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        self.reset_view()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        self.viewport.zoom(event.angleDelta().y() / 120.0)  # 120 = one wheel notch
+        self.redraw()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.redraw()
+
+    def close_viewport(self) -> None:
+        self.viewport.close()
