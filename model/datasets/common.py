@@ -113,8 +113,8 @@ def clip_box(box_xywh: np.ndarray, width: int, height: int) -> np.ndarray | None
     """Clip an (x, y, w, h) box to the image; None if nothing of it is left."""
     x, y, w, h = (float(v) for v in box_xywh)
     x1, y1 = max(0.0, x), max(0.0, y)
-    x2, y2 = min(width - 1.0, x + max(0.0, w - 1.0)), min(height - 1.0, y + max(0.0, h - 1.0))
-    if w * h <= 0 or x2 <= x1 or y2 <= y1:
+    x2, y2 = min(float(width), x + max(0.0, w)), min(float(height), y + max(0.0, h))
+    if x2 <= x1 or y2 <= y1:
         return None
     return np.array([x1, y1, x2 - x1, y2 - y1], dtype=np.float64)
 
