@@ -5,67 +5,13 @@ import pytest
 
 from app.bvh import solve_motion, write_bvh
 from app.recording import TrackRecorder
-from app.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
+from app.skeleton import JOINT_NAMES, PARENTS
 from app.tracks_json import SourceInfo, read_series
-from tests.app.track_fixtures import CAMERA, synthetic_results
+from tests.app.track_fixtures import CAMERA, forward_kinematics, reference_cm, synthetic_results
 
 bvh_parser = pytest.importorskip("bvh", reason="the independent BVH parser (pip install bvh==0.3) is missing")
 
 FPS = 30.0
-
-
-def _axis_matrix(axis: str, degrees: float) -> np.ndarray:
-    a = np.radians(degrees)
-    c, s = np.cos(a), np.sin(a)
-    return {"X": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]),
-            "Y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]),
-            "Z": np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])}[axis]
-
-
-def forward_kinematics(path: str) -> tuple[dict[str, np.ndarray], object]:
-    """Joint name -> (F, 3) world positions, using only the parser's offsets, channels and frame values.
-
-    Standard BVH semantics: a joint's local transform is translation(offset [+ position channels])
-    times the rotation channels multiplied in the order they are listed.
-    """
-    with open(path) as f:
-        mocap = bvh_parser.Bvh(f.read())
-    names = mocap.get_joints_names()
-    frames = np.array(mocap.frames, dtype=np.float64)
-    positions, rotations = {}, {}
-    for name in names:
-        channels = mocap.joint_channels(name)
-        start = mocap.get_joint_channels_index(name)
-        values = frames[:, start:start + len(channels)]
-        local_t = np.tile(np.array(mocap.joint_offset(name)), (len(frames), 1))
-        local_r = np.tile(np.eye(3), (len(frames), 1, 1))
-        for k, channel in enumerate(channels):
-            if channel.endswith("position"):
-                local_t[:, "XYZ".index(channel[0])] += values[:, k]
-            else:
-                local_r = local_r @ np.stack([_axis_matrix(channel[0], v) for v in values[:, k]])
-        parent = mocap.joint_parent(name)
-        if parent is None:
-            positions[name], rotations[name] = local_t, local_r
-        else:
-            p = parent.name
-            positions[name] = positions[p] + np.einsum("nij,nj->ni", rotations[p], local_t)
-            rotations[name] = rotations[p] @ local_r
-    return positions, mocap
-
-
-def reference_cm(joints_camera_mm: np.ndarray) -> np.ndarray:
-    """The track's joints with each bone set to its median length (directions kept), in BVH axes (Y up, cm).
-
-    Written here from the documented conventions, independently of app.bvh.
-    """
-    lengths = [np.median(np.linalg.norm(joints_camera_mm[:, j] - joints_camera_mm[:, PARENTS[j]], axis=-1))
-               for j in range(NUM_JOINTS)]
-    out = joints_camera_mm.astype(np.float64).copy()
-    for j in range(1, NUM_JOINTS):
-        bone = joints_camera_mm[:, j] - joints_camera_mm[:, PARENTS[j]]
-        out[:, j] = out[:, PARENTS[j]] + lengths[j] * bone / np.linalg.norm(bone, axis=-1, keepdims=True)
-    return out * np.array([1.0, -1.0, -1.0]) / 10.0
 
 
 @pytest.fixture(scope="module")

@@ -6,36 +6,12 @@ import numpy as np
 import pytest
 
 from app.recording import TrackRecorder
-from app.skeleton import JOINT_NAMES, PARENTS
-from app.tracks_json import FORMAT, SourceInfo, TrackFileError, read_series, read_tracks
+from app.tracks_json import SourceInfo, TrackFileError, read_series, read_tracks
 from app.types import CameraIntrinsics, PersonPose, Track
-from tests.app.track_fixtures import CAMERA, synthetic_results
+from tests.app.track_fixtures import CAMERA, synthetic_results, validate_track_json
 
 SOURCE = SourceInfo("clips/walk.mp4", 640, 480, 30.0, 40)
 BACKEND = {"name": "synthetic", "device": "cpu", "smoothing": True}
-
-
-def validate_track_json(data: dict) -> None:
-    """The documented schema, checked field by field (written from the README, not from the writer)."""
-    assert set(data) == {"format", "version", "source", "camera", "skeleton", "backend", "frames"}
-    assert data["format"] == FORMAT and isinstance(data["version"], int)
-    assert set(data["source"]) == {"path", "width", "height", "fps", "frames"}
-    assert set(data["camera"]) == {"fx", "fy", "cx", "cy"}
-    assert data["skeleton"] == {"joints": list(JOINT_NAMES), "parents": list(PARENTS)}
-    assert isinstance(data["backend"], dict)
-    previous = -1
-    for frame in data["frames"]:
-        assert set(frame) == {"index", "time", "people"}
-        assert frame["index"] > previous
-        previous = frame["index"]
-        for person in frame["people"]:
-            assert set(person) == {"track_id", "bbox", "score", "keypoints_2d", "joints_3d", "root"}
-            assert isinstance(person["track_id"], int)
-            assert np.array(person["bbox"]).shape == (4,)
-            assert np.array(person["keypoints_2d"]).shape == (17, 3)
-            assert np.array(person["joints_3d"]).shape == (17, 3)
-            assert np.array(person["root"]).shape == (3,)
-            assert np.allclose(person["joints_3d"][0], 0.0, atol=0.1)  # root-relative
 
 
 @pytest.fixture()

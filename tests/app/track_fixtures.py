@@ -4,6 +4,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from app.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
+from app.tracks_json import FORMAT
 from app.types import CameraIntrinsics, Frame, FrameResult, PersonPose, Track
 
 CAMERA = CameraIntrinsics(800.0, 800.0, 320.0, 240.0)
@@ -79,3 +80,82 @@ def synthetic_results(n_frames: int = 40, fps: float = 30.0, noise_mm: float = 8
             tracks.append(Track(3 if person == 0 else 7, pose, i))
         results.append(FrameResult(Frame(i, t, image), tuple(tracks), CAMERA, {"total": 1.0}, "synthetic", "cpu"))
     return results
+
+
+def _axis_matrix(axis: str, degrees: float) -> np.ndarray:
+    a = np.radians(degrees)
+    c, s = np.cos(a), np.sin(a)
+    return {"X": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]),
+            "Y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]),
+            "Z": np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])}[axis]
+
+
+def forward_kinematics(path: str) -> tuple[dict[str, np.ndarray], object]:
+    """Joint name -> (F, 3) world positions, using only the parser's offsets, channels and frame values.
+
+    Standard BVH semantics: a joint's local transform is translation(offset [+ position channels])
+    times the rotation channels multiplied in the order they are listed.
+    """
+    import bvh as bvh_parser  # independent parser from PyPI (bvh==0.3); callers skip when it is missing
+
+    with open(path) as f:
+        mocap = bvh_parser.Bvh(f.read())
+    names = mocap.get_joints_names()
+    frames = np.array(mocap.frames, dtype=np.float64)
+    positions, rotations = {}, {}
+    for name in names:
+        channels = mocap.joint_channels(name)
+        start = mocap.get_joint_channels_index(name)
+        values = frames[:, start:start + len(channels)]
+        local_t = np.tile(np.array(mocap.joint_offset(name)), (len(frames), 1))
+        local_r = np.tile(np.eye(3), (len(frames), 1, 1))
+        for k, channel in enumerate(channels):
+            if channel.endswith("position"):
+                local_t[:, "XYZ".index(channel[0])] += values[:, k]
+            else:
+                local_r = local_r @ np.stack([_axis_matrix(channel[0], v) for v in values[:, k]])
+        parent = mocap.joint_parent(name)
+        if parent is None:
+            positions[name], rotations[name] = local_t, local_r
+        else:
+            p = parent.name
+            positions[name] = positions[p] + np.einsum("nij,nj->ni", rotations[p], local_t)
+            rotations[name] = rotations[p] @ local_r
+    return positions, mocap
+
+
+def reference_cm(joints_camera_mm: np.ndarray) -> np.ndarray:
+    """The track's joints with each bone set to its median length (directions kept), in BVH axes (Y up, cm).
+
+    Written here from the documented conventions, independently of app.bvh.
+    """
+    lengths = [np.median(np.linalg.norm(joints_camera_mm[:, j] - joints_camera_mm[:, PARENTS[j]], axis=-1))
+               for j in range(NUM_JOINTS)]
+    out = joints_camera_mm.astype(np.float64).copy()
+    for j in range(1, NUM_JOINTS):
+        bone = joints_camera_mm[:, j] - joints_camera_mm[:, PARENTS[j]]
+        out[:, j] = out[:, PARENTS[j]] + lengths[j] * bone / np.linalg.norm(bone, axis=-1, keepdims=True)
+    return out * np.array([1.0, -1.0, -1.0]) / 10.0
+
+
+def validate_track_json(data: dict) -> None:
+    """The documented schema, checked field by field (written from the README, not from the writer)."""
+    assert set(data) == {"format", "version", "source", "camera", "skeleton", "backend", "frames"}
+    assert data["format"] == FORMAT and isinstance(data["version"], int)
+    assert set(data["source"]) == {"path", "width", "height", "fps", "frames"}
+    assert set(data["camera"]) == {"fx", "fy", "cx", "cy"}
+    assert data["skeleton"] == {"joints": list(JOINT_NAMES), "parents": list(PARENTS)}
+    assert isinstance(data["backend"], dict)
+    previous = -1
+    for frame in data["frames"]:
+        assert set(frame) == {"index", "time", "people"}
+        assert frame["index"] > previous
+        previous = frame["index"]
+        for person in frame["people"]:
+            assert set(person) == {"track_id", "bbox", "score", "keypoints_2d", "joints_3d", "root"}
+            assert isinstance(person["track_id"], int)
+            assert np.array(person["bbox"]).shape == (4,)
+            assert np.array(person["keypoints_2d"]).shape == (17, 3)
+            assert np.array(person["joints_3d"]).shape == (17, 3)
+            assert np.array(person["root"]).shape == (3,)
+            assert np.allclose(person["joints_3d"][0], 0.0, atol=0.1)  # root-relative

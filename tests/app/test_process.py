@@ -1,0 +1,186 @@
+"""`main.py process` on the bundled clip with the real MediaPipe pipeline: files, bad inputs, crash and Ctrl-C."""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import app.process
+from app.skeleton import JOINT_NAMES
+from app.sources import DEFAULT_SAMPLE
+from app.tracks_json import read_series, read_tracks
+from main import main
+from tests.app.track_fixtures import forward_kinematics, reference_cm, validate_track_json
+
+pytest.importorskip("mediapipe", reason="the MediaPipe backend is not installed")
+REPO = Path(__file__).resolve().parents[2]
+FRAMES = 20
+
+
+@pytest.fixture(scope="module")
+def processed(tmp_path_factory):
+    out = tmp_path_factory.mktemp("process")
+    code = main(["process", DEFAULT_SAMPLE, "--out", str(out), "--max-frames", str(FRAMES)])
+    return out, code
+
+
+def test_exit_code_and_files(processed):
+    out, code = processed
+    assert code == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert "sample_two_people.json" in names and "sample_two_people.csv" in names
+    assert not [n for n in names if n.endswith((".partial", ".tmp"))]
+
+
+def test_json_validates_and_reads_back(processed):
+    out, _ = processed
+    data = json.loads((out / "sample_two_people.json").read_text())
+    validate_track_json(data)
+    assert data["source"]["width"] == 544 and data["source"]["height"] == 960
+    assert data["source"]["fps"] == 60.0 and data["source"]["frames"] == 100
+    assert data["backend"]["name"] == "mediapipe"
+    tracks = read_tracks(out / "sample_two_people.json")
+    assert [f.index for f in tracks.frames] == list(range(FRAMES))
+    assert sum(1 for f in tracks.frames if len(f.tracks) >= 2) >= FRAMES - 2  # two people in the clip
+    pose = tracks.frames[5].tracks[0].pose
+    assert 500 < pose.root[2] < 20000  # in front of the camera, in mm
+    assert np.abs(pose.joints_3d).max() < 1500  # root-relative, in mm
+
+
+def test_one_bvh_per_track(processed):
+    out, _ = processed
+    ids = read_tracks(out / "sample_two_people.json").track_ids()
+    assert len(ids) >= 2
+    assert sorted(p.name for p in out.glob("*.bvh")) == sorted(f"sample_two_people.track{i}.bvh" for i in ids)
+
+
+def test_bvh_forward_kinematics_round_trip(processed):
+    """Joints from an independent parser's FK equal the track's joints with median bone lengths."""
+    pytest.importorskip("bvh", reason="the independent BVH parser (pip install bvh==0.3) is missing")
+    out, _ = processed
+    _, series = read_series(out / "sample_two_people.json")
+    for track_id, track in series.items():
+        positions, mocap = forward_kinematics(str(out / f"sample_two_people.track{track_id}.bvh"))
+        assert mocap.frame_time == pytest.approx(1 / 60.0)
+        fk = np.stack([positions[n] for n in JOINT_NAMES], axis=1)[track.frame_indices - track.frame_indices[0]]
+        error_mm = np.linalg.norm(fk - reference_cm(track.joints_camera.astype(np.float64)), axis=-1) * 10
+        assert error_mm.max() < 0.05, (track_id, error_mm.max())  # measured: 0.002 mm
+
+
+def test_csv_has_one_row_per_person_and_frame(processed):
+    out, _ = processed
+    with open(out / "sample_two_people.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    people = sum(len(f.tracks) for f in read_tracks(out / "sample_two_people.json").frames)
+    assert len(rows) == people and {int(r["frame"]) for r in rows} <= set(range(FRAMES))
+
+
+def _truncated_video(path: Path) -> str:
+    capture = cv2.VideoCapture(DEFAULT_SAMPLE)
+    full = path.with_name("full.avi")
+    writer = cv2.VideoWriter(str(full), cv2.VideoWriter_fourcc(*"MJPG"), 60, (544, 960))
+    for _ in range(12):
+        writer.write(capture.read()[1])
+    writer.release()
+    data = full.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    full.unlink()
+    return str(path)
+
+
+def test_bad_inputs_get_one_line_each_and_good_ones_still_run(tmp_path, capsys, monkeypatch):
+    built = []
+
+    class CountingProcessor(app.process.FrameProcessor):
+        def __init__(self, *args, **kwargs):
+            built.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(app.process, "FrameProcessor", CountingProcessor)
+    inputs = tmp_path / "in"
+    (inputs / "other").mkdir(parents=True)
+    truncated = _truncated_video(inputs / "cut.avi")
+    not_video = inputs / "notes.mp4"
+    not_video.write_text("this is not a video")
+    missing = inputs / "missing.mp4"
+    good = inputs / "other" / "sample_two_people.mp4"
+    shutil.copy(DEFAULT_SAMPLE, good)
+    out = tmp_path / "out"
+    code = main(["process", truncated, str(not_video), str(missing), DEFAULT_SAMPLE, str(good),
+                 "--out", str(out), "--max-frames", "8", "--format", "json,bvh"])
+    captured = capsys.readouterr()
+    assert code == 1
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3
+    assert truncated in errors[0] and "truncated" in errors[0]
+    assert str(not_video) in errors[1] and "not a readable video" in errors[1]
+    assert str(missing) in errors[2] and "no such file" in errors[2]
+    assert "Traceback" not in captured.err
+    assert built == [1]  # one model for all inputs
+    # The truncated file keeps the frames decoded before the break.
+    cut = read_tracks(out / "cut.json")
+    assert 0 < len(cut.frames) < 8
+    # Two inputs with the same name do not overwrite each other.
+    assert len(read_tracks(out / "sample_two_people.json").frames) == 8
+    assert len(read_tracks(out / "sample_two_people_2.json").frames) == 8
+    assert not list(out.glob("*.csv"))
+    assert "done: 2 of 5 inputs ok" in captured.out
+
+
+def _start(out: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "main.py", "process", DEFAULT_SAMPLE, "--out", str(out)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+
+def _wait_for_frames(partial: Path, frames: int, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if partial.exists() and partial.read_text().count("\n") >= frames + 1:
+            return
+        assert process.poll() is None, "process ended early"
+        time.sleep(0.1)
+    process.kill()
+    pytest.fail("no progress")
+
+
+def test_killed_mid_way_leaves_a_readable_partial_file(tmp_path):
+    partial = tmp_path / "sample_two_people.json.partial"
+    process = _start(tmp_path)
+    try:
+        _wait_for_frames(partial, 3, process)
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert not (tmp_path / "sample_two_people.json").exists()
+    tracks = read_tracks(partial)
+    assert tracks.partial and len(tracks.frames) >= 3
+    assert [f.index for f in tracks.frames] == list(range(len(tracks.frames)))
+
+
+def test_ctrl_c_finishes_the_files_written_so_far(tmp_path):
+    process = _start(tmp_path)
+    try:
+        _wait_for_frames(tmp_path / "sample_two_people.json.partial", 3, process)
+        process.send_signal(signal.SIGINT)
+        stdout, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130
+    assert "(interrupted)" in stdout
+    tracks = read_tracks(tmp_path / "sample_two_people.json")
+    assert not tracks.partial and 3 <= len(tracks.frames) < 100
+    assert not list(tmp_path.glob("*.partial"))
+    assert len(list(tmp_path.glob("*.bvh"))) == len(tracks.track_ids()) >= 2
+    assert os.path.getsize(tmp_path / "sample_two_people.csv") > 0
