@@ -1,0 +1,385 @@
+"""Inference engines for the cascaded network behind one interface: TensorRT, ONNX Runtime, PyTorch.
+
+Every engine takes a float32 (N, 3, S, S) crop batch (app.crops) and returns the card's outputs as
+numpy arrays: 'uvz' (N, J, 3) (u, v crop px, z root-relative mm) and 'joints_3d' (N, J, 3) mm.
+
+select_engine() tries, per device, the fastest runtime first and falls back along
+  tensorrt (cuda) -> onnxruntime-cuda -> torch-cuda -> onnxruntime-cpu -> torch-cpu,
+logging why each one it skipped could not run (not installed, no GPU, no or stale artifact).
+GPU engines come before CPU ones, so a GPU machine without TensorRT or onnxruntime-gpu runs PyTorch
+on the GPU rather than ONNX Runtime on the CPU.
+
+The PyTorch engine is the only place in app/ that imports model/: it rebuilds the network from
+model/network.py with the card's model_config and the checkpoint the card names.
+"""
+
+import logging
+import os
+import time
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import numpy as np
+
+from export.card import CardError, ModelCard, StaleArtifactError, check_artifact, pick_tensorrt_artifact, read_card, sha256_file
+
+LOG = logging.getLogger(__name__)
+
+# (name, runtime, device) in the order select_engine tries them.
+ENGINE_ORDER: tuple[tuple[str, str, str], ...] = (
+    ("tensorrt", "tensorrt", "cuda"),
+    ("onnxruntime-cuda", "onnxruntime", "cuda"),
+    ("torch-cuda", "torch", "cuda"),
+    ("onnxruntime-cpu", "onnxruntime", "cpu"),
+    ("torch-cpu", "torch", "cpu"),
+)
+OUTPUT_NAMES = ("uvz", "joints_3d")
+DEVICES = ("auto", "cuda", "cpu")
+TENSORRT_HINT = "pip install -r requirements-gpu.txt on a machine with an NVIDIA GPU (see export/README.md)"
+
+
+class EngineUnavailable(RuntimeError):
+    """An engine cannot run here (runtime not installed, no GPU, no artifact); the message is one line."""
+
+
+class Engine(ABC):
+    """One runtime executing the exported network. infer() accepts any batch size (split by max_batch).
+
+    name: short label for the status line, e.g. 'onnxruntime-cpu', 'torch-cuda-fp16-graphs'.
+    device: 'cpu' or 'cuda'. max_batch: the largest batch one call of the runtime takes (0 = any).
+    skipped: (name, reason) of the engines select_engine tried before this one.
+    """
+
+    name: str = "engine"
+    device: str = "cpu"
+    max_batch: int = 0
+    skipped: tuple[tuple[str, str], ...] = ()
+
+    def __init__(self, input_size: int, num_joints: int) -> None:
+        self.input_size = input_size
+        self.num_joints = num_joints
+
+    def infer(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        """images (N, 3, S, S) float32 -> {'uvz': (N, J, 3) float32, 'joints_3d': (N, J, 3) float32}."""
+        s = self.input_size
+        assert images.ndim == 4 and images.shape[1:] == (3, s, s), f"expected (N, 3, {s}, {s}) crops, got {images.shape}"
+        images = np.ascontiguousarray(images, dtype=np.float32)
+        n = len(images)
+        if n == 0:
+            empty = np.zeros((0, self.num_joints, 3), dtype=np.float32)
+            return {name: empty.copy() for name in OUTPUT_NAMES}
+        step = self.max_batch or n
+        parts = [self._run(images[i : i + step]) for i in range(0, n, step)]
+        out = {name: np.concatenate([p[name] for p in parts]).astype(np.float32, copy=False) for name in OUTPUT_NAMES}
+        for name in OUTPUT_NAMES:
+            assert out[name].shape == (n, self.num_joints, 3), (name, out[name].shape)
+        return out
+
+    @abstractmethod
+    def _run(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        """One runtime call on at most max_batch crops."""
+
+    def close(self) -> None:
+        """Release the runtime's resources."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} on {self.device}>"
+
+
+class OnnxRuntimeEngine(Engine):
+    """The card's ONNX model in ONNX Runtime, on the CUDA execution provider or the CPU one."""
+
+    def __init__(self, card: ModelCard, card_dir: str | os.PathLike, device: str = "cpu", threads: int = 0) -> None:
+        super().__init__(card.input_size, card.num_joints)
+        try:
+            import onnxruntime as ort
+        except ImportError as e:
+            raise EngineUnavailable(f"onnxruntime is not installed ({e})") from None
+        onnx = [a for a in card.artifacts if a.kind == "onnx"]
+        if not onnx:
+            raise EngineUnavailable(f"{card.name}: the card lists no ONNX model; run `python main.py export {card.checkpoint_file} --onnx`")
+        path = check_artifact(card, onnx[0], card_dir)
+        if device == "cuda":
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise EngineUnavailable(
+                    f"onnxruntime {ort.__version__} has no CUDA provider (install onnxruntime-gpu: requirements-gpu.txt)"
+                )
+            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        else:
+            providers = ["CPUExecutionProvider"]
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
+        if device == "cuda" and self.session.get_providers()[0] != "CUDAExecutionProvider":
+            # ORT falls back to the CPU silently when the CUDA libraries fail to load.
+            raise EngineUnavailable("onnxruntime's CUDA provider failed to initialise (CUDA/cuDNN libraries missing?)")
+        self.input_name = card.input_name
+        self.device = device
+        self.name = f"onnxruntime-{device}"
+        self.max_batch = onnx[0].max_batch
+
+    def _run(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        uvz, joints = self.session.run(list(OUTPUT_NAMES), {self.input_name: images})
+        return {"uvz": uvz, "joints_3d": joints}
+
+    def close(self) -> None:
+        self.session = None
+
+
+def gpu_identity() -> tuple[str, str]:
+    """(name, compute capability 'major.minor') of CUDA device 0, read through PyTorch."""
+    import torch
+
+    major, minor = torch.cuda.get_device_capability(0)
+    return torch.cuda.get_device_name(0), f"{major}.{minor}"
+
+
+def _require_cuda() -> None:
+    try:
+        import torch
+    except ImportError:
+        raise EngineUnavailable("PyTorch is not installed") from None
+    if not torch.cuda.is_available():
+        raise EngineUnavailable(f"no CUDA GPU available to PyTorch {torch.__version__}")
+
+
+class TensorRTEngine(Engine):
+    """A serialized TensorRT engine (TensorRT 10 API, named I/O tensors), with PyTorch CUDA buffers.
+
+    The card's engine must have been built for this GPU and TensorRT version (export.card checks
+    that before the file is deserialized).
+    """
+
+    def __init__(self, card: ModelCard, card_dir: str | os.PathLike, precision: str | None = None) -> None:
+        super().__init__(card.input_size, card.num_joints)
+        try:
+            import tensorrt as trt
+        except ImportError as e:
+            raise EngineUnavailable(f"TensorRT is not installed ({e}); {TENSORRT_HINT}") from None
+        _require_cuda()
+        import torch
+
+        gpu_name, capability = gpu_identity()
+        artifact, path = pick_tensorrt_artifact(card, card_dir, gpu_name, capability, trt.__version__, precision)
+        self._trt_logger = trt.Logger(trt.Logger.WARNING)
+        self._runtime = trt.Runtime(self._trt_logger)
+        self._engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
+        if self._engine is None:
+            raise EngineUnavailable(f"{path}: TensorRT could not deserialize the engine")
+        self._context = self._engine.create_execution_context()
+        self._torch = torch
+        self._device = torch.device("cuda", 0)
+        self._stream = torch.cuda.Stream(self._device)
+        self._dtypes = {
+            name: _torch_dtype(torch, trt, self._engine.get_tensor_dtype(name))
+            for name in (card.input_name, *OUTPUT_NAMES)
+        }
+        self.input_name = card.input_name
+        self.device = "cuda"
+        self.name = f"tensorrt-{artifact.precision}"
+        self.max_batch = artifact.max_batch
+
+    def _run(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        torch = self._torch
+        with torch.cuda.stream(self._stream):
+            x = torch.from_numpy(images).to(self._device, non_blocking=True).to(self._dtypes[self.input_name])
+            self._context.set_input_shape(self.input_name, tuple(x.shape))
+            self._context.set_tensor_address(self.input_name, x.data_ptr())
+            outputs = {}
+            for name in OUTPUT_NAMES:
+                shape = tuple(self._context.get_tensor_shape(name))
+                outputs[name] = torch.empty(shape, dtype=self._dtypes[name], device=self._device)
+                self._context.set_tensor_address(name, outputs[name].data_ptr())
+            if not self._context.execute_async_v3(self._stream.cuda_stream):
+                raise RuntimeError("TensorRT execution failed")
+            result = {name: t.float().cpu().numpy() for name, t in outputs.items()}
+        return result
+
+    def close(self) -> None:
+        self._context = None
+        self._engine = None
+
+
+def _torch_dtype(torch, trt, dtype):
+    table = {trt.float32: torch.float32, trt.float16: torch.float16}
+    if dtype not in table:
+        raise EngineUnavailable(f"TensorRT engine tensor type {dtype} is not supported here")
+    return table[dtype]
+
+
+class TorchEngine(Engine):
+    """The network in PyTorch: CPU fp32, or CUDA with fp16 autocast and one CUDA graph per batch bucket.
+
+    On CUDA, batches are padded up to the next power of two (capped by max_batch) so that a few
+    captured graphs serve every batch size; a graph replays the whole network as one launch, which
+    is what makes small batches fast (eager PyTorch is launch bound there).
+    """
+
+    def __init__(
+        self, net, device: str = "cpu", fp16: bool | None = None, cuda_graphs: bool | None = None,
+        max_batch: int = 64, channels_last: bool = False,
+    ) -> None:
+        import torch
+
+        cfg = net.cfg
+        super().__init__(cfg.input_size, cfg.num_joints)
+        if device == "cuda":
+            _require_cuda()
+        self._torch = torch
+        self._device = torch.device(device)
+        on_gpu = self._device.type == "cuda"
+        self.fp16 = on_gpu if fp16 is None else bool(fp16)
+        self.cuda_graphs = on_gpu if cuda_graphs is None else bool(cuda_graphs)
+        if (self.fp16 or self.cuda_graphs) and not on_gpu:
+            raise EngineUnavailable("fp16 and CUDA graphs need device='cuda'")
+        self.channels_last = channels_last
+        self.net = net.eval().to(self._device)
+        if channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        if on_gpu:
+            torch.backends.cudnn.benchmark = True
+        self.device = self._device.type
+        self.max_batch = max_batch
+        parts = [f"torch-{self.device}"] + (["fp16"] if self.fp16 else []) + (["graphs"] if self.cuda_graphs else [])
+        self.name = "-".join(parts)
+        self._graphs: dict[int, tuple] = {}
+
+    @classmethod
+    def from_card(cls, card: ModelCard, card_dir: str | os.PathLike, device: str = "cpu", **options) -> "TorchEngine":
+        """Rebuild the network from model/network.py with the card's config and its checkpoint's weights."""
+        if device == "cuda":
+            _require_cuda()
+        try:
+            import torch
+
+            from model.config import ModelConfig
+            from model.network import CascadeNet
+        except ImportError as e:
+            raise EngineUnavailable(f"the PyTorch engine needs torch and model/ ({e})") from None
+        path = Path(card_dir) / card.checkpoint_file
+        if not path.is_file():
+            raise EngineUnavailable(f"{path}: checkpoint named by the card not found (the PyTorch engine needs it)")
+        if sha256_file(path) != card.checkpoint_sha256:
+            raise StaleArtifactError(f"{path}: checkpoint differs from the one the card was exported from (sha256); re-export")
+        cfg = ModelConfig.from_dict(card.model_config).replace(pretrained=False, backbone_weights="")
+        state = torch.load(path, map_location="cpu", weights_only=True)["model"]
+        net = CascadeNet(cfg)
+        net.load_state_dict(state)
+        return cls(net, device=device, **options)
+
+    def _forward(self, x):
+        torch = self._torch
+        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16, enabled=self.fp16):
+            uvz, joints = self.net.infer(x)
+        return uvz, joints
+
+    def _bucket(self, n: int) -> int:
+        bucket = 1
+        while bucket < n:
+            bucket *= 2
+        return min(bucket, self.max_batch) if self.max_batch else bucket
+
+    def _graph(self, bucket: int) -> tuple:
+        """Capture (once) the network for a fixed batch size: (graph, static input, static outputs)."""
+        if bucket in self._graphs:
+            return self._graphs[bucket]
+        torch = self._torch
+        s = self.input_size
+        memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        static_in = torch.zeros((bucket, 3, s, s), device=self._device).contiguous(memory_format=memory_format)
+        side = torch.cuda.Stream(self._device)
+        side.wait_stream(torch.cuda.current_stream(self._device))
+        with torch.cuda.stream(side):
+            for _ in range(3):  # warm-up: cuDNN autotuning and allocator pools settle before capture
+                self._forward(static_in)
+        torch.cuda.current_stream(self._device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            static_out = self._forward(static_in)
+        self._graphs[bucket] = (graph, static_in, static_out)
+        return self._graphs[bucket]
+
+    def _run(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        torch = self._torch
+        n = len(images)
+        x = torch.from_numpy(images)
+        if self.cuda_graphs:
+            graph, static_in, (uvz, joints) = self._graph(self._bucket(n))
+            static_in[:n].copy_(x, non_blocking=False)
+            graph.replay()
+            return {"uvz": uvz[:n].float().cpu().numpy(), "joints_3d": joints[:n].float().cpu().numpy()}
+        x = x.to(self._device)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        uvz, joints = self._forward(x)
+        return {"uvz": uvz.float().cpu().numpy(), "joints_3d": joints.float().cpu().numpy()}
+
+    def close(self) -> None:
+        self._graphs.clear()
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else error.__class__.__name__
+
+
+def engine_names() -> tuple[str, ...]:
+    return tuple(name for name, _, _ in ENGINE_ORDER)
+
+
+def build_engine(name: str, card: ModelCard, card_dir: str | os.PathLike) -> Engine:
+    """Build the engine called `name` (one of ENGINE_ORDER) for a card; raises if it cannot run here."""
+    if name == "tensorrt":
+        return TensorRTEngine(card, card_dir)
+    if name == "onnxruntime-cuda":
+        return OnnxRuntimeEngine(card, card_dir, device="cuda")
+    if name == "onnxruntime-cpu":
+        return OnnxRuntimeEngine(card, card_dir, device="cpu")
+    if name == "torch-cuda":
+        return TorchEngine.from_card(card, card_dir, device="cuda")
+    if name == "torch-cpu":
+        return TorchEngine.from_card(card, card_dir, device="cpu")
+    raise ValueError(f"unknown engine {name!r}; choose from {', '.join(engine_names())}")
+
+
+def select_engine(card_path: str | os.PathLike, preference: str | None = None, device: str = "auto") -> Engine:
+    """The first engine in ENGINE_ORDER that runs here, restricted to `device` and `preference`.
+
+    device: 'auto' (GPU engines, then CPU ones), 'cuda' or 'cpu'. preference: None, a runtime
+    ('tensorrt', 'onnxruntime', 'torch') or an engine name ('onnxruntime-cpu'); only matching engines
+    are tried. Each skipped engine is logged with its reason and listed in engine.skipped. Raises
+    CardError for a bad card and EngineUnavailable (one line, all reasons) when nothing can run.
+    """
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    valid = sorted({runtime for _, runtime, _ in ENGINE_ORDER} | set(engine_names()))
+    if preference and preference not in valid:
+        raise ValueError(f"unknown engine {preference!r}; choose from {', '.join(valid)}")
+    card_path = Path(card_path)
+    card = read_card(card_path)
+    card_dir = card_path.parent
+    skipped: list[tuple[str, str]] = []
+    for name, runtime, engine_device in ENGINE_ORDER:
+        if device != "auto" and engine_device != device:
+            continue
+        if preference and preference not in (name, runtime):
+            continue
+        started = time.perf_counter()
+        try:
+            engine = build_engine(name, card, card_dir)
+        except (EngineUnavailable, CardError) as e:
+            level = logging.WARNING if isinstance(e, StaleArtifactError) else logging.INFO
+            LOG.log(level, "engine %s skipped: %s", name, _one_line(e))
+            skipped.append((name, _one_line(e)))
+        except Exception as e:  # a runtime failing to load its artifact must not stop the next one
+            LOG.warning("engine %s failed to start, skipped: %s: %s", name, e.__class__.__name__, _one_line(e))
+            skipped.append((name, f"{e.__class__.__name__}: {_one_line(e)}"))
+        else:
+            engine.skipped = tuple(skipped)
+            LOG.info("engine in use: %s (%s, started in %.1f s)", engine.name, card_path.name, time.perf_counter() - started)
+            return engine
+    reasons = "; ".join(f"{n}: {r}" for n, r in skipped) or "no engine matches the request"
+    raise EngineUnavailable(f"{card_path}: no inference engine can run here ({reasons})")
