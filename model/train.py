@@ -169,6 +169,8 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, device: torch.device, resume: dict | None = None) -> None:
         self.cfg, self.device = cfg, device
+        if cfg.cpu_threads > 0:
+            torch.set_num_threads(cfg.cpu_threads)
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed % 2**32)
         self.net = CascadeNet(cfg.model).to(device)

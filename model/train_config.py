@@ -57,6 +57,7 @@ class TrainConfig:
     device: str = "auto"  # 'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1', ...
     amp: bool = True  # mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling); off on CPU
     num_workers: int = 4  # data-loading processes; decoding and warping JPEGs is the CPU bottleneck
+    cpu_threads: int = 0  # torch intra-op threads; 0 = PyTorch's default (1 helps on crowded shared CPUs)
     seed: int = 0  # seeds torch, the samplers and every sample's augmentation
     out_dir: str = "runs/cascade"  # checkpoints: last.pt after every epoch, stage1.pt / final.pt at the ends
     log_every: int = 10  # steps between progress-bar loss updates (each costs a GPU sync)
