@@ -1,5 +1,7 @@
 """Hand-made people (standing skeletons at chosen places) and colour counting, for the UI tests."""
 
+import time
+
 import cv2
 import numpy as np
 
@@ -60,3 +62,15 @@ def track_exact_mask(image_rgb: np.ndarray, track_id: int, tolerance: int = 12) 
     r, g, b = track_color(track_id)
     target = np.array([r, g, b]) * 255
     return (np.abs(image_rgb.astype(np.int32) - target.round().astype(np.int32)) <= tolerance).all(axis=-1)
+
+
+def wait_until(app, predicate, timeout_s: float) -> bool:
+    """Runs the Qt event loop until predicate() is true; False if timeout_s passed first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if predicate():
+            return True
+        time.sleep(0.01)
+    app.processEvents()
+    return predicate()
