@@ -1,0 +1,210 @@
+"""Trains the default weights (assets/) on the distillation set: a compact, time-budgeted CPU training loop.
+
+    python -m model.distill_train --data out/distill --out runs/distill --minutes 55
+
+One stage instead of the paper's two: the lifting block's input is detached from the heatmap part
+(ModelConfig.lift_detach), so training both at once equals training them in sequence, and the lifting
+block additionally sees DeepMimic mocap poses through random virtual cameras every step (model/mocap.py),
+which the footage alone (three people, a few motions) cannot provide. Uses the shared network, targets
+and losses of model/ unchanged. Learning rate: Adam, linear warm-up, cosine decay over the time budget.
+A checkpoint in the export format (export/checkpoint.py) is written every --save-minutes, so a run cut
+short still leaves usable weights; --resume continues from out/last.pt.
+"""
+
+import argparse
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from app.skeleton import FLIP_INDEX, H36M
+from model.augment import AugmentConfig
+from model.config import ModelConfig
+from model.datasets.distill import DistillAugment, DistillCrops, background_pool, load_split
+from model.losses import cascade_loss, pose_loss
+from model.mocap import ViewConfig, crop_uv, humanoid_to_camera_axes, load_all, random_views
+from model.network import CascadeNet, normalise_uvz
+from model.targets import crop_to_grid, depth_to_grid, make_targets, normalise_geodesic
+
+CHECKPOINT_FORMAT = "cascade3d-distill"
+
+
+@dataclass(frozen=True)
+class DistillTrainConfig:
+    """The recipe of the shipped weights."""
+
+    batch_size: int = 16  # crops per step: what 2 CPU cores turn around in about a second
+    mocap_batch: int = 128  # lifting-block samples per step from mocap through virtual cameras
+    lr: float = 1e-3  # the paper's Adam learning rate (heads and lifting block)
+    backbone_lr: float = 3e-4  # the pretrained backbone moves slower: 1k crops would wash out ImageNet features
+    warmup_steps: int = 50  # linear warm-up: the fresh heads' first gradients are large
+    w_mocap: float = 1.0  # weight of the mocap lifting loss (same units as L_pose)
+    uv_noise: float = 0.6  # std of noise on mocap 2D inputs, heatmap px: the network's 2D is not exact
+    z_noise: float = 1.0  # std of noise on mocap depth inputs, depth bins
+    minutes: float = 55.0  # wall-clock budget; the schedule (cosine, bone sigma) follows elapsed time
+    threads: int = 2  # torch threads: the machine has 2 cores
+    seed: int = 0
+
+
+def mocap_batch(poses_world: np.ndarray, n: int, cfg: ModelConfig, tcfg: DistillTrainConfig,
+                rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """n random mocap poses through random cameras -> (lifting input (n, J, 3) in [-1, 1],
+    target (n, J, 3) root-relative mm, geodesic-normalised, camera axes)."""
+    pick = poses_world[rng.integers(len(poses_world), size=n)]
+    uv, cam = random_views(pick, rng, ViewConfig())
+    flip = rng.random(n) < 0.5
+    uv[flip, :, 0] = -uv[flip, :, 0]
+    cam[flip, :, 0] = -cam[flip, :, 0]
+    uv[flip] = uv[flip][:, list(FLIP_INDEX)]
+    cam[flip] = cam[flip][:, list(FLIP_INDEX)]
+    # Box-jittered crops as the augmented training crops: padding 1.25 x scale in [0.75, 1.25] and a shift.
+    padding = 1.25 * rng.uniform(0.75, 1.25, n)
+    crop = np.stack([crop_uv(uv[i:i + 1], cfg.input_size, padding[i])[0] for i in range(n)])
+    crop += rng.normal(0, 0.05 * cfg.input_size, (n, 1, 2))
+    grid_uv = crop_to_grid(torch.from_numpy(crop), cfg)
+    rel = torch.from_numpy(cam - cam[:, :1])
+    target = normalise_geodesic(rel, torch.ones(n, dtype=rel.dtype), cfg.geodesic_mm)
+    z = depth_to_grid(target[..., 2], cfg)
+    uvz = torch.cat([grid_uv, z[..., None]], dim=-1)
+    noise = torch.from_numpy(rng.normal(0, 1, uvz.shape)) * torch.tensor([tcfg.uv_noise, tcfg.uv_noise, tcfg.z_noise])
+    return normalise_uvz((uvz + noise).float(), cfg), target.float()
+
+
+def checkpoint_payload(net: CascadeNet, cfg: ModelConfig, tcfg: DistillTrainConfig, step: int,
+                       elapsed: float, logs: dict, fp16: bool = False) -> dict:
+    """The export-format checkpoint (export/checkpoint.py): weights, model config, skeleton, preprocessing."""
+    state = {k: (v.half() if fp16 and v.is_floating_point() else v).clone() for k, v in net.state_dict().items()}
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "model": state,
+        "model_config": cfg.to_dict(),
+        "skeleton": H36M.to_dict(),
+        "preprocessing": {"input_size": cfg.input_size, "channel_order": "RGB", "pixel_scale": 255.0,
+                          "pixel_mean": list(cfg.pixel_mean), "pixel_std": list(cfg.pixel_std),
+                          "crop_padding": 1.25, "crop_aspect": 1.0},
+        "train_config": asdict(tcfg),
+        "progress": {"step": step, "elapsed_s": elapsed, "last_losses": logs},
+    }
+
+
+def save_atomic(payload: dict, path: str) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = path + ".tmp"
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def lr_factor(step: int, progress: float, tcfg: DistillTrainConfig) -> float:
+    warm = min(1.0, (step + 1) / tcfg.warmup_steps)
+    return warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
+
+
+def train(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, save_minutes: float, resume: bool) -> str:
+    torch.set_num_threads(tcfg.threads)
+    torch.manual_seed(tcfg.seed)
+    rng = np.random.default_rng(tcfg.seed)
+    cfg = ModelConfig.light()
+    data = load_split(os.path.join(data_dir, "train.npz"))
+    from model.distill import VTEST, pose2sim_dir
+
+    videos = [VTEST] if os.path.isfile(VTEST) else []
+    videos += [os.path.join(pose2sim_dir(), "Demo_SinglePerson", "videos", f"cam0{i}.mp4") for i in (1, 3)]
+    backgrounds = background_pool(videos, 300, data["crops"].shape[1], tcfg.seed)
+    dataset = DistillCrops(data, cfg.input_size, AugmentConfig(), DistillAugment(), backgrounds, tcfg.seed)
+    poses = humanoid_to_camera_axes(np.concatenate(list(load_all(os.path.join(data_dir, "mocap.npz")).values())))
+    print(f"train: {len(dataset)} crops (3D weight >0: {(dataset.weight_3d > 0).sum()}), "
+          f"{len(backgrounds)} backgrounds, {len(poses)} mocap poses", flush=True)
+
+    net = CascadeNet(cfg)
+    backbone = list(net.backbone.parameters())
+    ids = {id(p) for p in backbone}
+    rest = [p for p in net.parameters() if id(p) not in ids]
+    opt = torch.optim.Adam([{"params": backbone, "lr": tcfg.backbone_lr}, {"params": rest, "lr": tcfg.lr}])
+    base_lrs = [tcfg.backbone_lr, tcfg.lr]
+    step, elapsed_before, epoch = 0, 0.0, 0
+    last = os.path.join(out_dir, "last.pt")
+    if resume and os.path.isfile(last):
+        state = torch.load(last, map_location="cpu", weights_only=False)
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step, elapsed_before = state["progress"]["step"], state["progress"]["elapsed_s"]
+        epoch = state["progress"].get("epoch", 0)
+        print(f"resumed at step {step}, {elapsed_before / 60:.1f} min", flush=True)
+    budget = tcfg.minutes * 60.0
+    start, last_save = time.perf_counter(), time.perf_counter()
+    history = []
+    net.train()
+    logs: dict = {}
+    while True:
+        dataset.set_epoch(epoch)
+        loader = DataLoader(dataset, batch_size=tcfg.batch_size, shuffle=True, drop_last=True, num_workers=0,
+                            generator=torch.Generator().manual_seed(tcfg.seed + epoch))
+        for batch in loader:
+            elapsed = elapsed_before + time.perf_counter() - start
+            progress = elapsed / budget
+            if progress >= 1.0:
+                break
+            for group, base in zip(opt.param_groups, base_lrs):
+                group["lr"] = base * lr_factor(step, progress, tcfg)
+            tgt = make_targets(batch.joints_2d, batch.valid_2d, batch.joints_3d, batch.has_3d, cfg,
+                               epoch=progress * cfg.bone_sigma_epochs)
+            out = net(batch.image)
+            loss, logs = cascade_loss(out, tgt, cfg)
+            lift_in, lift_target = mocap_batch(poses, tcfg.mocap_batch, cfg, tcfg, rng)
+            mocap = pose_loss(net.lifting(lift_in), lift_target, torch.ones(len(lift_target)))
+            loss = loss + tcfg.w_mocap * mocap
+            logs["mocap"] = float(mocap.detach())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+            opt.step()
+            step += 1
+            if step % 10 == 0:
+                history.append({"step": step, "min": round(elapsed / 60, 2), **{k: round(v, 4) for k, v in logs.items()}})
+                print(json.dumps(history[-1]), flush=True)
+            if time.perf_counter() - last_save > save_minutes * 60:
+                _save(net, opt, cfg, tcfg, step, elapsed, epoch, logs, out_dir)
+                last_save = time.perf_counter()
+        else:
+            epoch += 1
+            continue
+        break
+    elapsed = elapsed_before + time.perf_counter() - start
+    _save(net, opt, cfg, tcfg, step, elapsed, epoch, logs, out_dir)
+    print(f"done: {step} steps, {epoch} epochs, {elapsed / 60:.1f} min", flush=True)
+    return os.path.join(out_dir, "weights.pt")
+
+
+def _save(net, opt, cfg, tcfg, step, elapsed, epoch, logs, out_dir) -> None:
+    net.eval()
+    payload = checkpoint_payload(net, cfg, tcfg, step, elapsed, logs)
+    payload["progress"]["epoch"] = epoch
+    save_atomic(payload, os.path.join(out_dir, "weights.pt"))  # export format, no optimizer
+    payload["optimizer"] = opt.state_dict()
+    save_atomic(payload, os.path.join(out_dir, "last.pt"))
+    net.train()
+    print(f"saved step {step} ({elapsed / 60:.1f} min) to {out_dir}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="out/distill", help="folder written by `python main.py distill`")
+    p.add_argument("--out", default="runs/distill", help="checkpoint folder")
+    p.add_argument("--minutes", type=float, default=DistillTrainConfig.minutes, help="wall-clock budget")
+    p.add_argument("--threads", type=int, default=DistillTrainConfig.threads)
+    p.add_argument("--batch-size", type=int, default=DistillTrainConfig.batch_size)
+    p.add_argument("--save-minutes", type=float, default=5.0, help="checkpoint interval")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    args = p.parse_args(argv)
+    tcfg = DistillTrainConfig(minutes=args.minutes, threads=args.threads, batch_size=args.batch_size)
+    train(args.data, args.out, tcfg, args.save_minutes, args.resume)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
