@@ -95,7 +95,8 @@ class OnnxRuntimeEngine(Engine):
             import onnxruntime as ort
         except ImportError as e:
             raise EngineUnavailable(f"onnxruntime is not installed ({e})") from None
-        onnx = [a for a in card.artifacts if a.kind == "onnx"]
+        # The fp32 model: ONNX Runtime's CPU kernels for fp16 are few and slow.
+        onnx = sorted((a for a in card.artifacts if a.kind == "onnx"), key=lambda a: a.precision != "fp32")
         if not onnx:
             raise EngineUnavailable(f"{card.name}: the card lists no ONNX model; run `python main.py export {card.checkpoint_file} --onnx`")
         path = check_artifact(card, onnx[0], card_dir)
@@ -116,6 +117,7 @@ class OnnxRuntimeEngine(Engine):
         if device == "cuda" and self.session.get_providers()[0] != "CUDAExecutionProvider":
             # ORT falls back to the CPU silently when the CUDA libraries fail to load.
             raise EngineUnavailable("onnxruntime's CUDA provider failed to initialise (CUDA/cuDNN libraries missing?)")
+        self.model_path = path
         self.input_name = card.input_name
         self.device = device
         self.name = f"onnxruntime-{device}"

@@ -52,6 +52,7 @@ class Artifact:
     checkpoint_sha256: the checkpoint it came from (must equal the card's).
     opset: ONNX opset (ONNX only). tensorrt_version, gpu_name, compute_capability ('9.0'):
     TensorRT engines only, the runtime and GPU it was built on and can only run on.
+    source: the ONNX file a TensorRT engine was built from.
     parity: the export-time check, {'max_mm', 'max_px', 'tol_mm', 'tol_px', 'batch', 'reference'}.
     """
 
@@ -65,6 +66,7 @@ class Artifact:
     tensorrt_version: str | None = None
     gpu_name: str | None = None
     compute_capability: str | None = None
+    source: str | None = None
     parity: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -1,13 +1,16 @@
 """`python main.py export CHECKPOINT [--onnx] [--tensorrt] [--fp16] [--max-batch N] [--out DIR]`.
 
 Writes next to each other in DIR (default: the checkpoint's folder), named after the checkpoint:
-  NAME.onnx        dynamic-batch ONNX model (opset 17), always fp32
-  NAME.<hash>.<precision>.b<N>.<gpu>-sm<cc>.trt<version>.engine   TensorRT engine (--tensorrt)
-  NAME.card.json   the model card (export/card.py) listing both
-After each artifact is written, the same fixed crops run through PyTorch and the artifact and the
-largest differences are printed; above tolerance (export/parity.py) the export fails (exit 1) and
-the artifact is not added to the card. Artifacts already in the card for the same checkpoint,
-GPU, TensorRT version, precision and max batch are reused (the cache), not rebuilt.
+  NAME.onnx        dynamic-batch ONNX model (opset 17), fp32; always written
+  NAME.fp16.onnx   the same with a half-precision convolutional trunk (--fp16)
+  NAME.<hash>.<precision>.b<N>.<gpu>-sm<cc>.trt<version>.engine   TensorRT engine (--tensorrt),
+                   fp16 with --fp16, built from the ONNX file of that precision
+  NAME.card.json   the model card (export/card.py) listing them all
+After each artifact is written, the same fixed crops run through PyTorch (fp32, CPU) and the
+artifact and the largest differences are printed; above tolerance (export/parity.py) the export
+fails (exit 1) and the artifact is not added to the card. Artifacts already in the card for the
+same checkpoint (and GPU, TensorRT version, precision and max batch) are reused, not rebuilt.
+Exit status: 0 when everything asked for was written and passed parity, 1 otherwise.
 """
 
 import argparse
@@ -31,9 +34,10 @@ DEFAULT_MAX_BATCH = 16
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="training checkpoint (.pt) written by `main.py train`")
-    parser.add_argument("--onnx", action="store_true", help="write the ONNX model (the default when nothing is asked)")
+    parser.add_argument("--onnx", action="store_true", help="write the ONNX model (always written: TensorRT builds from it)")
     parser.add_argument("--tensorrt", action="store_true", help="also build a TensorRT engine for this machine's GPU")
-    parser.add_argument("--fp16", action="store_true", help="TensorRT engine with fp16 kernels (ONNX stays fp32)")
+    parser.add_argument("--fp16", action="store_true",
+                        help="also write NAME.fp16.onnx (half-precision trunk); with --tensorrt, build an fp16 engine")
     parser.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, metavar="N",
                         help=f"largest batch (people per call) of the TensorRT profile (default {DEFAULT_MAX_BATCH})")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: the checkpoint's folder)")
@@ -72,13 +76,13 @@ def _export(checkpoint, out_dir: Path, args: argparse.Namespace) -> int:
     inputs = fixed_inputs(CropSpec.from_card(card))
     reference = _torch_outputs(net, inputs)
     failed = False
-    if args.fp16 and not args.tensorrt:
-        print("export: note: --fp16 applies to TensorRT engines only; the ONNX model is always fp32")
-    try:
-        card = _ensure_onnx(card, net, out_dir, stem, inputs, reference, args.force)
-    except ParityError as e:
-        print(f"export: {e}", file=sys.stderr)
-        failed = True
+    precisions = ("fp32", "fp16") if args.fp16 else ("fp32",)
+    for precision in precisions:
+        try:
+            card = _ensure_onnx(card, net, out_dir, stem, inputs, reference, args.force, precision)
+        except ParityError as e:
+            print(f"export: {e}", file=sys.stderr)
+            failed = True
     if args.tensorrt and not failed:
         try:
             card, ok = _ensure_tensorrt(card, out_dir, stem, inputs, reference, args)
@@ -178,31 +182,36 @@ def _cached(card: ModelCard, out_dir: Path, file: str, force: bool, **machine) -
     return None
 
 
-def _ensure_onnx(card, net, out_dir, stem, inputs, reference, force) -> ModelCard:
+def _ensure_onnx(card, net, out_dir, stem, inputs, reference, force, precision: str = "fp32") -> ModelCard:
     from export.onnx_export import ONNX_OPSET, export_onnx
     from export.parity import compare, require
 
-    file = f"{stem}.onnx"
+    file = onnx_filename(stem, precision)
     cached = _cached(card, out_dir, file, force)
     if cached is not None:
         print(f"onnx: {out_dir / file} is up to date (cached; {cached.parity.get('max_mm', float('nan')):.4f} mm, "
               f"{cached.parity.get('max_px', float('nan')):.4f} px at export)")
         return card
     started = time.perf_counter()
-    path = export_onnx(net, out_dir / file, metadata={"checkpoint_sha256": card.checkpoint_sha256, "card": f"{stem}.card.json"})
-    print(f"onnx: wrote {path} (opset {ONNX_OPSET}, dynamic batch, {path.stat().st_size / 1e6:.1f} MB, "
+    metadata = {"checkpoint_sha256": card.checkpoint_sha256, "card": f"{stem}.card.json", "precision": precision}
+    path = export_onnx(net, out_dir / file, metadata=metadata, precision=precision)
+    print(f"onnx: wrote {path} ({precision}, opset {ONNX_OPSET}, dynamic batch, {path.stat().st_size / 1e6:.1f} MB, "
           f"{time.perf_counter() - started:.1f} s)")
     outputs = _onnxruntime_outputs(path, card.input_name, inputs)
-    result = require(compare(file, "fp32", reference, outputs))
+    result = require(compare(file, precision, reference, outputs))
     # Dynamic batch: a single crop must give the same answer as inside the batch.
     single = _onnxruntime_outputs(path, card.input_name, inputs[:1])
-    require(compare(f"{file} batch 1", "fp32", {k: v[:1] for k, v in reference.items()}, single))
+    require(compare(f"{file} batch 1", precision, {k: v[:1] for k, v in reference.items()}, single))
     print(f"onnx: {result.line()}")
     artifact = Artifact(
-        kind="onnx", file=file, sha256=sha256_file(path), precision="fp32", max_batch=0,
+        kind="onnx", file=file, sha256=sha256_file(path), precision=precision, max_batch=0,
         checkpoint_sha256=card.checkpoint_sha256, opset=ONNX_OPSET, parity=result.to_dict(),
     )
     return card.with_artifact(artifact)
+
+
+def onnx_filename(stem: str, precision: str) -> str:
+    return f"{stem}.onnx" if precision == "fp32" else f"{stem}.{precision}.onnx"
 
 
 def _onnxruntime_outputs(path: Path, input_name: str, inputs: np.ndarray) -> dict:
@@ -231,16 +240,15 @@ def _ensure_tensorrt(card, out_dir, stem, inputs, reference, args) -> tuple[Mode
     if cached is not None:
         print(f"tensorrt: {out_dir / file} is up to date (cached)")
         return card, True
-    onnx_artifact = next(a for a in card.artifacts if a.kind == "onnx")
+    source = onnx_filename(stem, precision)
     started = time.perf_counter()
-    path = build_engine(out_dir / onnx_artifact.file, out_dir / file, card.input_name, card.input_size,
-                        args.max_batch, args.fp16)
+    path = build_engine(out_dir / source, out_dir / file, card.input_name, card.input_size, args.max_batch)
     print(f"tensorrt: wrote {path} ({precision}, batch 1..{args.max_batch}, {gpu_name} sm{capability.replace('.', '')}, "
           f"TensorRT {trt.__version__}, {time.perf_counter() - started:.0f} s)")
     artifact = Artifact(
         kind="tensorrt", file=file, sha256=sha256_file(path), precision=precision, max_batch=args.max_batch,
         checkpoint_sha256=card.checkpoint_sha256, gpu_name=gpu_name, compute_capability=capability,
-        tensorrt_version=trt.__version__,
+        tensorrt_version=trt.__version__, source=source,
     )
     # Load it the way the app will (only this engine listed), then compare.
     trial = replace(card, artifacts=(artifact,))

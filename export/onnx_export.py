@@ -5,12 +5,18 @@ TensorRT 8.6 / 10.x's ONNX parser (older TensorRT releases stop at 17). The expo
 TorchScript-based exporter (dynamo=False), which needs no onnxscript package; the network's
 infer() returns plain tensors, so tracing captures it whole.
 
+fp16 variant (precision='fp16', for TensorRT): the convolutional part runs in half precision, while
+the soft-argmax over the C x H x W volume and the lifting MLP stay float32 (a softmax over ~10^5
+cells summed in fp16 loses too much); inputs and outputs stay float32. The precisions are explicit
+in the graph, which is what TensorRT's strongly typed networks (the only kind in TensorRT 11) need.
+
 Graph I/O:
   images    float32 (batch, 3, S, S)  normalised crops (see the model card)
   uvz       float32 (batch, J, 3)     u, v crop px; z root-relative mm
   joints_3d float32 (batch, J, 3)     root-relative mm, camera axes
 """
 
+import copy
 import os
 import warnings
 from pathlib import Path
@@ -27,8 +33,9 @@ OUTPUT_NAMES = ("uvz", "joints_3d")
 
 def export_onnx(
     net: CascadeNet, path: str | os.PathLike, opset: int = ONNX_OPSET, metadata: dict[str, str] | None = None,
+    precision: str = "fp32",
 ) -> Path:
-    """Export `net` (eval mode, on the CPU) to `path`; returns the path.
+    """Export `net` (eval mode, on the CPU) to `path` in 'fp32' or mixed 'fp16'; returns the path.
 
     The example batch is 2 so that no dimension of size 1 gets folded into a constant; the batch
     axis of the input and both outputs is named 'batch' and left dynamic. `metadata` goes into the
@@ -37,7 +44,8 @@ def export_onnx(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     size = net.cfg.input_size
-    wrapper = InferenceWrapper(net.eval().cpu()).eval()
+    net = net.eval().cpu()
+    wrapper = InferenceWrapper(net).eval() if precision == "fp32" else _HalfInference(net)
     example = torch.zeros(2, 3, size, size)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
@@ -61,6 +69,22 @@ def export_onnx(
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+class _HalfInference(torch.nn.Module):
+    """float32 images -> half-precision convolutional trunk -> float32 soft-argmax and lifting."""
+
+    def __init__(self, net: CascadeNet) -> None:
+        super().__init__()
+        missing = [name for name in ("volume", "lifting") if not hasattr(net, name)]
+        assert not missing, f"CascadeNet lacks {missing}: update export/onnx_export.py's fp16 split"
+        self.net = copy.deepcopy(net).half()
+        self.net.lifting.float()
+        # The per-joint volume logits leave the fp16 trunk here, before the softmax.
+        self.net.volume.register_forward_hook(lambda _module, _inputs, logits: logits.float())
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.net.infer(images.half())
 
 
 def _fix_output_dims(model: onnx.ModelProto, dims: tuple[int, ...]) -> None:

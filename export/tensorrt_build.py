@@ -1,13 +1,18 @@
-"""ONNX -> serialized TensorRT engine with the TensorRT 10 Python API (named tensors, one profile).
+"""ONNX -> serialized TensorRT engine with the TensorRT Python API (10 and 11): named tensors, one profile.
 
-The engine has one optimisation profile for batch 1..max_batch (tuned for OPT_BATCH), fp32 I/O,
-and fp16 kernels where asked (BuilderFlag.FP16: TensorRT may pick fp16 per layer; inputs and
-outputs stay float32, so the runtime code is the same for both precisions). A serialized engine
-only runs on the GPU model and TensorRT version it was built with: the card records both, and the
-file name (export.card.engine_filename) is the cache key.
+The engine has one optimisation profile for batch 1..max_batch (tuned for OPT_BATCH) and float32
+inputs and outputs. The network is strongly typed: TensorRT keeps the precisions written in the ONNX
+graph. So an fp32 engine is built from NAME.onnx with TF32 switched off (TF32 would round the
+convolutions like fp16 does), and an fp16 engine from NAME.fp16.onnx, whose convolutional trunk is
+half precision and whose soft-argmax and lifting MLP are float32 (export/onnx_export.py). This is
+the TensorRT 10 strongly typed API and the only kind of network TensorRT 11 builds (11 removed the
+weak-typing BuilderFlag.FP16); the code runs on both.
 
-TensorRT is not on our CI or GPU machines (see requirements-gpu.txt); everything here is imported
-lazily and tensorrt_status() says why it cannot run.
+A serialized engine only runs on the GPU model and TensorRT version it was built with: the card
+records both, and the file name (export.card.engine_filename) is the cache key.
+
+TensorRT is not on our CI or GPU machines (see requirements-gpu.txt); it is imported lazily and
+tensorrt_status() says why it cannot run.
 """
 
 import os
@@ -44,26 +49,27 @@ def tensorrt_status() -> tuple[object | None, str]:
 
 def build_engine(
     onnx_path: str | os.PathLike, engine_path: str | os.PathLike, input_name: str, input_size: int,
-    max_batch: int, fp16: bool, workspace_gib: float = WORKSPACE_GIB,
+    max_batch: int, workspace_gib: float = WORKSPACE_GIB,
 ) -> Path:
-    """Parse the ONNX file and write a serialized engine to engine_path (atomically); returns the path."""
+    """Parse the ONNX file and write a serialized engine to engine_path (atomically); returns the path.
+
+    The engine's precision is the ONNX graph's (strongly typed network): pass NAME.onnx for fp32,
+    NAME.fp16.onnx for fp16.
+    """
     trt, reason = tensorrt_status()
     if trt is None:
         raise TensorRTBuildError(reason)
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    # TensorRT 10: networks are always explicit-batch; the creation flag is gone.
-    network = builder.create_network(0)
+    network = builder.create_network(_network_flags(trt))
     parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(str(onnx_path)):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise TensorRTBuildError(f"{onnx_path}: TensorRT could not parse the ONNX model ({errors})")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
-    if fp16:
-        if not builder.platform_has_fast_fp16:
-            raise TensorRTBuildError("this GPU has no fast fp16; build without --fp16")
-        config.set_flag(trt.BuilderFlag.FP16)
+    if hasattr(trt.BuilderFlag, "TF32"):
+        config.clear_flag(trt.BuilderFlag.TF32)
     profile = builder.create_optimization_profile()
     shape = (3, input_size, input_size)
     profile.set_shape(input_name, (1, *shape), (min(OPT_BATCH, max_batch), *shape), (max_batch, *shape))
@@ -74,3 +80,9 @@ def build_engine(
     engine_path = Path(engine_path)
     atomic_write_bytes(engine_path, bytes(serialized))
     return engine_path
+
+
+def _network_flags(trt) -> int:
+    """STRONGLY_TYPED where the flag exists (TensorRT 9.1 to 10.x); TensorRT 11 networks always are."""
+    flag = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
+    return 0 if flag is None else 1 << int(flag)

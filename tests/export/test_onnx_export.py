@@ -131,3 +131,24 @@ def test_bundled_checkpoint_exports_with_parity(tmp_path, checkpoint):
     card = read_card(tmp_path / f"{checkpoint.stem}.card.json")
     (artifact,) = [a for a in card.artifacts if a.kind == "onnx"]
     assert artifact.parity["max_mm"] <= TOLERANCES["fp32"].mm and artifact.parity["max_px"] <= TOLERANCES["fp32"].px
+
+
+def test_fp16_variant_keeps_float_io_and_passes_the_fp16_tolerance(exported, capsys):
+    import onnx
+
+    from app.engines import select_engine
+
+    checkpoint, out, _ = exported
+    assert main.main(["export", str(checkpoint), "--fp16", "--out", str(out)]) == 0
+    assert "tiny.onnx is up to date" in capsys.readouterr().out  # the fp32 model is reused
+    card = read_card(out / "tiny.card.json")
+    fp16 = {a.precision: a for a in card.artifacts if a.kind == "onnx"}["fp16"]
+    assert fp16.file == "tiny.fp16.onnx" and fp16.parity["tol_mm"] == TOLERANCES["fp16"].mm
+    model = onnx.load(str(out / fp16.file))
+    float16 = onnx.TensorProto.FLOAT16
+    assert any(init.data_type == float16 for init in model.graph.initializer)  # the trunk is half precision
+    assert model.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert all(o.type.tensor_type.elem_type == onnx.TensorProto.FLOAT for o in model.graph.output)
+    # ONNX Runtime keeps using the fp32 model.
+    engine = select_engine(out / "tiny.card.json", preference="onnxruntime-cpu")
+    assert engine.model_path.name == "tiny.onnx"
