@@ -319,6 +319,8 @@ def read_tracks(path: str | os.PathLike) -> TrackFile:
 def read_series(path: str | os.PathLike) -> tuple[dict, dict[int, TrackSeries]]:
     """(header, {track_id: TrackSeries}) streamed from a final or partial file, float32 arrays.
 
+    Poses with non-finite values are left out (null in the file).
+
     Used to build BVH files at the end of a recording without holding frames in memory during it.
     """
     path = str(path)
@@ -329,8 +331,10 @@ def read_series(path: str | os.PathLike) -> tuple[dict, dict[int, TrackSeries]]:
     for frame in frames:
         for person in frame["people"]:
             track_id = int(person["track_id"])
-            absolute = (np.asarray(person["joints_3d"], dtype=np.float32)
-                        + np.asarray(person["root"], dtype=np.float32)[None, :])
+            absolute = (np.array(person["joints_3d"], dtype=np.float32)
+                        + np.array(person["root"], dtype=np.float32)[None, :])
+            if not np.isfinite(absolute).all():
+                continue  # a pose with missing values counts as not seen (the BVH interpolates over it)
             indices.setdefault(track_id, []).append(int(frame["index"]))
             joints.setdefault(track_id, []).append(absolute)
     series = {
