@@ -146,7 +146,10 @@ def load_resnet_weights(net: ResNet, path: str) -> None:
         raise FileNotFoundError(f"{path}: backbone weights file not found")
     state = torch.load(file, map_location="cpu", weights_only=True)
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}
-    missing, unexpected = net.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = net.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # shape mismatch: a ResNet of another depth or width
+        raise ValueError(f"{path}: not a matching ResNet state dict ({str(err).splitlines()[1].strip()})") from None
     if missing or unexpected:
         raise ValueError(f"{path}: not a matching ResNet state dict (missing {len(missing)}, unexpected {len(unexpected)} keys)")
 
