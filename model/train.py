@@ -279,8 +279,9 @@ class Trainer:
             net.eval()
             net.lifting.train()  # only the lifting block learns (and updates its BatchNorm statistics)
         sums: dict[str, float] = {}
-        bar = tqdm(total=steps, desc=f"stage {stage} epoch {epoch + 1}/{epochs}", unit="step",
-                   dynamic_ncols=True, leave=True, file=sys.stderr)
+        # Redirected to a log file, a bar redrawn a few times a second would bury the epoch summaries.
+        bar = tqdm(total=steps, desc=f"stage {stage} epoch {epoch + 1}/{epochs}", unit="step", dynamic_ncols=True,
+                   leave=True, file=sys.stderr, mininterval=0.1 if sys.stderr.isatty() else 30.0)
         started = time.perf_counter()
         for step, batch in enumerate(loader):
             if step >= steps:
