@@ -1,9 +1,5 @@
 """Dataset readers on tiny fixtures written in each dataset's real on-disk format (3DMPPE JSON + JPEGs)."""
 
-import json
-import os
-
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -13,28 +9,14 @@ from app.skeleton import JOINT_NAMES, NUM_JOINTS
 from model.augment import AugmentConfig
 from model.datasets import DatasetError, load_records
 from model.datasets.coco import COCO_JOINTS
-from model.datasets.common import H36M_ACTIONS, project, world_to_camera
+from model.datasets.common import H36M_ACTIONS, project
 from model.datasets.loader import CropDataset, MixedBatchSampler, mixed_counts
 from model.datasets.mpii import MPII_JOINTS
 from model.datasets.muco import MPI_JOINTS
 
+from tests.model.dataset_fixtures import H, W, h36m_camera, keypoints, make_h36m, make_mpii, write_jpg, write_json
+
 J = {name: i for i, name in enumerate(JOINT_NAMES)}
-W, H = 320, 240
-
-
-def _write_json(path, data) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(data, f)
-
-
-def _write_jpg(path, dot_xy=None) -> None:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    image = np.full((H, W, 3), 40, np.uint8)
-    if dot_xy is not None:
-        x, y = int(round(dot_xy[0])), int(round(dot_xy[1]))
-        image[y - 3:y + 4, x - 3:x + 4] = 255
-    assert cv2.imwrite(path, image, [cv2.IMWRITE_JPEG_QUALITY, 98])
 
 
 def _bright_centroid(image_chw: torch.Tensor) -> np.ndarray:
@@ -44,51 +26,6 @@ def _bright_centroid(image_chw: torch.Tensor) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------ Human3.6M
-
-def _h36m_pose() -> np.ndarray:
-    """A standing person around the world origin, 17 joints in world mm (z up is irrelevant here)."""
-    rng = np.random.default_rng(0)
-    pose = rng.normal(0.0, 200.0, (NUM_JOINTS, 3))
-    pose[0] = [0.0, 0.0, 0.0]
-    return pose
-
-
-def _h36m_camera() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    angle = np.deg2rad(20.0)
-    rotation = np.array([[np.cos(angle), 0.0, -np.sin(angle)], [0.0, 1.0, 0.0], [np.sin(angle), 0.0, np.cos(angle)]])
-    position = -rotation.T @ np.array([100.0, 50.0, 5000.0])  # the origin sits 5 m in front of the camera
-    return rotation, position, np.array([500.0, 500.0]), np.array([160.0, 120.0])
-
-
-def make_h36m(root) -> None:
-    """Seven subjects, one camera, actions 2 and 16, frames 0, 5, 64, 65."""
-    rotation, position, focal, centre = _h36m_camera()
-    pose = _h36m_pose()
-    image_id = 0
-    for subject in (1, 5, 6, 7, 8, 9, 11):
-        images, annotations, joints = [], [], {}
-        for action in (2, 16):
-            joints[str(action)] = {"1": {}}
-            folder = f"s_{subject:02d}_act_{action:02d}_subact_01_ca_01"
-            for frame in (0, 5, 64, 65):
-                world = pose + np.array([frame * 2.0, 0.0, 0.0])
-                joints[str(action)]["1"][str(frame)] = world.tolist()
-                name = f"{folder}/{folder}_{frame + 1:06d}.jpg"
-                uv = project(world_to_camera(world, rotation, position), focal, centre)
-                _write_jpg(os.path.join(root, "images", name), uv[0])
-                box = [*uv.min(axis=0), *(uv.max(axis=0) - uv.min(axis=0))]
-                images.append({"id": image_id, "file_name": name, "width": W, "height": H, "subject": subject,
-                               "action_name": H36M_ACTIONS[action - 2], "action_idx": action, "subaction_idx": 1,
-                               "cam_idx": 1, "frame_idx": frame})
-                annotations.append({"id": image_id, "image_id": image_id, "bbox": [float(v) for v in box],
-                                    "keypoints_vis": [True] * NUM_JOINTS})
-                image_id += 1
-        stem = os.path.join(root, "annotations", f"Human36M_subject{subject}")
-        _write_json(stem + "_data.json", {"images": images, "annotations": annotations})
-        _write_json(stem + "_camera.json", {"1": {"R": rotation.tolist(), "t": position.tolist(),
-                                                   "f": focal.tolist(), "c": centre.tolist()}})
-        _write_json(stem + "_joint_3d.json", joints)
-
 
 def test_human36m_protocols_strides_and_geometry(tmp_path):
     root = str(tmp_path / "Human36M")
@@ -109,7 +46,7 @@ def test_human36m_protocols_strides_and_geometry(tmp_path):
     assert H36M_ACTIONS[14] == "WalkTogether"
 
     record = next(r for r in p1_test if r.image_path.endswith("_000001.jpg"))
-    rotation, position, focal, centre = _h36m_camera()
+    rotation, position, focal, centre = h36m_camera()
     # Hand-computed for the pelvis at the world origin: X_cam = R (0 - t).
     np.testing.assert_allclose(record.joints_3d[0], rotation @ -position, atol=1e-9)
     expected_uv = focal * record.joints_3d[:, :2] / record.joints_3d[:, 2:] + centre
@@ -140,27 +77,19 @@ def test_human36m_missing_files_are_one_line_errors(tmp_path):
 
 # ------------------------------------------------------------------------------------ MPII / COCO
 
-def _keypoints(names, coords, unlabelled=()) -> list[float]:
-    flat = []
-    for i, name in enumerate(names):
-        x, y = coords(i)
-        flat += [0.0, 0.0, 0] if name in unlabelled else [x, y, 2]
-    return flat
-
-
 def test_mpii_reader_maps_joints(tmp_path):
     root = tmp_path / "MPII"
-    _write_jpg(str(root / "images" / "000001.jpg"))
+    write_jpg(str(root / "images" / "000001.jpg"))
     coords = lambda i: (100.0 + 5 * i, 50.0 + 7 * i)  # noqa: E731
     data = {
         "images": [{"id": 1, "file_name": "000001.jpg", "width": W, "height": H}],
         "annotations": [
             {"id": 1, "image_id": 1, "bbox": [90.0, 40.0, 100.0, 150.0], "num_keypoints": 15,
-             "keypoints": _keypoints(MPII_JOINTS, coords, unlabelled=("l_wrist",))},
+             "keypoints": keypoints(MPII_JOINTS, coords, unlabelled=("l_wrist",))},
             {"id": 2, "image_id": 1, "bbox": [0.0, 0.0, 10.0, 10.0], "num_keypoints": 0, "keypoints": [0] * 48},
         ],
     }
-    _write_json(str(root / "annotations" / "train.json"), data)
+    write_json(str(root / "annotations" / "train.json"), data)
     records = load_records("mpii", str(root), "train")
     assert len(records) == 1
     r = records[0]
@@ -180,17 +109,17 @@ def test_mpii_reader_maps_joints(tmp_path):
 
 def test_coco_reader_derives_pelvis_thorax_spine(tmp_path):
     root = tmp_path / "MSCOCO"
-    _write_jpg(str(root / "images" / "train2017" / "000000000009.jpg"))
+    write_jpg(str(root / "images" / "train2017" / "000000000009.jpg"))
     coords = lambda i: (60.0 + 9 * i, 30.0 + 8 * i)  # noqa: E731
-    full = _keypoints(COCO_JOINTS, coords)
-    no_hip = _keypoints(COCO_JOINTS, coords, unlabelled=("l_hip",))
+    full = keypoints(COCO_JOINTS, coords)
+    no_hip = keypoints(COCO_JOINTS, coords, unlabelled=("l_hip",))
     anns = [
         {"id": 1, "image_id": 9, "bbox": [50.0, 20.0, 160.0, 170.0], "iscrowd": 0, "num_keypoints": 17, "keypoints": full},
         {"id": 2, "image_id": 9, "bbox": [50.0, 20.0, 160.0, 170.0], "iscrowd": 0, "num_keypoints": 16, "keypoints": no_hip},
         {"id": 3, "image_id": 9, "bbox": [50.0, 20.0, 160.0, 170.0], "iscrowd": 1, "num_keypoints": 17, "keypoints": full},
         {"id": 4, "image_id": 9, "bbox": [50.0, 20.0, 160.0, 170.0], "iscrowd": 0, "num_keypoints": 0, "keypoints": [0] * 51},
     ]
-    _write_json(str(root / "annotations" / "person_keypoints_train2017.json"),
+    write_json(str(root / "annotations" / "person_keypoints_train2017.json"),
                 {"images": [{"id": 9, "file_name": "000000000009.jpg", "width": W, "height": H}], "annotations": anns})
     records = load_records("coco", str(root), "train")
     assert len(records) == 2
@@ -221,14 +150,14 @@ def _mpi_person(root_xyz, joints=21) -> tuple[list, list]:
 
 def test_muco_reader_selects_separated_people_and_maps_joints(tmp_path):
     root = tmp_path / "MuCo"
-    _write_jpg(str(root / "data" / "augmented_set" / "1.jpg"))
+    write_jpg(str(root / "data" / "augmented_set" / "1.jpg"))
     people = {"A": [0.0, 0.0, 3000.0], "B": [600.0, 0.0, 4000.0], "C": [800.0, 100.0, 4100.0], "D": [-2000.0, 0.0, 6000.0]}
     anns = []
     for i, xyz in enumerate(people.values()):
         uv, cam = _mpi_person(xyz)
         anns.append({"id": i, "image_id": 1, "bbox": [10.0 + 20 * i, 10.0, 80.0, 150.0],
                      "keypoints_img": uv, "keypoints_cam": cam})
-    _write_json(str(root / "data" / "MuCo-3DHP.json"), {
+    write_json(str(root / "data" / "MuCo-3DHP.json"), {
         "images": [{"id": 1, "file_name": "augmented_set/1.jpg", "width": W, "height": H,
                     "f": [1000.0, 1000.0], "c": [160.0, 120.0]}],
         "annotations": anns,
@@ -251,14 +180,14 @@ def test_mupots_reader_keeps_valid_people_and_sequences(tmp_path):
     root = tmp_path / "MuPoTS"
     images, anns = [], []
     for image_id, (name, persons) in enumerate([("TS1/img_000000.jpg", 2), ("TS12/img_000003.jpg", 1)]):
-        _write_jpg(str(root / "data" / "MultiPersonTestSet" / name))
+        write_jpg(str(root / "data" / "MultiPersonTestSet" / name))
         images.append({"id": image_id, "file_name": name, "width": W, "height": H,
                        "intrinsic": [1000.0, 1000.0, 160.0, 120.0]})
         for k in range(persons):
             uv, cam = _mpi_person([300.0 * k, 0.0, 4000.0], joints=17)
             anns.append({"id": len(anns), "image_id": image_id, "bbox": [50.0, 20.0, 90.0, 180.0],
                          "keypoints_img": uv, "keypoints_cam": cam, "is_valid": 0 if k == 1 else 1})
-    _write_json(str(root / "data" / "MuPoTS-3D.json"), {"images": images, "annotations": anns})
+    write_json(str(root / "data" / "MuPoTS-3D.json"), {"images": images, "annotations": anns})
     records = load_records("mupots", str(root), "test")
     assert [r.sequence for r in records] == ["TS1", "TS12"]
     np.testing.assert_allclose(records[0].focal, [1000.0, 1000.0])
@@ -287,13 +216,7 @@ def test_mixed_batches_from_real_readers(tmp_path):
     h36m = tmp_path / "Human36M"
     make_h36m(str(h36m))
     mpii = tmp_path / "MPII"
-    _write_jpg(str(mpii / "images" / "a.jpg"))
-    kps = _keypoints(MPII_JOINTS, lambda i: (120.0 + 3 * i, 60.0 + 8 * i))
-    _write_json(str(mpii / "annotations" / "train.json"), {
-        "images": [{"id": 0, "file_name": "a.jpg", "width": W, "height": H}],
-        "annotations": [{"id": k, "image_id": 0, "bbox": [100.0, 50.0, 80.0, 150.0], "num_keypoints": 16,
-                         "keypoints": kps} for k in range(3)],
-    })
+    make_mpii(str(mpii))
     part_3d = CropDataset(load_records("human36m", str(h36m), "train"), (64, 64), AugmentConfig())
     part_2d = CropDataset(load_records("mpii", str(mpii), "train"), (64, 64), AugmentConfig())
     sampler = MixedBatchSampler((len(part_3d), len(part_2d)), mixed_counts(4, 0.5, 2))

@@ -8,6 +8,7 @@ import torch
 import main
 from app.skeleton import H36M
 from model.train_config import ConfigError, TrainConfig, load_config
+from tests.model.dataset_fixtures import make_h36m, make_mpii
 
 TINY = [
     "model=tiny", "datasets_3d=synthetic", "datasets_2d=synthetic", "synthetic_size=16", "batch_size=4",
@@ -105,3 +106,26 @@ def test_resume_rejects_a_different_model(tmp_path, restore_threads, capsys):
     assert _train(out, ["epochs=1", "stages=1", "max_steps_per_epoch=1"]) == 0
     assert _train(out, ["model.depth_bins=8"], resume=out / "last.pt") == 2
     assert "model config differs" in capsys.readouterr().err
+
+
+def test_train_and_eval_on_real_format_fixtures(tmp_path, restore_threads, capsys):
+    # Human3.6M (Protocol 1 train subjects) + MPII in half/half batches, read from their real file
+    # formats, through both stages; then Table 1 on the Protocol 1 test subjects of the same fixture.
+    data = tmp_path / "data"
+    make_h36m(str(data / "Human36M"))
+    make_mpii(str(data / "MPII"))
+    out = tmp_path / "run"
+    settings = ["model=tiny", f"data_root={data}", "batch_size=4", "epochs=1", "stage2_epochs=1",
+                "max_steps_per_epoch=1", "num_workers=0", "cpu_threads=1"]
+    argv = ["train", "--out-dir", str(out), "--device", "cpu"] + [a for s in settings for a in ("--set", s)]
+    assert main.main(argv) == 0
+    final = torch.load(out / "final.pt", map_location="cpu", weights_only=True)
+    assert [(h["stage"], h["epoch"]) for h in final["history"]] == [(1, 0), (2, 0)]
+    assert final["train_config"]["datasets_3d"] == ["human36m"] and final["train_config"]["datasets_2d"] == ["mpii"]
+    capsys.readouterr()
+    assert main.main(["eval", str(out / "final.pt"), "human36m", "--root", str(data / "Human36M"),
+                      "--protocol", "1", "--workers", "0", "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split()[0] == "Methods" and lines[0].split()[-1] == "Avg"
+    assert lines[2] == "Table 1: MPJPE (mm) on Human3.6M under Protocol #1."
+    assert lines[3].startswith("8 samples: MPJPE")  # S9 and S11, 2 actions, frames 0 and 64
