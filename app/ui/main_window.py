@@ -11,6 +11,7 @@ import os
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,7 +26,8 @@ from app.sources import SourceError, open_source
 from app.types import FrameResult
 from app.ui.widgets import VideoView, View3D
 
-STATS_INTERVAL_MS = 500  # how often FPS is re-measured and the status line refreshed
+STATS_INTERVAL_MS = 500  # how often the status line is refreshed
+FPS_WINDOW = 30  # results the FPS is averaged over: steady, yet follows a change within seconds
 STOP_TIMEOUT_S = 5.0  # Pipeline.stop never blocks longer than this
 
 
@@ -140,6 +142,15 @@ class _ResultMailbox(QObject):
         self._recorder_sink = recorder_sink
         self.received = 0  # results delivered by the pipeline (not all of them are drawn)
         self.dropped = 0
+        self._arrivals: deque[float] = deque(maxlen=FPS_WINDOW)
+
+    def fps(self) -> float:
+        """Results per second over the last FPS_WINDOW results (0 until two have come)."""
+        with self._lock:
+            arrivals = list(self._arrivals)
+        if len(arrivals) < 2 or arrivals[-1] <= arrivals[0]:
+            return 0.0
+        return (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
 
     def on_result(self, result: FrameResult) -> None:
         """Called on the inference thread."""
@@ -147,6 +158,7 @@ class _ResultMailbox(QObject):
             if self._max_results is not None and self.received >= self._max_results:
                 return
             self.received += 1
+            self._arrivals.append(time.perf_counter())
             if self._latest is not None:
                 self.dropped += 1
             self._latest = (self.received, result)
@@ -220,8 +232,6 @@ class MainWindow(QMainWindow):
         self._mailbox: _ResultMailbox | None = None
         self._generation = 0
         self._recording = _RecordingSink()
-        self._fps = 0.0
-        self._fps_mark = (time.perf_counter(), 0)
         self._screen_latency_ms: float | None = None
         self._finishing = False
         self._closed = False
@@ -402,7 +412,6 @@ class MainWindow(QMainWindow):
             return False
         self.pipeline, self._mailbox = pipeline, mailbox
         self.last_error = None
-        self._fps, self._fps_mark = 0.0, (time.perf_counter(), 0)
         if self.pause_button.isChecked():
             pipeline.set_paused(True)
         self._refresh_status()
@@ -436,11 +445,6 @@ class MainWindow(QMainWindow):
         """Timer: FPS over the last interval, status line, and the end of a scripted run."""
         pipeline = self.pipeline
         if pipeline is not None:
-            now, done = time.perf_counter(), pipeline.frames_done
-            then, done_then = self._fps_mark
-            if now - then > 0:
-                self._fps = (done - done_then) / (now - then)
-            self._fps_mark = (now, done)
             if self._recording.error:
                 error, self._recording.error = self._recording.error, None
                 self.record_button.setChecked(False)
@@ -464,7 +468,8 @@ class MainWindow(QMainWindow):
         pipeline = self.pipeline
         if pipeline is None:
             return self.last_error or "no source running: pick a camera or open a file"
-        parts = ["paused" if pipeline.paused else f"{self._fps:.1f} fps"]
+        fps = self._mailbox.fps() if self._mailbox is not None else 0.0
+        parts = ["paused" if pipeline.paused else f"{fps:.1f} fps"]
         result = self.last_result
         if result is not None:
             latency = result.timings_ms.get("latency")

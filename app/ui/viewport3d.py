@@ -13,6 +13,7 @@ Speed (see bench/render.py): every mesh is created once per track and then only 
 scene.set_geometry_transform; bones are unit cylinders scaled and rotated onto each bone.
 """
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -123,15 +124,6 @@ class SkeletonViewport:
 
     def __init__(self, config: ViewportConfig = ViewportConfig()):
         self.config = config
-        self._renderer = rendering.OffscreenRenderer(config.width, config.height)
-        scene = self._renderer.scene
-        scene.set_background([*config.background, 1.0])
-        scene.view.set_post_processing(False)  # halves the software-rendering time
-        scene.set_lighting(rendering.Open3DScene.LightingProfile.NO_SHADOWS, np.array([0.3, -1.0, -0.5]))
-        # Brighter than the profile's default so that the track colours read as on the video.
-        scene.scene.set_sun_light(np.array([0.3, -1.0, -0.5], np.float32), np.ones(3, np.float32), 150000)
-        scene.scene.enable_sun_light(True)
-        scene.scene.set_indirect_light_intensity(60000)
         self._sphere = o3d.geometry.TriangleMesh.create_sphere(1.0, resolution=config.sphere_resolution)
         self._sphere.compute_vertex_normals()
         self._cylinder = o3d.geometry.TriangleMesh.create_cylinder(1.0, 1.0, resolution=10, split=1)
@@ -145,8 +137,34 @@ class SkeletonViewport:
         self._grid_centre = (math.nan, math.nan, math.nan)
         self.view = OrbitView(pitch_deg=config.default_pitch_deg)
         self._view_is_default = True  # re-centre on the people once they first appear
+        self._renderer = None
+        self._open_renderer()
+
+    def _open_renderer(self) -> None:
+        config = self.config
+        self._renderer = rendering.OffscreenRenderer(config.width, config.height)
+        scene = self._renderer.scene
+        scene.set_background([*config.background, 1.0])
+        scene.view.set_post_processing(False)  # halves the software-rendering time
+        scene.set_lighting(rendering.Open3DScene.LightingProfile.NO_SHADOWS, np.array([0.3, -1.0, -0.5]))
+        # Brighter than the profile's default so that the track colours read as on the video.
+        scene.scene.set_sun_light(np.array([0.3, -1.0, -0.5], np.float32), np.ones(3, np.float32), 150000)
+        scene.scene.enable_sun_light(True)
+        scene.scene.set_indirect_light_intensity(60000)
         self._apply_camera()  # before adding geometry: Open3D shows nothing otherwise
         self._add_grid()
+
+    def resize(self, width: int, height: int) -> None:
+        """A new render size (Open3D renderers have a fixed one): the renderer is rebuilt, people kept."""
+        if (width, height) == (self.config.width, self.config.height) or self._renderer is None:
+            return
+        self._renderer.scene.clear_geometry()
+        self._renderer = None
+        self.config = dataclasses.replace(self.config, width=int(width), height=int(height))
+        self._track_ids.clear()
+        self._open_renderer()
+        self._place(self._world)
+        self._place_grid()
 
     # ---- scene content -------------------------------------------------------------------
 
@@ -173,10 +191,12 @@ class SkeletonViewport:
         material.base_color = [*track_color(track_id), 1.0]
         material.base_roughness = 0.6
         scene = self._renderer.scene
-        for joint in range(NUM_JOINTS):
-            scene.add_geometry(f"t{track_id}_j{joint}", self._sphere, material)
-        for bone in range(len(BONES)):
-            scene.add_geometry(f"t{track_id}_b{bone}", self._cylinder, material)
+        names = [(f"t{track_id}_j{joint}", self._sphere) for joint in range(NUM_JOINTS)]
+        names += [(f"t{track_id}_b{bone}", self._cylinder) for bone in range(len(BONES))]
+        for name, mesh in names:
+            scene.add_geometry(name, mesh, material)
+            # No shadow maps: nothing shows them here and they cost about 15% of the render time.
+            scene.scene.geometry_shadows(name, False, False)
         self._track_ids.add(track_id)
 
     def _remove_track(self, track_id: int) -> None:
@@ -198,6 +218,13 @@ class SkeletonViewport:
         if self.config.level_with_people:
             self._update_level(list(raw.values()))
         world = {track_id: joints @ self.level.T for track_id, joints in raw.items()}
+        self._place(world)
+        self._world = world
+        self._update_floor()
+        if self._view_is_default and world:
+            self.reset_view()
+
+    def _place(self, world: dict[int, np.ndarray]) -> None:
         for track_id in self._track_ids - world.keys():
             self._remove_track(track_id)
         scene = self._renderer.scene
@@ -211,10 +238,6 @@ class SkeletonViewport:
             for bone, (parent, child) in enumerate(BONES):
                 scene.set_geometry_transform(
                     f"t{track_id}_b{bone}", bone_transform(joints[parent], joints[child], config.bone_radius_m))
-        self._world = world
-        self._update_floor()
-        if self._view_is_default and world:
-            self.reset_view()
 
     def _update_level(self, skeletons: list[np.ndarray]) -> None:
         ups = []
@@ -258,9 +281,14 @@ class SkeletonViewport:
         step = self.config.grid_step_m
         grid_centre = (round(centre[0] / step) * step, self._floor_y, round(centre[2] / step) * step)
         if grid_centre != self._grid_centre:
-            self._renderer.scene.set_geometry_transform("grid", translation(np.array(grid_centre)))
-            self._renderer.scene.show_geometry("grid", True)
             self._grid_centre = grid_centre
+            self._place_grid()
+
+    def _place_grid(self) -> None:
+        if math.isnan(self._grid_centre[0]):
+            return
+        self._renderer.scene.set_geometry_transform("grid", translation(np.array(self._grid_centre)))
+        self._renderer.scene.show_geometry("grid", True)
 
     # ---- the viewing camera --------------------------------------------------------------
 

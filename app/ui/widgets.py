@@ -4,7 +4,7 @@ from typing import Sequence
 
 import cv2
 import numpy as np
-from PyQt6.QtCore import QPointF, QSize, Qt
+from PyQt6.QtCore import QPointF, QSize, Qt, QTimer
 from PyQt6.QtGui import QImage, QMouseEvent, QPixmap, QWheelEvent
 from PyQt6.QtWidgets import QLabel, QSizePolicy
 
@@ -62,7 +62,13 @@ class View3D(_ImageLabel):
     def __init__(self, config: ViewportConfig = ViewportConfig()):
         super().__init__("")
         self.viewport = SkeletonViewport(config)
+        self.pixel_budget = config.width * config.height  # render cost grows with pixels, not with the window
         self._drag_from: QPointF | None = None
+        # Re-creating the renderer for every intermediate size of a window drag would stall it.
+        self._resize_timer = QTimer(self)
+        self._resize_timer.setSingleShot(True)
+        self._resize_timer.setInterval(200)
+        self._resize_timer.timeout.connect(self._fit_render_size)
         self.setToolTip("3D view: drag to orbit, mouse wheel to zoom, double-click to reset")
         self.setCursor(Qt.CursorShape.OpenHandCursor)
         self.redraw()
@@ -114,6 +120,17 @@ class View3D(_ImageLabel):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.redraw()
+        self._resize_timer.start()
+
+    def render_size_for(self, width: int, height: int) -> tuple[int, int]:
+        """The widget's aspect ratio within the pixel budget, never more pixels than the widget."""
+        scale = min(1.0, (self.pixel_budget / max(1, width * height)) ** 0.5)
+        return max(64, round(width * scale)), max(64, round(height * scale))
+
+    def _fit_render_size(self) -> None:
+        if self.viewport.is_open:
+            self.viewport.resize(*self.render_size_for(self.width(), self.height()))
+            self.redraw()
 
     def close_viewport(self) -> None:
         self.viewport.close()

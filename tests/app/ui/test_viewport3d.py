@@ -116,3 +116,18 @@ def test_rotation_between_maps_a_onto_b():
     rotation = rotation_between(a, b)
     assert np.allclose(rotation @ a, b)
     assert np.allclose(rotation @ rotation.T, np.eye(3)) and np.isclose(np.linalg.det(rotation), 1.0)
+
+
+def test_resize_keeps_people_grid_and_view(viewport):
+    tracks = two_people()
+    viewport.update(tracks)
+    viewport.orbit(40, 10)
+    view = viewport.view
+    viewport.resize(500, 420)
+    image = viewport.render()
+    assert image.shape == (420, 500, 3) and viewport.view == view
+    for track in tracks:
+        head = viewport.project(viewport.to_world(track.pose.joints_camera)[HEAD:HEAD + 1])[0]
+        assert hue_near(image, track.track_id, head) > 5
+    grey = (np.ptp(image.astype(int), axis=-1) < 24) & (image.mean(axis=-1) > 60)
+    assert grey.sum() > 2000
