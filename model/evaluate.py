@@ -25,7 +25,7 @@ from model.datasets import DatasetError, dataset_root, load_records
 from model.datasets.human36m import PROTOCOL_METRIC
 from model.datasets.loader import CropDataset
 from model.datasets.synthetic_crops import EVAL_SEED, SyntheticCrops
-from model.train import CheckpointError, network_from_checkpoint, pick_device, read_checkpoint
+from model.train import CheckpointError, network_from_checkpoint, one_line, pick_device, read_checkpoint
 from model.train_config import ConfigError
 
 EVAL_DATASETS = ("human36m", "mupots", "synthetic")
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         net = network_from_checkpoint(data, args.checkpoint, device)
         pred = predict(net, dataset, device, args.batch_size, args.workers)
     except (ConfigError, DatasetError, CheckpointError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return 2
     print(report(args, pred, gt, records))
     return 0

@@ -139,6 +139,16 @@ def network_from_checkpoint(data: dict, path: str, device: torch.device) -> Casc
     return net.to(device)
 
 
+def one_line(error: Exception) -> str:
+    """The one-line message of a user-facing error, also when a DataLoader worker re-raised it with the
+    worker's traceback folded into the message."""
+    text = str(error).strip()
+    if "Original Traceback" in text:
+        last = text.splitlines()[-1]
+        text = last.split(": ", 1)[1] if ": " in last else last
+    return text.splitlines()[0] if text else error.__class__.__name__
+
+
 # ----------------------------------------------------------------------------- training
 
 def pick_device(name: str) -> torch.device:
@@ -283,17 +293,19 @@ class Trainer:
         bar = tqdm(total=steps, desc=f"stage {stage} epoch {epoch + 1}/{epochs}", unit="step", dynamic_ncols=True,
                    leave=True, file=sys.stderr, mininterval=0.1 if sys.stderr.isatty() else 30.0)
         started = time.perf_counter()
-        for step, batch in enumerate(loader):
-            if step >= steps:
-                break
-            logs = self.step(stage, epoch + step / steps, batch, optimizer, scaler)
-            for k, v in logs.items():
-                sums[k] = sums.get(k, 0.0) + v
-            self.progress["global_step"] += 1
-            if (step + 1) % max(1, cfg.log_every) == 0 or step + 1 == steps:
-                bar.set_postfix({k: f"{v / (step + 1):.4g}" for k, v in sums.items()} | {"lr": f"{lr:.1e}"})
-            bar.update(1)
-        bar.close()
+        try:
+            for step, batch in enumerate(loader):
+                if step >= steps:
+                    break
+                logs = self.step(stage, epoch + step / steps, batch, optimizer, scaler)
+                for k, v in logs.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                self.progress["global_step"] += 1
+                if (step + 1) % max(1, cfg.log_every) == 0 or step + 1 == steps:
+                    bar.set_postfix({k: f"{v / (step + 1):.4g}" for k, v in sums.items()} | {"lr": f"{lr:.1e}"})
+                bar.update(1)
+        finally:
+            bar.close()  # also on errors, so an error message starts on a line of its own
         done = max(1, min(steps, bar.n))
         means = {k: v / done for k, v in sums.items()}
         rate = done * cfg.batch_size / max(time.perf_counter() - started, 1e-9)
@@ -377,7 +389,7 @@ def run(args: argparse.Namespace) -> int:
               f"batch {cfg.batch_size}, out_dir {cfg.out_dir}", file=sys.stderr)
         final = Trainer(cfg, device, resume).run()
     except (ConfigError, DatasetError, CheckpointError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return 2
     print(f"done: {final}")
     return 0

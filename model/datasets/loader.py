@@ -1,6 +1,7 @@
 """PyTorch side of the data: records -> augmented crop samples, and half-3D/half-2D batches."""
 
 import math
+import os
 from typing import Iterator, NamedTuple, Sequence
 
 import cv2
@@ -45,9 +46,11 @@ def normalize_image(crop_bgr: np.ndarray, mean: Sequence[float], std: Sequence[f
 
 def read_image(path: str) -> np.ndarray:
     """HxWx3 uint8 BGR; a missing or unreadable file is a one-line DatasetError."""
+    if not os.path.isfile(path):
+        raise DatasetError(f"{path}: image not found")
     image = cv2.imread(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None:
-        raise DatasetError(f"{path}: image missing or unreadable")
+        raise DatasetError(f"{path}: image unreadable")
     return image
 
 

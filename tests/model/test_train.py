@@ -129,3 +129,14 @@ def test_train_and_eval_on_real_format_fixtures(tmp_path, restore_threads, capsy
     assert lines[0].split()[0] == "Methods" and lines[0].split()[-1] == "Avg"
     assert lines[2] == "Table 1: MPJPE (mm) on Human3.6M under Protocol #1."
     assert lines[3].startswith("8 samples: MPJPE")  # S9 and S11, 2 actions, frames 0 and 64
+
+
+def test_missing_image_in_a_worker_is_one_line(tmp_path, restore_threads, capsys):
+    data = tmp_path / "data"
+    make_h36m(str(data / "Human36M"))
+    make_mpii(str(data / "MPII"))
+    (data / "MPII" / "images" / "a.jpg").unlink()
+    settings = ["model=tiny", f"data_root={data}", "batch_size=4", "num_workers=1", "cpu_threads=1"]
+    argv = ["train", "--out-dir", str(tmp_path / "run"), "--device", "cpu"] + [a for s in settings for a in ("--set", s)]
+    assert main.main(argv) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"error: {data / 'MPII' / 'images' / 'a.jpg'}: image not found"
