@@ -274,7 +274,9 @@ class TorchEngine(Engine):
 
     def _forward(self, x):
         torch = self._torch
-        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16, enabled=self.fp16):
+        # No autocast weight-cast cache: a captured CUDA graph must not keep tensors from the cache.
+        autocast = torch.autocast("cuda", dtype=torch.float16, enabled=self.fp16, cache_enabled=not self.cuda_graphs)
+        with torch.inference_mode(), autocast:
             uvz, joints = self.net.infer(x)
         return uvz, joints
 
