@@ -55,6 +55,7 @@ class ViewportConfig:
     background: tuple[float, float, float] = (0.315, 0.315, 0.35)  # dark, as the widget around it
     default_pitch_deg: float = 20.0  # look slightly down so that the floor shows
     floor_smoothing: float = 0.1  # weight of a new floor estimate; the grid must not jitter
+    follow_smoothing: float = 0.1  # how fast the automatic view follows the people (per frame)
     level_with_people: bool = True  # rotate the people's "up" onto +y (tilted cameras)
     level_smoothing: float = 0.05  # weight of a new "up" estimate: one bending person must not tip the world
     max_level_deg: float = 60.0  # never tilt the world further than this from the camera's own up
@@ -136,7 +137,8 @@ class SkeletonViewport:
         self.level = np.eye(3)  # rotation applied after camera_mm_to_world_m
         self._grid_centre = (math.nan, math.nan, math.nan)
         self.view = OrbitView(pitch_deg=config.default_pitch_deg)
-        self._view_is_default = True  # re-centre on the people once they first appear
+        self._view_is_default = True  # no people seen yet: snap to them when they appear
+        self._auto_view = True  # follow the people until the user orbits or zooms
         self._renderer = None
         self._open_renderer()
 
@@ -221,8 +223,8 @@ class SkeletonViewport:
         self._place(world)
         self._world = world
         self._update_floor()
-        if self._view_is_default and world:
-            self.reset_view()
+        if self._auto_view:
+            self._follow_people()
 
     def _place(self, world: dict[int, np.ndarray]) -> None:
         for track_id in self._track_ids - world.keys():
@@ -300,22 +302,40 @@ class SkeletonViewport:
                               rendering.Camera.FovType.Vertical)
         camera.look_at(np.asarray(self.view.target, dtype=np.float64), self.view.eye(), np.array([0.0, 1.0, 0.0]))
 
-    def reset_view(self) -> None:
-        """Looks at the people's centre from behind the real camera, slightly from above."""
-        pitch = self.config.default_pitch_deg
-        if self._world:
-            all_joints = np.concatenate(list(self._world.values()))
-            centre = (all_joints.min(axis=0) + all_joints.max(axis=0)) / 2.0
-            extent = float(np.linalg.norm(all_joints.max(axis=0) - all_joints.min(axis=0)))
-            # Far enough that everyone fits the vertical field of view, and never in front of
-            # the real camera by much (the video's viewpoint is the familiar one).
-            fit = extent / (2.0 * math.tan(math.radians(self.config.fov_deg) / 2.0)) * 1.3
-            distance = max(fit, -centre[2] + 0.5, 2.0)
-            self.view = OrbitView(tuple(float(c) for c in centre), 0.0, pitch, distance)
-            self._view_is_default = False
+    def _framing(self) -> OrbitView | None:
+        """The default view of the people now: their centre, from behind the real camera, from above."""
+        if not self._world:
+            return None
+        all_joints = np.concatenate(list(self._world.values()))
+        centre = (all_joints.min(axis=0) + all_joints.max(axis=0)) / 2.0
+        extent = float(np.linalg.norm(all_joints.max(axis=0) - all_joints.min(axis=0)))
+        # Far enough that everyone fits the field of view, and never in front of the real camera
+        # by much (the video's viewpoint is the familiar one).
+        tan_half = math.tan(math.radians(self.config.fov_deg) / 2.0) * min(1.0, self.config.width / self.config.height)
+        fit = extent / (2.0 * tan_half) * 1.2
+        distance = max(fit, -centre[2] + 0.5, 2.0)
+        return OrbitView(tuple(float(c) for c in centre), 0.0, self.config.default_pitch_deg, distance)
+
+    def _follow_people(self) -> None:
+        """While the user has not taken the view, it drifts (smoothly) to keep everyone framed."""
+        framing = self._framing()
+        if framing is None:
+            return
+        if self._view_is_default:  # first sight of people: snap
+            self.view, self._view_is_default = framing, False
         else:
-            self.view = OrbitView(pitch_deg=pitch)
-            self._view_is_default = True
+            k = self.config.follow_smoothing
+            target = np.asarray(self.view.target) + k * (np.asarray(framing.target) - np.asarray(self.view.target))
+            distance = self.view.distance + k * (framing.distance - self.view.distance)
+            self.view = OrbitView(tuple(float(c) for c in target), framing.yaw_deg, framing.pitch_deg, float(distance))
+        self._apply_camera()
+
+    def reset_view(self) -> None:
+        """Back to the default view of the people (which then follows them again)."""
+        self._auto_view = True
+        framing = self._framing()
+        self.view = framing or OrbitView(pitch_deg=self.config.default_pitch_deg)
+        self._view_is_default = framing is None
         self._apply_camera()
 
     def orbit(self, dx_px: float, dy_px: float) -> None:
@@ -323,7 +343,7 @@ class SkeletonViewport:
         view = self.view
         pitch = float(np.clip(view.pitch_deg + 0.3 * dy_px, -89.0, 89.0))
         self.view = OrbitView(view.target, view.yaw_deg - 0.3 * dx_px, pitch, view.distance)
-        self._view_is_default = False
+        self._auto_view = False
         self._apply_camera()
 
     def zoom(self, steps: float) -> None:
@@ -331,7 +351,7 @@ class SkeletonViewport:
         view = self.view
         distance = float(np.clip(view.distance * 0.9 ** steps, 0.3, 100.0))
         self.view = OrbitView(view.target, view.yaw_deg, view.pitch_deg, distance)
-        self._view_is_default = False
+        self._auto_view = False
         self._apply_camera()
 
     def project(self, points_world: np.ndarray) -> np.ndarray:

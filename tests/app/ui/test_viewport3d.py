@@ -131,3 +131,18 @@ def test_resize_keeps_people_grid_and_view(viewport):
         assert hue_near(image, track.track_id, head) > 5
     grey = (np.ptp(image.astype(int), axis=-1) < 24) & (image.mean(axis=-1) > 60)
     assert grey.sum() > 2000
+
+
+def test_view_follows_people_until_the_user_takes_it(viewport):
+    viewport.update([standing_track(1, (0, 100, 4000))])
+    start = np.asarray(viewport.view.target)
+    for _ in range(30):  # the person walks 2 m to the right; the automatic view drifts after them
+        viewport.update([standing_track(1, (2000, 100, 4000))])
+    assert np.asarray(viewport.view.target)[0] - start[0] > 1.5
+    viewport.orbit(30, 0)  # now the user holds the view: it stays put
+    held = viewport.view
+    for _ in range(5):
+        viewport.update([standing_track(1, (-2000, 100, 4000))])
+    assert viewport.view == held
+    viewport.reset_view()  # and gives it back
+    assert np.asarray(viewport.view.target)[0] == pytest.approx(-2.0, abs=0.3)
