@@ -35,10 +35,13 @@ def available_devices() -> list[str]:
     """'cpu', plus 'cuda' where PyTorch sees a GPU (torch is imported only to ask)."""
     devices = ["cpu"]
     if importlib.util.find_spec("torch") is not None:
-        import torch
+        try:
+            import torch
 
-        if torch.cuda.is_available():
-            devices.append("cuda")
+            if torch.cuda.is_available():
+                devices.append("cuda")
+        except Exception:  # a broken CUDA install still leaves the CPU
+            pass
     return devices
 
 
