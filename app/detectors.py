@@ -19,7 +19,7 @@ ASSETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 SSDLITE_MODEL = os.path.join(ASSETS_DIR, "person_detector_ssdlite.onnx")
 SSDLITE_INPUT_SIZE = 300  # px, square: the graph's fixed-shape resizer size
 DETECTORS = ("ssdlite", "mediapipe", "mediapipe-full")
-DEFAULT_DETECTOR = "ssdlite"
+DEFAULT_DETECTOR = "mediapipe"
 
 
 class DetectorError(BackendError):
