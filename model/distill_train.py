@@ -38,7 +38,11 @@ CHECKPOINT_FORMAT = "cascade3d-distill"
 class DistillTrainConfig:
     """The recipe of the shipped weights."""
 
-    batch_size: int = 16  # crops per step: what 2 CPU cores turn around in about a second
+    batch_size: int = 8  # crops per step: small data and little CPU favour more, smaller steps
+    freeze_blocks: int = 10  # stem + the first 10 of 16 EfficientNet blocks stay ImageNet's: generic
+    # edges and textures, and their backward pass is most of the CPU time of a step
+    train_sizes: tuple[int, ...] = (128, 160, 192)  # input sides drawn per step: the fully convolutional
+    size_probs: tuple[float, ...] = (0.4, 0.3, 0.3)  # net learns at low cost at 128 px and ships at 192
     mocap_batch: int = 128  # lifting-block samples per step from mocap through virtual cameras
     lr: float = 1e-3  # the paper's Adam learning rate (heads and lifting block)
     backbone_lr: float = 3e-4  # the pretrained backbone moves slower: 1k crops would wash out ImageNet features
@@ -121,7 +125,8 @@ def train(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, save_minutes: f
           f"{len(backgrounds)} backgrounds, {len(poses)} mocap poses", flush=True)
 
     net = CascadeNet(cfg)
-    backbone = list(net.backbone.parameters())
+    frozen = freeze_early_blocks(net, tcfg.freeze_blocks)
+    backbone = [p for p in net.backbone.parameters() if p.requires_grad]
     ids = {id(p) for p in backbone}
     rest = [p for p in net.parameters() if id(p) not in ids]
     opt = torch.optim.Adam([{"params": backbone, "lr": tcfg.backbone_lr}, {"params": rest, "lr": tcfg.lr}])
@@ -139,23 +144,34 @@ def train(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, save_minutes: f
     start, last_save = time.perf_counter(), time.perf_counter()
     history = []
     net.train()
+    set_frozen_eval(frozen)
     logs: dict = {}
     while True:
         dataset.set_epoch(epoch)
         loader = DataLoader(dataset, batch_size=tcfg.batch_size, shuffle=True, drop_last=True, num_workers=0,
                             generator=torch.Generator().manual_seed(tcfg.seed + epoch))
-        for batch in loader:
+        batches = iter(loader)
+        while True:
+            # The loader reads items lazily (no workers): the size set here applies to the next batch.
+            size = int(rng.choice(tcfg.train_sizes, p=tcfg.size_probs))
+            dataset.input_size = size
+            step_cfg = cfg.replace(input_size=size)
+            net.cfg = step_cfg
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
             elapsed = elapsed_before + time.perf_counter() - start
             progress = elapsed / budget
             if progress >= 1.0:
                 break
             for group, base in zip(opt.param_groups, base_lrs):
                 group["lr"] = base * lr_factor(step, progress, tcfg)
-            tgt = make_targets(batch.joints_2d, batch.valid_2d, batch.joints_3d, batch.has_3d, cfg,
+            tgt = make_targets(batch.joints_2d, batch.valid_2d, batch.joints_3d, batch.has_3d, step_cfg,
                                epoch=progress * cfg.bone_sigma_epochs)
             out = net(batch.image)
-            loss, logs = cascade_loss(out, tgt, cfg)
-            lift_in, lift_target = mocap_batch(poses, tcfg.mocap_batch, cfg, tcfg, rng)
+            loss, logs = cascade_loss(out, tgt, step_cfg)
+            lift_in, lift_target = mocap_batch(poses, tcfg.mocap_batch, step_cfg, tcfg, rng)
             mocap = pose_loss(net.lifting(lift_in), lift_target, torch.ones(len(lift_target)))
             loss = loss + tcfg.w_mocap * mocap
             logs["mocap"] = float(mocap.detach())
@@ -165,22 +181,41 @@ def train(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, save_minutes: f
             opt.step()
             step += 1
             if step % 10 == 0:
-                history.append({"step": step, "min": round(elapsed / 60, 2), **{k: round(v, 4) for k, v in logs.items()}})
+                history.append({"step": step, "min": round(elapsed / 60, 2), "size": size,
+                                **{k: round(v, 4) for k, v in logs.items()}})
                 print(json.dumps(history[-1]), flush=True)
             if time.perf_counter() - last_save > save_minutes * 60:
-                _save(net, opt, cfg, tcfg, step, elapsed, epoch, logs, out_dir)
+                net.cfg = cfg
+                _save(net, opt, cfg, tcfg, step, elapsed, epoch, logs, out_dir, frozen)
                 last_save = time.perf_counter()
-        else:
-            epoch += 1
-            continue
-        break
+        if elapsed_before + time.perf_counter() - start >= budget:
+            break
+        epoch += 1
+    net.cfg = cfg
     elapsed = elapsed_before + time.perf_counter() - start
-    _save(net, opt, cfg, tcfg, step, elapsed, epoch, logs, out_dir)
+    _save(net, opt, cfg, tcfg, step, elapsed, epoch, logs, out_dir, frozen)
     print(f"done: {step} steps, {epoch} epochs, {elapsed / 60:.1f} min", flush=True)
     return os.path.join(out_dir, "weights.pt")
 
 
-def _save(net, opt, cfg, tcfg, step, elapsed, epoch, logs, out_dir) -> None:
+def freeze_early_blocks(net: CascadeNet, blocks: int) -> list[torch.nn.Module]:
+    """Freeze the EfficientNet stem and first `blocks` blocks (weights and BatchNorm statistics)."""
+    eff = getattr(net.backbone, "net", None)
+    if blocks <= 0 or eff is None or not hasattr(eff, "_blocks"):
+        return []
+    modules = [eff._conv_stem, eff._bn0, *eff._blocks[:blocks]]
+    for m in modules:
+        for p in m.parameters():
+            p.requires_grad_(False)
+    return modules
+
+
+def set_frozen_eval(modules: list[torch.nn.Module]) -> None:
+    for m in modules:
+        m.eval()
+
+
+def _save(net, opt, cfg, tcfg, step, elapsed, epoch, logs, out_dir, frozen=()) -> None:
     net.eval()
     payload = checkpoint_payload(net, cfg, tcfg, step, elapsed, logs)
     payload["progress"]["epoch"] = epoch
@@ -188,6 +223,7 @@ def _save(net, opt, cfg, tcfg, step, elapsed, epoch, logs, out_dir) -> None:
     payload["optimizer"] = opt.state_dict()
     save_atomic(payload, os.path.join(out_dir, "last.pt"))
     net.train()
+    set_frozen_eval(list(frozen))
     print(f"saved step {step} ({elapsed / 60:.1f} min) to {out_dir}", flush=True)
 
 
@@ -202,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     args = p.parse_args(argv)
     tcfg = DistillTrainConfig(minutes=args.minutes, threads=args.threads, batch_size=args.batch_size)
+    if args.resume and os.path.isfile(os.path.join(args.out, "last.pt")):
+        print("resuming: the training config of the checkpoint is NOT reloaded; pass the same options")
     train(args.data, args.out, tcfg, args.save_minutes, args.resume)
     return 0
 

@@ -1,0 +1,254 @@
+"""Held-out evaluation of the default cascade weights against the MediaPipe backend, plus CPU speed per crop.
+
+    python -m bench.eval_default_weights [--card assets/cascade_light.card.json | --checkpoint runs/distill/weights.pt]
+
+Data: out/distill/eval.npz from `python main.py distill`: every person triangulated in the Pose2Sim
+multi-person clip from cameras 1-3, seen by camera 4 (never used in training; frames >= 65 of that
+clip were not used in any view). Both backends get the same person box (the reference joints' box,
+grown by 10%) on the same full camera-4 frame, through their app code paths (CascadeBackend with the
+card's engine, or the PyTorch network with app.crops for a raw checkpoint; MediaPipeBackend).
+
+Metrics (per person, then averaged over the people both backends return a pose for):
+- 2D against the teacher (MediaPipe on the full camera-4 frame): mean pixel error and PCK@0.1 (error
+  under 0.1 x the larger side of the box); the same against the multi-view reference reprojected in.
+- 3D against the reference triangulated from cameras 1-3, root-relative in camera-4 axes, mm:
+  MPJPE (as output), MPJPE after scaling the prediction to the reference's size (least squares),
+  and PA-MPJPE (Procrustes with scale).
+Speed: milliseconds per crop on this machine's CPU (torch threads as given), batch 1 and 8, with the
+MediaPipe backend's per-person time measured in the same process as the baseline (ratio printed).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from app.skeleton import NUM_JOINTS
+
+
+def _box(points: np.ndarray, grow: float = 0.1) -> np.ndarray:
+    lo, hi = points.min(0), points.max(0)
+    pad = grow * (hi - lo).max() / 2
+    return np.array([lo[0] - pad, lo[1] - pad, hi[0] + pad, hi[1] + pad])
+
+
+def _frames(video: str, wanted: set[int]) -> dict[int, np.ndarray]:
+    from model.distill import read_video
+
+    return {f: img for f, img in read_video(video) if f in wanted}
+
+
+class CheckpointBackend:
+    """A raw training checkpoint run like CascadeBackend (app.crops crops, CPU PyTorch), for runs in progress."""
+
+    name = "cascade/torch-checkpoint"
+
+    def __init__(self, path: str) -> None:
+        from app.crops import CropSpec
+        from export.checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(path)
+        self.net = ckpt.build_network("cpu").float()
+        pre = ckpt.preprocessing
+        self.spec = CropSpec(int(pre["input_size"]), pre["channel_order"], float(pre["pixel_scale"]),
+                             tuple(pre["pixel_mean"]), tuple(pre["pixel_std"]), float(pre["crop_padding"]),
+                             float(pre["crop_aspect"]))
+
+    def estimate(self, frame, detections):
+        import torch
+
+        from app.crops import crop_to_image, cut_crops
+
+        boxes = np.stack([d.box_xyxy for d in detections])
+        batch = cut_crops(frame.image, boxes, self.spec)
+        with torch.no_grad():
+            uvz, joints = self.net.infer(torch.from_numpy(batch.images))
+        uv = crop_to_image(uvz[..., :2].numpy().astype(np.float64), batch.to_crop)
+        out = []
+        for i in range(len(detections)):
+            kp = np.concatenate([uv[i], np.ones((NUM_JOINTS, 1))], axis=1)
+            j = joints[i].numpy().astype(np.float64)
+            out.append((kp, j - j[0]))
+        return out
+
+    def infer_batch(self, n: int) -> None:
+        import torch
+
+        with torch.no_grad():
+            self.net.infer(torch.zeros(n, 3, self.spec.input_size, self.spec.input_size))
+
+    def close(self) -> None:
+        pass
+
+
+def attach_teacher(records: list[dict], teacher_path: str) -> None:
+    """Set each record's teacher_2d to the teacher's full-frame pose nearest to its reference (NaN if none)."""
+    from model.distill import teacher_poses
+
+    teacher = dict(np.load(teacher_path))
+    rows = {int(f): i for i, f in enumerate(teacher["frames"])}
+    for rec in records:
+        rec["teacher_2d"] = np.full((NUM_JOINTS, 3), np.nan)
+        poses = teacher_poses(teacher, rows[int(rec["frame"])])
+        if len(poses):
+            d = [np.nanmedian(np.linalg.norm(p[:, :2] - rec["joints_2d"], axis=-1)) for p in poses]
+            if min(d) < 120.0:  # px; the same person, not the other one
+                rec["teacher_2d"] = poses[int(np.argmin(d))]
+
+
+def pa_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    from model.metrics import procrustes_align
+
+    return procrustes_align(pred[None], gt[None])[0]
+
+
+def scale_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    s = float((pred * gt).sum() / max((pred * pred).sum(), 1e-9))
+    return pred * s
+
+
+def person_metrics(kp: np.ndarray, joints: np.ndarray, rec: dict) -> dict:
+    """Errors of one prediction: kp (17, 2+) image px, joints (17, 3) root-relative mm."""
+    ref2d, teacher = rec["joints_2d"], rec["teacher_2d"][:, :2]
+    lo, hi = ref2d.min(0), ref2d.max(0)
+    size = float((hi - lo).max())
+    out = {}
+    for name, target in (("teacher", teacher), ("reference", ref2d)):
+        ok = np.isfinite(target).all(-1)
+        if ok.sum() < NUM_JOINTS // 2:
+            out[f"px_{name}"], out[f"pck_{name}"] = np.nan, np.nan
+            continue
+        err = np.linalg.norm(kp[ok, :2] - target[ok], axis=-1)
+        out[f"px_{name}"] = float(err.mean())
+        out[f"pck_{name}"] = float((err < 0.1 * size).mean())
+    gt = rec["joints_3d"] - rec["joints_3d"][0]
+    pred = joints - joints[0]
+    out["mpjpe"] = float(np.linalg.norm(pred - gt, axis=-1).mean())
+    out["mpjpe_scaled"] = float(np.linalg.norm(scale_align(pred, gt) - gt, axis=-1).mean())
+    out["pa_mpjpe"] = float(np.linalg.norm(pa_align(pred, gt) - gt, axis=-1).mean())
+    return out
+
+
+def evaluate(backend, records: list[dict], frames: dict[int, np.ndarray]) -> tuple[dict, list[dict]]:
+    from app.types import Detection, Frame
+
+    rows = []
+    for rec in records:
+        f = int(rec["frame"])
+        res = backend.estimate(Frame(f, f / 60.0, frames[f]), [Detection(_box(rec["joints_2d"]), 1.0)])[0]
+        if res is None:
+            rows.append(None)
+            continue
+        rows.append(person_metrics(res[0], res[1], rec))
+    return summarise(rows), rows
+
+
+def summarise(rows: list) -> dict:
+    found = [r for r in rows if r is not None]
+    keys = found[0].keys() if found else []
+    out = {k: float(np.nanmean([r[k] for r in found])) for k in keys}
+    out["people"] = len(rows)
+    out["found"] = len(found)
+    return out
+
+
+def time_per_crop(fn, n: int, repeats: int) -> float:
+    fn(n)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn(n)
+    return 1000.0 * (time.perf_counter() - start) / (repeats * n)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--card", default="assets/cascade_light.card.json", help="model card of the shipped weights")
+    p.add_argument("--checkpoint", default="", help="evaluate a raw checkpoint instead of the card")
+    p.add_argument("--data", default="out/distill", help="folder written by `python main.py distill`")
+    p.add_argument("--threads", type=int, default=2, help="torch threads for the speed test")
+    p.add_argument("--no-speed", action="store_true")
+    p.add_argument("--json", default="", help="also write the results here")
+    p.add_argument("--every", type=int, default=1, help="use every N-th person only (quick checks)")
+    args = p.parse_args(argv)
+
+    import torch
+
+    from app.backends.mediapipe_backend import MediaPipeBackend
+    from model.distill import HOLDOUT_CLIP, HOLDOUT_FROM_FRAME, HOLDOUT_VIEW, load_records, pose2sim_dir
+
+    torch.set_num_threads(args.threads)
+    path = os.path.join(args.data, "eval.npz")
+    if not os.path.isfile(path):
+        print(f"{path}: missing; run `python main.py distill` first", file=sys.stderr)
+        return 1
+    records = load_records(path)[::args.every]
+    video = os.path.join(pose2sim_dir(), HOLDOUT_CLIP, "videos", f"{HOLDOUT_VIEW}.mp4")
+    frames = _frames(video, {int(r["frame"]) for r in records})
+    if args.checkpoint:
+        net_backend = CheckpointBackend(args.checkpoint)
+    else:
+        from app.backends.cascade import CascadeBackend
+
+        net_backend = CascadeBackend(args.card, device="cpu")
+    mp_backend = MediaPipeBackend()
+    attach_teacher(records, os.path.join(args.data, "teacher", f"{HOLDOUT_CLIP}_{HOLDOUT_VIEW}.npz"))
+    results = {"held_out": f"{HOLDOUT_CLIP} {HOLDOUT_VIEW}, reference triangulated from the other 3 views",
+               "network": net_backend.name}
+    unseen = [i for i, r in enumerate(records) if int(r["frame"]) >= HOLDOUT_FROM_FRAME]
+    rows = {name: evaluate(backend, records, frames)[1]
+            for name, backend in (("network", net_backend), ("mediapipe", mp_backend))}
+    # Averages over the people both backends returned a pose for (MediaPipe sometimes finds none).
+    both = [i for i in range(len(records)) if all(rows[n][i] is not None for n in rows)]
+    for name, r in rows.items():
+        results[name] = summarise([r[i] for i in both]) | {"found": sum(x is not None for x in r), "people": len(r)}
+        results[f"{name}_unseen_frames"] = summarise([r[i] for i in both if i in unseen]) | {
+            "found": sum(r[i] is not None for i in unseen), "people": len(unseen)}
+    if not args.no_speed:
+        from app.types import Detection, Frame
+
+        rec = records[0]
+        frame = Frame(0, 0.0, frames[int(rec["frame"])])
+
+        def run_net(n):
+            net_backend.estimate(frame, [Detection(_box(rec["joints_2d"]), 1.0)] * n)
+
+        def run_mp(n):
+            mp_backend.estimate(frame, [Detection(_box(rec["joints_2d"]), 1.0)] * n)
+
+        base = time_per_crop(run_mp, 1, 10)
+        speed = {"mediapipe_ms_per_person": base}
+        for n in (1, 8):
+            ms = time_per_crop(run_net, n, max(2, 16 // n))
+            speed[f"network_ms_per_crop_batch{n}"] = ms
+            speed[f"network_vs_mediapipe_batch{n}"] = base / ms
+        speed["torch_threads"] = args.threads
+        results["speed"] = speed
+    mp_backend.close()
+    net_backend.close()
+    print(json.dumps(results, indent=1))
+    print(format_table(results))
+    if args.json:
+        tmp = args.json + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(results, f, indent=1)
+        os.replace(tmp, args.json)
+    return 0
+
+
+def format_table(results: dict) -> str:
+    lines = ["| backend | frames | people found | PCK@0.1 vs teacher | px vs teacher | PCK@0.1 vs multi-view | "
+             "px vs multi-view | MPJPE mm | scale-aligned MPJPE mm | PA-MPJPE mm |", "|" + " --- |" * 10]
+    for key, label in (("network", "cascade (this)"), ("mediapipe", "MediaPipe")):
+        for suffix, frames in (("", "all 100"), ("_unseen_frames", f">= 70 only")):
+            r = results[key + suffix]
+            lines.append(f"| {label} | {frames} | {r['found']}/{r['people']} | {r['pck_teacher']:.3f} | "
+                         f"{r['px_teacher']:.1f} | {r['pck_reference']:.3f} | {r['px_reference']:.1f} | "
+                         f"{r['mpjpe']:.0f} | {r['mpjpe_scaled']:.0f} | {r['pa_mpjpe']:.0f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
