@@ -186,9 +186,13 @@ class LiftingBlock(nn.Module):
     """(d) 3D lifting: normalised 2.5D (B, J, 3) in [-1, 1] -> root-relative joints (B, J, 3) in mm.
 
     FC to `width` (+BN+ReLU+Dropout), `blocks` ResidualFC blocks, FC to J*3. The last layer outputs
-    metres (x1000 to mm) so its initial outputs sit at a human scale; the root is subtracted so the
-    output is root-relative by construction.
+    units of OUTPUT_UNIT_MM, about the spread of joints around the root, as Martinez et al. regress
+    standardised coordinates: Adam's fixed-size steps then move the output by sensible amounts
+    (in metres the first steps overshoot by decimetres). The root is subtracted so the output is
+    root-relative by construction.
     """
+
+    OUTPUT_UNIT_MM = 100.0
 
     def __init__(self, num_joints: int, width: int, blocks: int, dropout: float) -> None:
         super().__init__()
@@ -202,7 +206,7 @@ class LiftingBlock(nn.Module):
     def forward(self, uvz_norm: torch.Tensor) -> torch.Tensor:
         assert uvz_norm.shape[1:] == (self.num_joints, 3), f"expected (B, {self.num_joints}, 3), got {tuple(uvz_norm.shape)}"
         x = self.blocks(self.inp(uvz_norm.reshape(-1, self.num_joints * 3)))
-        joints = 1000.0 * self.out(x).reshape(-1, self.num_joints, 3)
+        joints = self.OUTPUT_UNIT_MM * self.out(x).reshape(-1, self.num_joints, 3)
         return joints - joints[:, ROOT : ROOT + 1]
 
 
