@@ -227,6 +227,16 @@ def _save(net, opt, cfg, tcfg, step, elapsed, epoch, logs, out_dir, frozen=()) -
     print(f"saved step {step} ({elapsed / 60:.1f} min) to {out_dir}", flush=True)
 
 
+def ship_fp16(src: str, dst: str) -> None:
+    """Copy an export-format checkpoint with its floating-point tensors stored as fp16 (half the size;
+    loading casts them back to fp32, see export/checkpoint.py)."""
+    payload = torch.load(src, map_location="cpu", weights_only=True)
+    payload["model"] = {k: v.half() if v.is_floating_point() else v for k, v in payload["model"].items()}
+    payload["stored_dtype"] = "float16"
+    save_atomic(payload, dst)
+    print(f"{dst}: {os.path.getsize(dst) / 1e6:.1f} MB (fp16) from {src}")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="out/distill", help="folder written by `python main.py distill`")
@@ -236,7 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=DistillTrainConfig.batch_size)
     p.add_argument("--save-minutes", type=float, default=5.0, help="checkpoint interval")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--ship", metavar="PATH", default="",
+                   help="only write OUT/weights.pt with fp16 weights to PATH (e.g. assets/cascade_light.pt) and exit")
     args = p.parse_args(argv)
+    if args.ship:
+        ship_fp16(os.path.join(args.out, "weights.pt"), args.ship)
+        return 0
     tcfg = DistillTrainConfig(minutes=args.minutes, threads=args.threads, batch_size=args.batch_size)
     if args.resume and os.path.isfile(os.path.join(args.out, "last.pt")):
         print("resuming: the training config of the checkpoint is NOT reloaded; pass the same options")
