@@ -26,6 +26,8 @@ from export.card import CardError, read_card
 LOG = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 DEFAULT_CARD_NAME = "cascade.card.json"
+CARD_VARIABLE = "CASCADE3D_CARD"
+ENGINE_VARIABLE = "CASCADE3D_ENGINE"
 
 
 def default_card_path() -> Path:
@@ -47,14 +49,18 @@ def default_card_path() -> Path:
 class CascadeBackend:
     """PoseBackend running an exported cascaded network through the best available engine.
 
-    card_path: a model card (export/card.py); None = the bundled one. engine: None (automatic),
-    a runtime ('tensorrt', 'onnxruntime', 'torch'), an engine name ('onnxruntime-cpu'), or an
-    app.engines.Engine instance. device: 'auto', 'cuda' or 'cpu'.
+    card_path: a model card (export/card.py); None = $CASCADE3D_CARD, else the bundled one.
+    engine: None ($CASCADE3D_ENGINE, else automatic), a runtime ('tensorrt', 'onnxruntime',
+    'torch'), an engine name ('onnxruntime-cpu'), or an app.engines.Engine instance.
+    device: 'auto', 'cuda' or 'cpu'. The environment variables let a user override the choice
+    from any front end (GUI, `process`) that builds the backend with defaults.
     name: 'cascade/<engine>' for the status line; engine_name: the engine alone.
     """
 
     def __init__(self, card_path: str | os.PathLike | None = None, engine: str | Engine | None = None, device: str = "auto"):
+        card_path = card_path if card_path is not None else os.environ.get(CARD_VARIABLE) or None
         path = Path(card_path) if card_path is not None else default_card_path()
+        engine = engine if engine is not None else os.environ.get(ENGINE_VARIABLE) or None
         try:
             self.card = read_card(path)
         except CardError as e:

@@ -117,3 +117,10 @@ def test_bad_card_or_engine_is_a_one_line_backend_error(card_path, tmp_path):
         CascadeBackend(tmp_path / "nothing.card.json")
     with pytest.raises(BackendError, match="unknown engine 'tensorflow'"):
         CascadeBackend(card_path, engine="tensorflow")
+
+
+def test_environment_overrides_the_card_and_engine(card_path, monkeypatch):
+    monkeypatch.setenv("CASCADE3D_CARD", str(card_path))
+    monkeypatch.setenv("CASCADE3D_ENGINE", "torch-cpu")
+    backend = CascadeBackend(device="cpu")
+    assert backend.card_path == card_path and backend.name == "cascade/torch-cpu"
