@@ -17,7 +17,7 @@ from datetime import datetime
 
 from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton,
+    QCheckBox, QComboBox, QFileDialog, QLabel, QMainWindow, QMessageBox, QPushButton,
     QSpinBox, QSplitter, QToolBar, QWidget,
 )
 
@@ -135,9 +135,8 @@ class _ResultMailbox(QObject):
     ready = pyqtSignal()
     status = pyqtSignal(str)
 
-    def __init__(self, generation: int, max_results: int | None, recorder_sink):
+    def __init__(self, max_results: int | None, recorder_sink):
         super().__init__()
-        self.generation = generation
         self._lock = threading.Lock()
         self._latest: tuple[int, FrameResult] | None = None
         self._wake_pending = False
@@ -233,7 +232,6 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self.last_result: FrameResult | None = None
         self._mailbox: _ResultMailbox | None = None
-        self._generation = 0
         self._recording = _RecordingSink()
         self._screen_latency_ms: float | None = None
         self._finishing = False
@@ -396,8 +394,7 @@ class MainWindow(QMainWindow):
         """Stops the running pipeline and starts one with `config`; False (error shown) if it fails."""
         self.stop_pipeline()
         self.config = config
-        self._generation += 1
-        mailbox = _ResultMailbox(self._generation, self.scripted and self.scripted.max_frames, self._recording)
+        mailbox = _ResultMailbox(self.scripted and self.scripted.max_frames, self._recording)
         mailbox.ready.connect(self._on_result_ready, Qt.ConnectionType.QueuedConnection)
         mailbox.status.connect(self.show_error, Qt.ConnectionType.QueuedConnection)
         if self.scripted is None:
@@ -436,16 +433,19 @@ class MainWindow(QMainWindow):
         if taken is None or self._closed:
             return
         ordinal, result = taken
+        self._draw(result)
+        if self.scripted and self.scripted.max_frames is not None and ordinal >= self.scripted.max_frames:
+            self._finish(exit_code=0)
+
+    def _draw(self, result: FrameResult) -> None:
         self.last_result = result
         self.video.show_frame(result.frame.image, result.tracks)
         self.view3d.show_tracks(result.tracks)
         if result.frame.captured_at:
             self._screen_latency_ms = (time.perf_counter() - result.frame.captured_at) * 1000
-        if self.scripted and self.scripted.max_frames is not None and ordinal >= self.scripted.max_frames:
-            self._finish(exit_code=0)
 
     def _tick(self) -> None:
-        """Timer: FPS over the last interval, status line, and the end of a scripted run."""
+        """Timer: recording errors, the end of a scripted run, and the status line."""
         pipeline = self.pipeline
         if pipeline is not None:
             if self._recording.error:
@@ -454,17 +454,11 @@ class MainWindow(QMainWindow):
                 self.show_error(error)
             if self.scripted is not None and pipeline.finished.is_set():
                 # The source ended (or broke) before max_frames: draw what is left, then stop.
-                self._on_result_ready_from(self._mailbox)
+                taken = self._mailbox.take()
+                if taken is not None:
+                    self._draw(taken[1])
                 self._finish(exit_code=1 if pipeline.error else 0)
         self._refresh_status()
-
-    def _on_result_ready_from(self, mailbox) -> None:
-        if mailbox is not None and mailbox is self._mailbox:
-            taken = mailbox.take()
-            if taken is not None:
-                self.last_result = taken[1]
-                self.video.show_frame(taken[1].frame.image, taken[1].tracks)
-                self.view3d.show_tracks(taken[1].tracks)
 
     def status_text(self) -> str:
         """The status line: FPS | latency | people | backend on device | source."""

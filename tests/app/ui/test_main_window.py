@@ -129,7 +129,7 @@ def test_scripted_bad_source_exit_code(qapp, source, problem, capsys):
 def test_mailbox_keeps_only_the_newest_result(qapp):
     from app.ui.main_window import _ResultMailbox
 
-    mailbox = _ResultMailbox(generation=1, max_results=None, recorder_sink=lambda result: None)
+    mailbox = _ResultMailbox(max_results=None, recorder_sink=lambda result: None)
     wakeups = []
     mailbox.ready.connect(lambda: wakeups.append(mailbox.take()))
     results = [frame_result([standing_track(1, (0, 100, 4000))], index=i) for i in range(5)]
