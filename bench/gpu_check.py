@@ -6,9 +6,11 @@ Run from the repository root on the GPU machine (prints a short table; about 3-5
 
 Meant for the project's H100 machine: CUDA PyTorch, ONNX and ONNX Runtime (CPU provider) but no
 TensorRT, no onnxruntime-gpu and no efficientnet_lite_pytorch (the light config's backbone). For the
-light config, carry that pure-Python wheel along (`pip download --no-deps
-efficientnet-lite-pytorch==0.1.0 -d .whl`, then `pip install --no-deps --target /tmp/site .whl/*.whl`
-and PYTHONPATH=/tmp/site there); without it the light config is skipped with a message.
+light config, carry that 23 kB pure-Python wheel along; without it the light config is skipped with
+a message. Here: `.venv/bin/pip download --no-deps efficientnet-lite-pytorch==0.1.0 -d .whl`
+(.whl/ is git-ignored), then on the device tool, with carry [".whl"] and timeout_s 480:
+    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl &&
+    PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 python3 -m bench.gpu_check --out $OUT
 
 Per config, with random weights (speed does not depend on them):
 1. Build: a random checkpoint, then `main.py export` (ONNX fp32 + card, parity through ONNX Runtime
