@@ -55,3 +55,31 @@ def select_detections(
     boxes, scores = boxes[valid], scores[valid]
     keep = nms(boxes, scores, nms_iou)[: max(0, max_people)]
     return [Detection(boxes[i].astype(np.float32), float(scores[i])) for i in keep]
+
+
+class UnionDetector:
+    """Runs several detectors and keeps the union of their boxes (NMS across them).
+
+    Detectors fail on different people (SSDLite misses unusual clothing, MediaPipe misses people
+    in some poses): together they miss fewer, at the sum of their costs.
+    """
+
+    def __init__(self, detectors: list, max_people: int, nms_iou: float = 0.5):
+        self.detectors = detectors
+        self.max_people = max_people
+        self.nms_iou = nms_iou
+        self.name = "+".join(d.name for d in detectors)
+
+    def detect(self, frame: Frame) -> list[Detection]:
+        import numpy as np
+
+        found = [d for detector in self.detectors for d in detector.detect(frame)]
+        if not found:
+            return []
+        boxes = np.array([d.box_xyxy for d in found])
+        keep = nms(boxes, np.array([d.score for d in found]), self.nms_iou)[: self.max_people]
+        return [found[i] for i in keep]
+
+    def close(self) -> None:
+        for detector in self.detectors:
+            detector.close()

@@ -16,10 +16,14 @@ from app.backends.base import BackendError
 from app.placement import place_root
 from app.smoothing import OneEuroConfig, PoseSmoother
 from app.sources import FrameSource, SourceError, open_source
-from app.tracking import Tracker, TrackerConfig
-from app.types import CameraIntrinsics, Frame, FrameResult, PersonPose, Track
+from app.tracking import Tracker, TrackerConfig, box_iou
+from app.types import CameraIntrinsics, Detection, Frame, FrameResult, PersonPose, Track
 
 BACKENDS = ("mediapipe", "cascade")
+TRACK_ROI_SCORE = 0.3  # score given to a region taken from a track rather than from the detector
+KEYPOINT_BOX_CONFIDENCE = 0.3  # joints below this confidence do not shape a pose's box
+DUPLICATE_DISTANCE = 0.2  # poses whose joints are closer than this (in body heights) are one person
+DUPLICATE_IOU = 0.7  # ... or whose boxes overlap this much
 
 
 @dataclass(frozen=True)
@@ -29,12 +33,14 @@ class PipelineConfig:
     source: str = ""  # "" = camera 0, else the bundled clip; a digit = camera index; else a path
     backend: str = "mediapipe"  # pose backend: 'mediapipe' or 'cascade'
     device: str = "cpu"  # 'cpu', 'cuda' or 'auto' (the backend picks)
-    detector: str = "default"  # person detector name, see app.detectors.make_detector
+    detector: str = "mediapipe+ssdlite"  # person detector(s), app.detectors.make_detector; "a+b" = union (README)
     horizontal_fov_deg: float = 60.0  # camera field of view for placement; typical webcams are 55-70
     smoothing: bool = True  # One-Euro filter per joint per track
     one_euro: OneEuroConfig = field(default_factory=OneEuroConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     max_people: int = 6  # people estimated per frame, largest detections first
+    track_rois: bool = True  # also look where tracked people were: bridges detector misses
+    track_roi_max_missed_s: float = 0.5  # stop looking for a lost person after this long
     loop: bool = False  # replay file sources forever (the GUI does)
     realtime: bool = False  # pace file sources at their own frame rate (the GUI does)
 
@@ -55,9 +61,12 @@ def make_backend(name: str, device: str):
 
 
 def make_default_detector(name: str, max_people: int):
+    """The detector called `name`; 'a+b' runs detectors a and b and keeps the union of their boxes."""
+    from app.detection import UnionDetector
     from app.detectors import make_detector
 
-    return make_detector(name, max_people=max_people)
+    parts = [make_detector(part, max_people=max_people) for part in name.split("+")]
+    return parts[0] if len(parts) == 1 else UnionDetector(parts, max_people)
 
 
 class FrameProcessor:
@@ -103,15 +112,11 @@ class FrameProcessor:
         t0 = time.perf_counter()
         detections = self.detector.detect(frame)[: self.config.max_people]
         t1 = time.perf_counter()
-        estimates = self.backend.estimate(frame, detections) if detections else []
+        poses = self._estimate(frame, detections, camera)
+        if self.config.track_rois:
+            rois = self._track_rois(poses, frame.time_s, fps)
+            poses = remove_duplicate_poses(poses + self._estimate(frame, rois, camera))
         t2 = time.perf_counter()
-        poses = []
-        for det, estimate in zip(detections, estimates):
-            if estimate is None:
-                continue
-            keypoints_2d, joints_3d = estimate
-            root = place_root(keypoints_2d, joints_3d, camera, det.box_xyxy)
-            poses.append(PersonPose(det.box_xyxy, keypoints_2d, joints_3d, root, float(det.score)))
         tracks = self._track_and_smooth(poses, frame.time_s, fps)
         t3 = time.perf_counter()
         timings = {
@@ -123,6 +128,37 @@ class FrameProcessor:
         if frame.captured_at:
             timings["latency"] = (t3 - frame.captured_at) * 1000
         return FrameResult(frame, tuple(tracks), camera, timings, self.backend.name, self.backend.device)
+
+    def _estimate(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics) -> list[PersonPose]:
+        """Poses for the boxes (one backend call), placed in camera space, duplicates removed.
+
+        A pose's box is the padded extent of its confident joints, not the detector's box: it is
+        tighter where detectors merge two people, and is the same kind of box for every backend.
+        """
+        if not detections:
+            return []
+        poses = []
+        for det, estimate in zip(detections, self.backend.estimate(frame, detections)):
+            if estimate is None:
+                continue
+            keypoints_2d, joints_3d = estimate
+            box = keypoint_box(keypoints_2d, det.box_xyxy)
+            root = place_root(keypoints_2d, joints_3d, camera, box)
+            poses.append(PersonPose(box, keypoints_2d, joints_3d, root, float(det.score)))
+        return remove_duplicate_poses(poses)
+
+    def _track_rois(self, poses: list[PersonPose], t: float, fps: float) -> list[Detection]:
+        """Regions where tracked people should be but no detected pose matches them.
+
+        Person detectors miss people in some frames (unusual clothing, partial views, one box
+        around two people); the pose backend, given the region where the person just was, usually
+        still finds them, the way MediaPipe's own video mode follows a region between detections.
+        A region where the backend finds nobody yields no pose, so a person who left is not invented.
+        """
+        max_missed = int(round(self.config.track_roi_max_missed_s * fps))
+        missing = self.tracker.unmatched_track_ids(poses, t)
+        rois = [Detection(box, TRACK_ROI_SCORE) for _, box in self.tracker.predicted_boxes(t, max_missed, missing)]
+        return rois[: max(0, self.config.max_people - len(poses))]
 
     def _track_and_smooth(self, poses: list[PersonPose], t: float, fps: float) -> list[Track]:
         tracks = []
@@ -143,6 +179,31 @@ class FrameProcessor:
             close = getattr(part, "close", None)
             if close is not None:
                 close()
+
+
+def keypoint_box(keypoints_2d: np.ndarray, fallback: np.ndarray, padding: float = 0.1) -> np.ndarray:
+    """(4,) box around the confident joints, padded by `padding` of its size (the head top and
+    feet extend past the joints); `fallback` where fewer than 3 joints are confident."""
+    confident = keypoints_2d[keypoints_2d[:, 2] >= KEYPOINT_BOX_CONFIDENCE, :2]
+    if len(confident) < 3:
+        return fallback
+    (x1, y1), (x2, y2) = confident.min(0), confident.max(0)
+    pad_x, pad_y = padding * (x2 - x1) + 2, padding * (y2 - y1) + 2
+    return np.array([x1 - pad_x, y1 - pad_y, x2 + pad_x, y2 + pad_y])
+
+
+def remove_duplicate_poses(poses: list[PersonPose]) -> list[PersonPose]:
+    """Keep one pose per person where two boxes (a detection and a track region) found the same one."""
+    kept: list[PersonPose] = []
+    for pose in sorted(poses, key=lambda p: -p.score):
+        height = max(float(np.ptp(pose.keypoints_2d[:, 1])), 1.0)
+        if not any(
+            np.linalg.norm(pose.keypoints_2d[:, :2] - other.keypoints_2d[:, :2], axis=1).mean() < DUPLICATE_DISTANCE * height
+            or box_iou(pose.box_xyxy, other.box_xyxy) > DUPLICATE_IOU
+            for other in kept
+        ):
+            kept.append(pose)
+    return kept
 
 
 def iter_results(processor: FrameProcessor, source: FrameSource, max_frames: int | None = None) -> Iterator[FrameResult]:
@@ -192,6 +253,7 @@ class Pipeline:
         self.config = config
         self.on_result, self.on_status = on_result, on_status
         self.processor = processor
+        self._owns_processor = processor is None  # a processor passed in is the caller's to close
         self.source: FrameSource | None = None
         self.frames_done = 0
         self.error: str | None = None
@@ -275,7 +337,7 @@ class Pipeline:
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        if self.processor is not None and not any(t.is_alive() for t in self._threads):
+        if self._owns_processor and self.processor is not None and not any(t.is_alive() for t in self._threads):
             self.processor.close()
             self.processor = None
         self._threads = []

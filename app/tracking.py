@@ -89,28 +89,34 @@ class Tracker:
         cost = (1.0 - iou) + pose_distance + depth_distance
         return cost if cost <= c.max_cost else UNMATCHABLE
 
+    def _assign(self, poses: list[PersonPose], t: float) -> list[tuple[int, int]]:
+        """(track index, pose index) pairs of the lowest total cost, gated pairs left out."""
+        if not self._tracks or not poses:
+            return []
+        costs = np.array([[self._cost(tr, p, t) for p in poses] for tr in self._tracks])
+        rows, cols = linear_sum_assignment(costs)
+        return [(r, c) for r, c in zip(rows, cols) if costs[r, c] < UNMATCHABLE]
+
+    def unmatched_track_ids(self, poses: list[PersonPose], t: float) -> set[int]:
+        """IDs of live tracks that none of `poses` would be matched to (nothing is changed)."""
+        matched = {r for r, _ in self._assign(poses, t)}
+        return {tr.track_id for r, tr in enumerate(self._tracks) if r not in matched}
+
     def update(self, poses: list[PersonPose], t: float, fps: float = 30.0) -> list[tuple[int, PersonPose, int, int]]:
         """Match this frame's poses (time t, seconds) to tracks.
 
         Returns (track_id, pose, age, missed) for every track seen this frame (missed 0) or held
         (0 < missed <= hold_frames, with its last pose).
         """
-        costs = np.array([[self._cost(tr, p, t) for p in poses] for tr in self._tracks]).reshape(
-            len(self._tracks), len(poses)
-        )
-        rows, cols = linear_sum_assignment(costs) if costs.size else ([], [])
-        matched_tracks, matched_poses = set(), set()
-        for r, c in zip(rows, cols):
-            if costs[r, c] >= UNMATCHABLE:
-                continue
+        pairs = self._assign(poses, t)
+        for r, c in pairs:
             track, pose = self._tracks[r], poses[c]
             dt = t - track.last_time
             if dt > 0:
                 velocity = (pose.box_xyxy - track.pose.box_xyxy) / dt
                 track.velocity = 0.5 * track.velocity + 0.5 * velocity
             track.pose, track.last_time, track.missed = pose, t, 0
-            matched_tracks.add(r)
-            matched_poses.add(c)
+        matched_tracks, matched_poses = {r for r, _ in pairs}, {c for _, c in pairs}
         for r, track in enumerate(self._tracks):
             track.age += 1
             if r not in matched_tracks:
@@ -126,6 +132,25 @@ class Tracker:
             for tr in sorted(self._tracks, key=lambda tr: tr.track_id)
             if tr.missed <= self.config.hold_frames
         ]
+
+    def predicted_boxes(self, t: float, max_missed: int, track_ids: set[int]) -> list[tuple[int, np.ndarray]]:
+        """(track_id, box) where each of `track_ids`, if missed for at most max_missed frames, should be now.
+
+        The box is the extent of the track's confident 2D joints, padded like a detector box and
+        moved with the track's velocity: a region in which to look for the person again.
+        """
+        boxes = []
+        for tr in self._tracks:
+            if tr.missed > max_missed or tr.track_id not in track_ids:
+                continue
+            kp = tr.predicted_keypoints(t)
+            confident = kp[kp[:, 2] >= self.config.min_confidence, :2]
+            if len(confident) < 3:
+                continue
+            (x1, y1), (x2, y2) = confident.min(0), confident.max(0)
+            pad_x, pad_y = 0.1 * (x2 - x1) + 5, 0.1 * (y2 - y1) + 5
+            boxes.append((tr.track_id, np.array([x1 - pad_x, y1 - pad_y, x2 + pad_x, y2 + pad_y])))
+        return boxes
 
     @property
     def live_ids(self) -> list[int]:

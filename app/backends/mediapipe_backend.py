@@ -27,6 +27,9 @@ _DIRECT = {1: 24, 2: 26, 3: 28, 4: 23, 5: 25, 6: 27, 9: 0, 11: 11, 12: 13, 13: 1
 HEAD_ABOVE_EARS = 0.5
 CROP_SIZE = 320  # px; BlazePose's own detector and landmarker work at 224-256 px
 CROP_PADDING = 1.3  # the crop is this much larger than the person box
+# A pose found in a crop belongs to the box only if their boxes overlap this much; a crop often
+# holds a second, clearer person, who must not be returned for the first.
+MIN_BOX_IOU = 0.3
 
 
 def blazepose_to_h36m(points: np.ndarray) -> np.ndarray:
@@ -98,7 +101,7 @@ class MediaPipeBackend:
     def _pick(self, found, det: Detection, affine: np.ndarray):
         """The found pose whose landmark box overlaps the detection most, in frame coordinates."""
         inverse = np.linalg.inv(np.vstack([affine, [0, 0, 1]]))[:2]
-        best, best_iou = None, 0.05
+        best, best_iou = None, MIN_BOX_IOU
         for landmarks, world in zip(found.pose_landmarks, found.pose_world_landmarks):
             crop_px = np.array([[p.x * self.crop_size, p.y * self.crop_size] for p in landmarks])
             frame_px = crop_px @ inverse[:, :2].T + inverse[:, 2]

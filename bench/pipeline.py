@@ -1,0 +1,82 @@
+"""Benchmark: headless pipeline FPS and live end-to-end latency on the bundled clip (2 CPU cores).
+
+Prints, for the sample clip:
+  decode      OpenCV decoding alone (the baseline every other row is a ratio of)
+  headless    FrameProcessor over every frame (no frame dropped): what `process` achieves
+  live        the threaded Pipeline with the clip paced at its own 60 fps, as the GUI runs it:
+              processed FPS, frames dropped, and capture-to-result latency
+Run: .venv/bin/python bench/pipeline.py [--backend mediapipe] [--detector default] [--frames 100]
+"""
+
+import argparse
+import statistics
+import time
+
+from app.pipeline import FrameProcessor, Pipeline, PipelineConfig, iter_results
+from app.sources import DEFAULT_SAMPLE, open_source
+
+
+def decode_fps(path: str, frames: int) -> float:
+    source = open_source(path)
+    start = time.perf_counter()
+    n = sum(1 for _, _ in zip(range(frames), source))
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", default=DEFAULT_SAMPLE)
+    parser.add_argument("--backend", default="mediapipe")
+    parser.add_argument("--detector", default="default")
+    parser.add_argument("--frames", type=int, default=100)
+    args = parser.parse_args()
+
+    config = PipelineConfig(source=args.source, backend=args.backend, detector=args.detector)
+    processor = FrameProcessor(config)
+    baseline = decode_fps(args.source, args.frames)
+
+    list(iter_results(processor, open_source(args.source), 5))  # warm-up
+    processor.reset()
+    per_frame, people = [], []
+    start = time.perf_counter()
+    for result in iter_results(processor, open_source(args.source), args.frames):
+        per_frame.append(result.timings_ms)
+        people.append(len(result.tracks))
+    wall = time.perf_counter() - start
+    headless_fps = len(per_frame) / wall
+
+    processor.reset()
+    live = []
+    pipeline = Pipeline(
+        PipelineConfig(source=args.source, backend=args.backend, detector=args.detector, realtime=True),
+        live.append,
+        processor=processor,
+    )
+    start = time.perf_counter()
+    pipeline.start()
+    pipeline.finished.wait(600)
+    live_wall = time.perf_counter() - start
+    dropped = pipeline._slot.dropped
+    pipeline.stop()
+
+    def median(key, rows):
+        return statistics.median(r[key] for r in rows)
+
+    print(f"clip: {args.source}  backend: {args.backend}  detector: {args.detector}  frames: {len(per_frame)}")
+    print(f"{'mode':<10} {'fps':>7} {'ratio to decode':>16} {'median ms/frame':>16} {'median latency ms':>18}")
+    print(f"{'decode':<10} {baseline:7.1f} {1.0:16.3f} {1000 / baseline:16.1f} {'-':>18}")
+    print(f"{'headless':<10} {headless_fps:7.1f} {headless_fps / baseline:16.3f} "
+          f"{median('total', per_frame):16.1f} {'-':>18}")
+    live_fps = len(live) / live_wall
+    print(f"{'live':<10} {live_fps:7.1f} {live_fps / baseline:16.3f} "
+          f"{median('total', [r.timings_ms for r in live]):16.1f} "
+          f"{median('latency', [r.timings_ms for r in live]):18.1f}")
+    stages = {k: median(k, per_frame) for k in ("detect", "pose", "track")}
+    print("headless median stage ms: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
+    print(f"people per frame (mean): {statistics.mean(people):.2f}; live: {len(live)} results, "
+          f"{dropped} stale frames dropped")
+    processor.close()
+
+
+if __name__ == "__main__":
+    main()
