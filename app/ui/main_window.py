@@ -249,6 +249,8 @@ class MainWindow(QMainWindow):
         self._build_controls()
         self.stats_label = QLabel("starting…")
         self.statusBar().addWidget(self.stats_label, 1)
+        if self.view3d.unavailable:
+            print(self.view3d.unavailable, file=sys.stderr, flush=True)
 
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)

@@ -61,7 +61,14 @@ class View3D(_ImageLabel):
 
     def __init__(self, config: ViewportConfig = ViewportConfig()):
         super().__init__("")
-        self.viewport = SkeletonViewport(config)
+        self.unavailable: str | None = None  # why there is no 3D view (the 2D video still works)
+        try:
+            self.viewport: SkeletonViewport | None = SkeletonViewport(config)
+        except Exception as exc:  # e.g. no OpenGL/EGL driver: say so in the panel, keep the app
+            self.viewport = None
+            self.unavailable = f"3D view unavailable: Open3D could not start its renderer ({exc})"
+            self.setText(self.unavailable)
+            self.setWordWrap(True)
         self.pixel_budget = config.width * config.height  # render cost grows with pixels, not with the window
         self._drag_from: QPointF | None = None
         # Re-creating the renderer for every intermediate size of a window drag would stall it.
@@ -73,12 +80,17 @@ class View3D(_ImageLabel):
         self.setCursor(Qt.CursorShape.OpenHandCursor)
         self.redraw()
 
+    @property
+    def _live(self) -> bool:
+        return self.viewport is not None and self.viewport.is_open
+
     def show_tracks(self, tracks: Sequence[Track]) -> None:
-        self.viewport.update(tracks)
-        self.redraw()
+        if self._live:
+            self.viewport.update(tracks)
+            self.redraw()
 
     def redraw(self) -> None:
-        if not self.viewport.is_open:
+        if not self._live:
             return
         image = rgb_to_qimage(self.viewport.render())
         pixmap = QPixmap.fromImage(image).scaled(
@@ -86,20 +98,21 @@ class View3D(_ImageLabel):
         self.setPixmap(pixmap)
 
     def reset_view(self) -> None:
-        self.viewport.reset_view()
-        self.redraw()
+        if self._live:
+            self.viewport.reset_view()
+            self.redraw()
 
     def _pixels_per_render_pixel(self) -> float:
         config = self.viewport.config
         return max(1e-6, min(self.width() / config.width, self.height() / config.height))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
+        if event.button() == Qt.MouseButton.LeftButton and self._live:
             self._drag_from = event.position()
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if self._drag_from is None:
+        if self._drag_from is None or not self._live:
             return
         delta = (event.position() - self._drag_from) / self._pixels_per_render_pixel()
         self._drag_from = event.position()
@@ -114,8 +127,9 @@ class View3D(_ImageLabel):
         self.reset_view()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
-        self.viewport.zoom(event.angleDelta().y() / 120.0)  # 120 = one wheel notch
-        self.redraw()
+        if self._live:
+            self.viewport.zoom(event.angleDelta().y() / 120.0)  # 120 = one wheel notch
+            self.redraw()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -128,9 +142,10 @@ class View3D(_ImageLabel):
         return max(64, round(width * scale)), max(64, round(height * scale))
 
     def _fit_render_size(self) -> None:
-        if self.viewport.is_open:
+        if self._live:
             self.viewport.resize(*self.render_size_for(self.width(), self.height()))
             self.redraw()
 
     def close_viewport(self) -> None:
-        self.viewport.close()
+        if self.viewport is not None:
+            self.viewport.close()

@@ -53,3 +53,24 @@ def test_video_view_draws_the_overlay_at_the_label_scale(qapp):
     assert shown.shape[:2] == (240, 320)
     assert track_exact_mask(shown, 4, tolerance=0).sum() > 200
     video.close()
+
+
+def test_without_a_renderer_the_panel_says_why_and_the_rest_works(qapp, monkeypatch):
+    # A machine without OpenGL/EGL cannot exist here; the renderer's failure is simulated.
+    import app.ui.widgets as widgets
+
+    def no_driver(config):
+        raise RuntimeError("EGL: no display found")
+
+    monkeypatch.setattr(widgets, "SkeletonViewport", no_driver)
+    view = View3D()
+    view.resize(400, 300)
+    view.show()
+    assert view.unavailable and "EGL: no display found" in view.text()
+    view.show_tracks([standing_track(1, (0, 100, 4000))])
+    for event in (mouse(QMouseEvent.Type.MouseButtonPress, 10, 10), mouse(QMouseEvent.Type.MouseMove, 50, 10),
+                  mouse(QMouseEvent.Type.MouseButtonDblClick, 50, 10)):
+        qapp.sendEvent(view, event)
+    view.reset_view()
+    view.close_viewport()
+    view.close()
