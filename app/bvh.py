@@ -35,6 +35,7 @@ Conventions (also in README, section "process"):
 
 import os
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -139,13 +140,11 @@ def camera_to_bvh(joints_camera_mm: np.ndarray) -> np.ndarray:
     return (np.asarray(joints_camera_mm, dtype=np.float64) @ CAMERA_TO_BVH.T) * CM_PER_MM
 
 
-def fill_gaps(frame_indices: np.ndarray, joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every frame from first to last index; missing frames linearly interpolated. joints (N, 17, 3)."""
-    frame_indices = np.asarray(frame_indices)
-    full = np.arange(frame_indices[0], frame_indices[-1] + 1)
+def interpolate(frame_indices: np.ndarray, joints: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Joints (N, 17, 3) seen at frame_indices (N,), linearly interpolated at frames `at` (M,) -> (M, 17, 3) float64."""
     flat = joints.reshape(len(frame_indices), -1)
-    filled = np.stack([np.interp(full, frame_indices, flat[:, k]) for k in range(flat.shape[1])], axis=1)
-    return full, filled.reshape(len(full), NUM_JOINTS, 3)
+    filled = np.stack([np.interp(at, frame_indices, flat[:, k]) for k in range(flat.shape[1])], axis=1)
+    return filled.reshape(len(at), NUM_JOINTS, 3)
 
 
 def median_bone_lengths(joints: np.ndarray) -> np.ndarray:
@@ -241,8 +240,9 @@ def solve_rotations(joints_bvh: np.ndarray, nodes: tuple[BvhNode, ...]) -> np.nd
     return local
 
 
-def _continuous_euler(local: np.ndarray, orders: list[str]) -> np.ndarray:
-    """(F, nodes, 3) Euler degrees in each node's order, choosing per frame the equivalent triple closest to the previous frame."""
+def _continuous_euler(local: np.ndarray, orders: list[str], previous: np.ndarray) -> np.ndarray:
+    """(F, nodes, 3) Euler degrees in each node's order, choosing per frame the equivalent triple closest
+    to the frame before (`previous` (nodes, 3): the angles of the frame before the first one)."""
     f, n = local.shape[:2]
     angles = np.empty((f, n, 3))
     for k, order in enumerate(orders):
@@ -250,7 +250,6 @@ def _continuous_euler(local: np.ndarray, orders: list[str]) -> np.ndarray:
     # The other intrinsic Tait-Bryan solution of the same matrix: (a + 180, 180 - b, c + 180).
     other = np.stack([angles[..., 0] + 180.0, 180.0 - angles[..., 1], angles[..., 2] + 180.0], axis=-1)
     out = np.empty_like(angles)
-    previous = np.zeros((n, 3))
     for t in range(f):
         best = None
         for candidate in (angles[t], other[t]):
@@ -262,28 +261,46 @@ def _continuous_euler(local: np.ndarray, orders: list[str]) -> np.ndarray:
     return out
 
 
-def solve_motion(frame_indices: np.ndarray, joints_camera_mm: np.ndarray, fps: float) -> BvhMotion:
-    """Solve a BVH for one track: frame_indices (N,) ascending, joints_camera_mm (N, 17, 3) absolute camera space."""
+def _solve_chunks(frame_indices: np.ndarray, joints_camera_mm: np.ndarray, nodes: tuple[BvhNode, ...],
+                  chunk_frames: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(root_position (C, 3) cm, rotations (C, nodes, 3) deg) for every frame first..last, chunk by chunk.
+
+    Frames are independent except for Euler continuity, which carries the last angles over, so
+    memory is bounded by the chunk size, not the clip length.
+    """
+    orders = [node.order for node in nodes]
+    previous = np.zeros((len(nodes), 3))
+    for start in range(int(frame_indices[0]), int(frame_indices[-1]) + 1, chunk_frames):
+        at = np.arange(start, min(start + chunk_frames, int(frame_indices[-1]) + 1))
+        joints = camera_to_bvh(interpolate(frame_indices, joints_camera_mm, at))
+        rotations = _continuous_euler(solve_rotations(joints, nodes), orders, previous)
+        previous = rotations[-1]
+        yield joints[:, 0], rotations
+
+
+def _check_track(frame_indices: np.ndarray, joints_camera_mm: np.ndarray, fps: float) -> tuple[BvhNode, ...]:
+    """Validate one track's arrays; the BVH nodes with its median bone lengths (over the frames really seen)."""
     assert joints_camera_mm.shape == (len(frame_indices), NUM_JOINTS, 3), joints_camera_mm.shape
+    assert len(frame_indices) > 0 and np.all(np.diff(frame_indices) > 0), "frame indices must ascend"
     assert fps > 0, "frame rate must be positive"
-    _, filled = fill_gaps(frame_indices, np.asarray(joints_camera_mm, dtype=np.float64))
-    joints = camera_to_bvh(filled)
-    # Median over the frames really seen, so interpolated frames do not weigh in.
-    lengths = median_bone_lengths(camera_to_bvh(joints_camera_mm))
-    nodes = build_nodes(lengths)
-    local = solve_rotations(joints, nodes)
-    return BvhMotion(nodes, 1.0 / fps, joints[:, 0].copy(), _continuous_euler(local, [n.order for n in nodes]))
+    return build_nodes(median_bone_lengths(camera_to_bvh(joints_camera_mm)))
 
 
-def bvh_text(motion: BvhMotion) -> str:
-    """The BVH file contents."""
+def solve_motion(frame_indices: np.ndarray, joints_camera_mm: np.ndarray, fps: float) -> BvhMotion:
+    """Solve a BVH for one track in memory: frame_indices (N,) ascending, joints_camera_mm (N, 17, 3) absolute camera space."""
+    nodes = _check_track(frame_indices, joints_camera_mm, fps)
+    chunks = list(_solve_chunks(frame_indices, joints_camera_mm, nodes, 2048))
+    return BvhMotion(nodes, 1.0 / fps, np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks]))
+
+
+def _hierarchy_lines(nodes: tuple[BvhNode, ...]) -> list[str]:
     lines = ["HIERARCHY"]
     kids: dict[int, list[int]] = {}
-    for n, node in enumerate(motion.nodes):
+    for n, node in enumerate(nodes):
         kids.setdefault(node.parent, []).append(n)
 
     def write(n: int, depth: int) -> None:
-        node, pad = motion.nodes[n], "  " * depth
+        node, pad = nodes[n], "  " * depth
         rotation_channels = " ".join(f"{axis}rotation" for axis in node.order)
         lines.append(f"{pad}{'ROOT' if node.parent < 0 else 'JOINT'} {node.name}")
         lines.append(pad + "{")
@@ -301,17 +318,48 @@ def bvh_text(motion: BvhMotion) -> str:
         lines.append(pad + "}")
 
     write(0, 0)
-    lines += ["MOTION", f"Frames: {len(motion.root_position)}", f"Frame Time: {motion.frame_time:.8f}"]
-    values = np.concatenate([motion.root_position, motion.rotations.reshape(len(motion.rotations), -1)], axis=1)
-    lines += [" ".join(f"{v:.4f}" for v in row) for row in values]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def write_bvh(path: str | os.PathLike, motion: BvhMotion) -> str:
-    """Write atomically (tmp + os.replace); returns the path."""
+def _motion_lines(root_position: np.ndarray, rotations: np.ndarray) -> list[str]:
+    values = np.concatenate([root_position, rotations.reshape(len(rotations), -1)], axis=1)
+    return [" ".join(f"{v:.4f}" for v in row) for row in values]
+
+
+def _write_atomically(path: str | os.PathLike, write) -> str:
     path = str(path)
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="ascii") as f:
-        f.write(bvh_text(motion))
+        write(f)
     os.replace(tmp, path)
     return path
+
+
+def bvh_text(motion: BvhMotion) -> str:
+    """The BVH file contents."""
+    lines = _hierarchy_lines(motion.nodes)
+    lines += ["MOTION", f"Frames: {len(motion.root_position)}", f"Frame Time: {motion.frame_time:.8f}"]
+    return "\n".join(lines + _motion_lines(motion.root_position, motion.rotations)) + "\n"
+
+
+def write_bvh(path: str | os.PathLike, motion: BvhMotion) -> str:
+    """Write a solved motion atomically (tmp + os.replace); returns the path."""
+    return _write_atomically(path, lambda f: f.write(bvh_text(motion)))
+
+
+def write_track_bvh(path: str | os.PathLike, frame_indices: np.ndarray, joints_camera_mm: np.ndarray, fps: float,
+                    chunk_frames: int = 2048) -> str:
+    """Solve and write one track's BVH chunk by chunk (memory bounded for long clips), atomically; returns the path.
+
+    Same arguments and result as write_bvh(path, solve_motion(frame_indices, joints_camera_mm, fps)).
+    """
+    nodes = _check_track(frame_indices, joints_camera_mm, fps)
+    frames = int(frame_indices[-1] - frame_indices[0] + 1)
+
+    def write(f) -> None:
+        f.write("\n".join(_hierarchy_lines(nodes) + ["MOTION", f"Frames: {frames}", f"Frame Time: {1.0 / fps:.8f}"]))
+        f.write("\n")
+        for root_position, rotations in _solve_chunks(frame_indices, joints_camera_mm, nodes, chunk_frames):
+            f.write("\n".join(_motion_lines(root_position, rotations)) + "\n")
+
+    return _write_atomically(path, write)

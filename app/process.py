@@ -87,7 +87,8 @@ def process_input(processor: FrameProcessor, config: PipelineConfig, path: str, 
         report.error = f"{path}: no such file or folder"
         return report
     try:
-        source = open_source(path)
+        # A bare number would open a camera; an existing file or folder called "0" is meant here.
+        source = open_source(os.path.join(".", path) if path.isdigit() else path)
     except SourceError as exc:
         report.error = str(exc)
         return report
@@ -131,7 +132,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     config = PipelineConfig(source="", backend=args.backend, device=args.device,
                             horizontal_fov_deg=args.fov, smoothing=not args.no_smoothing)
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as exc:
+        _error(f"{args.out}: cannot create the output folder ({exc.strerror})")
+        return EXIT_USAGE
     names = _UniqueNames()
     processor: FrameProcessor | None = None
     reports: list[InputReport] = []

@@ -4,14 +4,15 @@ Crash safety: every frame is appended to NAME.json.partial (JSON Lines) and NAME
 flushed at once, so a crash or kill keeps every frame processed so far (app.tracks_json reads the
 partial file). close() then writes the final files atomically (tmp + os.replace) and removes the
 partial ones. Memory stays flat while recording: nothing but the open files is held; the BVH
-files are solved at close() from the partial file (float32 arrays, about 220 bytes per frame and track).
+files are solved at close() from the partial file (float32 arrays, about 220 bytes per frame and
+track, solved and written in chunks of frames).
 """
 
 import os
 import re
 from pathlib import Path
 
-from app.bvh import solve_motion, write_bvh
+from app.bvh import write_track_bvh
 from app.tracks_csv import CsvTrackWriter
 from app.tracks_json import JsonTrackWriter, SourceInfo, frame_dict, header_dict, read_series
 from app.types import CameraIntrinsics, FrameResult
@@ -51,6 +52,7 @@ class TrackRecorder:
         self._json: JsonTrackWriter | None = None
         self._csv: CsvTrackWriter | None = None
         self._closed = False
+        self._last_index = -1
         self.paths: list[str] = []
 
     @property
@@ -81,6 +83,10 @@ class TrackRecorder:
         """Append one frame (all people observed in it); written to disk before returning."""
         if self._closed:
             raise RuntimeError("recorder is closed")
+        if result.frame.index <= self._last_index:
+            raise ValueError(f"frame index {result.frame.index} after {self._last_index}: start a new recording "
+                             "for a new source")
+        self._last_index = result.frame.index
         if self._json is None:
             self._open(result)
         self._json.add(frame_dict(result))
@@ -104,8 +110,7 @@ class TrackRecorder:
             _, series = read_series(self._json.partial_path)
             fps = self.source_info.fps if self.source_info.fps > 0 else 30.0
             for track_id, track in series.items():
-                motion = solve_motion(track.frame_indices, track.joints_camera, fps)
-                paths.append(write_bvh(self.bvh_path(track_id), motion))
+                paths.append(write_track_bvh(self.bvh_path(track_id), track.frame_indices, track.joints_camera, fps))
         if "json" in self.formats:
             frames = self.source_info.frames or self.frames_recorded
             paths.insert(0, self._json.finish(source_frames=frames))

@@ -26,8 +26,13 @@ def csv_columns() -> list[str]:
 CSV_COLUMNS: tuple[str, ...] = tuple(csv_columns())
 
 
+# Decimals per joint column: x2d, y2d (px), conf, x3d, y3d, z3d (mm).
+_JOINT_FORMATS = ("%.2f", "%.2f", "%.3f", "%.1f", "%.1f", "%.1f")
+
+
 def _fmt(values: np.ndarray, decimals: int) -> list[str]:
-    return [f"{v:.{decimals}f}" for v in np.asarray(values, dtype=np.float64).ravel()]
+    pattern = f"%.{decimals}f"
+    return [pattern % v for v in np.asarray(values, dtype=np.float64).ravel().tolist()]
 
 
 class CsvTrackWriter:
@@ -51,8 +56,7 @@ class CsvTrackWriter:
             per_joint = np.concatenate([pose.keypoints_2d, pose.joints_3d], axis=1)  # (17, 6)
             row = [str(frame.index), f"{frame.time_s:.6f}", str(track.track_id), *_fmt(pose.box_xyxy, 1),
                    f"{pose.score:.4f}"]
-            for j in range(len(JOINT_NAMES)):
-                row += _fmt(per_joint[j, :2], 2) + _fmt(per_joint[j, 2:3], 3) + _fmt(per_joint[j, 3:], 1)
+            row += [fmt % v for joint in per_joint.tolist() for fmt, v in zip(_JOINT_FORMATS, joint)]
             row += _fmt(pose.root, 1)
             self._writer.writerow(row)
             self.rows_written += 1

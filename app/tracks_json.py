@@ -20,6 +20,7 @@ dropped), so every frame processed before the crash is kept.
 
 import json
 import os
+from array import array
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -187,22 +188,22 @@ class JsonTrackWriter:
 
 
 def _complete_lines(lines, path: str, skip_header: bool) -> Iterator[str]:
-    """The lines of a JSON Lines file that parse; a half-written last line (crash) is dropped."""
-    pending = None
+    """The complete lines of a JSON Lines file (without their newline).
+
+    The writer ends every line with a newline in the same write, so only a last line without one
+    can be half-written (crash); it is kept only if it parses.
+    """
     for n, line in enumerate(lines):
         if skip_header and n == 0:
             continue
+        if not line.endswith("\n"):
+            try:
+                json.loads(line)
+            except json.JSONDecodeError:
+                return
         line = line.rstrip("\n")
-        if not line:
-            continue
-        if pending is not None:
-            raise TrackFileError(f"{path}: line {pending} is not valid JSON")
-        try:
-            json.loads(line)
-        except json.JSONDecodeError:
-            pending = n + 1
-            continue
-        yield line
+        if line:
+            yield line
 
 
 def iter_frame_dicts(path: str | os.PathLike) -> tuple[dict, Iterator[dict]]:
@@ -216,8 +217,11 @@ def iter_frame_dicts(path: str | os.PathLike) -> tuple[dict, Iterator[dict]]:
 
     def frames() -> Iterator[dict]:
         with open(path, encoding="utf-8") as f:
-            for line in _complete_lines(f, path, skip_header=True):
-                yield json.loads(line)
+            for n, line in enumerate(_complete_lines(f, path, skip_header=True), start=2):
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    raise TrackFileError(f"{path}: line {n} is not valid JSON") from None
 
     return header, frames()
 
@@ -326,19 +330,21 @@ def read_series(path: str | os.PathLike) -> tuple[dict, dict[int, TrackSeries]]:
     path = str(path)
     header, frames = iter_frame_dicts(path)
     _check_header(header, path)
-    indices: dict[int, list[int]] = {}
-    joints: dict[int, list[np.ndarray]] = {}
+    # Flat float32 buffers per track: about 220 bytes per frame and track, no per-frame objects.
+    indices: dict[int, array] = {}
+    joints: dict[int, array] = {}
     for frame in frames:
         for person in frame["people"]:
             track_id = int(person["track_id"])
             absolute = (np.array(person["joints_3d"], dtype=np.float32)
                         + np.array(person["root"], dtype=np.float32)[None, :])
-            if not np.isfinite(absolute).all():
+            if absolute.shape != (NUM_JOINTS, 3) or not np.isfinite(absolute).all():
                 continue  # a pose with missing values counts as not seen (the BVH interpolates over it)
-            indices.setdefault(track_id, []).append(int(frame["index"]))
-            joints.setdefault(track_id, []).append(absolute)
+            indices.setdefault(track_id, array("q")).append(int(frame["index"]))
+            joints.setdefault(track_id, array("f")).frombytes(absolute.tobytes())
     series = {
-        tid: TrackSeries(tid, np.asarray(indices[tid], dtype=np.int64), np.stack(joints[tid]))
+        tid: TrackSeries(tid, np.frombuffer(indices[tid], dtype=np.int64).copy(),
+                         np.frombuffer(joints[tid], dtype=np.float32).reshape(-1, NUM_JOINTS, 3).copy())
         for tid in sorted(indices)
     }
     return header, series

@@ -114,8 +114,13 @@ def test_bad_inputs_get_one_line_each_and_good_ones_still_run(tmp_path, capsys, 
     missing = inputs / "missing.mp4"
     good = inputs / "other" / "sample_two_people.mp4"
     shutil.copy(DEFAULT_SAMPLE, good)
+    folder = inputs / "stills"
+    folder.mkdir()
+    capture = cv2.VideoCapture(DEFAULT_SAMPLE)
+    for k in range(3):
+        cv2.imwrite(str(folder / f"{k:03d}.png"), capture.read()[1])
     out = tmp_path / "out"
-    code = main(["process", truncated, str(not_video), str(missing), DEFAULT_SAMPLE, str(good),
+    code = main(["process", truncated, str(not_video), str(missing), DEFAULT_SAMPLE, str(good), str(folder),
                  "--out", str(out), "--max-frames", "8", "--format", "json,bvh"])
     captured = capsys.readouterr()
     assert code == 1
@@ -132,8 +137,12 @@ def test_bad_inputs_get_one_line_each_and_good_ones_still_run(tmp_path, capsys, 
     # Two inputs with the same name do not overwrite each other.
     assert len(read_tracks(out / "sample_two_people.json").frames) == 8
     assert len(read_tracks(out / "sample_two_people_2.json").frames) == 8
+    # An image folder is a clip of its images in name order.
+    stills = read_tracks(out / "stills.json")
+    assert [f.index for f in stills.frames] == [0, 1, 2] and stills.source.width == 544
+    assert len(list(out.glob("stills.track*.bvh"))) == len(stills.track_ids()) >= 2
     assert not list(out.glob("*.csv"))
-    assert "done: 2 of 5 inputs ok" in captured.out
+    assert "done: 3 of 6 inputs ok" in captured.out
 
 
 def _start(out: Path) -> subprocess.Popen:
