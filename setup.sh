@@ -31,8 +31,12 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-if ! .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt 2>.venv/pip.log; then
-  grep -v "is ignored" .venv/pip.log >&2; exit 1
-fi
+pip_install() {
+  if ! .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2>.venv/pip.log; then
+    grep -v "is ignored" .venv/pip.log >&2; exit 1
+  fi
+}
+pip_install -r requirements.txt
+pip_install --no-deps -r requirements-data.txt
 echo "setup: installed; starting the app (python main.py $*)"
 exec .venv/bin/python main.py "$@"
