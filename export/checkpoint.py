@@ -130,6 +130,8 @@ def make_random_checkpoint(path: str | os.PathLike, cfg: ModelConfig, seed: int 
 
 def _sharpen_volume_logits(net: CascadeNet, cfg: ModelConfig, generator: torch.Generator, spread: float = 4.0) -> None:
     """Scale the final 1x1 volume conv so that its logits have std `spread` on random input."""
+    if not isinstance(getattr(getattr(net, "volume", None), "conv", None), torch.nn.Conv2d):
+        return  # another network layout: leave the weights as initialised
     seen = {}
     hook = net.volume.conv.register_forward_hook(lambda _m, _i, out: seen.setdefault("logits", out))
     try:
