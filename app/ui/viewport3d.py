@@ -11,7 +11,7 @@ lies in the levelled x-z plane at the lowest ankle height seen (smoothed over ti
 
 Speed (see bench/render.py): every mesh is created once per track and then only moved with
 scene.set_geometry_transform; bones are unit cylinders scaled and rotated onto each bone. On 2 CPU
-cores (Mesa software EGL) a 640x480 frame costs 29-33 ms of CPU with one person and 50-65 ms with
+cores (Mesa software EGL) a 640x480 frame costs 29-33 ms of CPU with one person and 50-59 ms with
 four; rebuilding the meshes every frame instead costs only 2-18% more: rendering dominates.
 """
 
