@@ -19,7 +19,13 @@ ASSETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 SSDLITE_MODEL = os.path.join(ASSETS_DIR, "person_detector_ssdlite.onnx")
 SSDLITE_INPUT_SIZE = 300  # px, square: the graph's fixed-shape resizer size
 DETECTORS = ("ssdlite", "mediapipe", "mediapipe-full")
+# Chosen with bench/detectors.py on the real clips: MediaPipe found both people of the bundled clip
+# in 50/50 frames, SSDLite in 10/50; SSDLite is the one for many small people (vtest.avi).
 DEFAULT_DETECTOR = "mediapipe"
+# A 480 px INTER_AREA downscale found people more often than 640 px or full resolution (1088x1920)
+# on the Pose2Sim clips (probably because MediaPipe's own resize to its 224 px detector input does
+# not smooth away fine detail), and a person 40% of the frame tall stays near the landmarker's 256 px.
+MEDIAPIPE_LONG_SIDE = 480
 
 
 class DetectorError(BackendError):
@@ -104,7 +110,7 @@ class MediaPipeDetector:
     def __init__(
         self,
         config: DetectorConfig = DetectorConfig(),
-        detect_long_side: int | None = 640,
+        detect_long_side: int | None = MEDIAPIPE_LONG_SIDE,
         video_mode: bool = True,
         padding: float = 0.1,
     ):
@@ -154,7 +160,7 @@ class MediaPipeDetector:
 def make_detector(name: str = "default", max_people: int = 6, **options):
     """The detector called `name` ('default', or one of DETECTORS); raises DetectorError (one line).
 
-    'mediapipe' downscales to a 640 px long side; 'mediapipe-full' runs at full resolution. options go
+    'mediapipe' downscales to a MEDIAPIPE_LONG_SIDE px long side; 'mediapipe-full' runs at full resolution. options go
     to DetectorConfig (min_score, nms_iou) or the detector's constructor.
     """
     if name == "default":
