@@ -124,3 +124,24 @@ def test_environment_overrides_the_card_and_engine(card_path, monkeypatch):
     monkeypatch.setenv("CASCADE3D_ENGINE", "torch-cpu")
     backend = CascadeBackend(device="cpu")
     assert backend.card_path == card_path and backend.name == "cascade/torch-cpu"
+
+
+def test_runs_inside_the_pipeline(card_path):
+    """The backend plugs into the app's FrameProcessor (real detector, placement, tracking) on the clip."""
+    from app.pipeline import FrameProcessor, PipelineConfig
+    from app.sources import open_source
+
+    if not CLIP.is_file():
+        pytest.skip(f"{CLIP} is missing")
+    processor = FrameProcessor(PipelineConfig(backend="cascade"), backend=CascadeBackend(card_path, device="cpu"))
+    source = open_source(str(CLIP))
+    try:
+        results = [processor.process(frame) for _, frame in zip(range(2), source)]
+    finally:
+        source.close()
+        processor.close()
+    assert all(r.backend == "cascade/onnxruntime-cpu" for r in results)
+    tracks = [t for r in results for t in r.tracks]
+    assert tracks, "the detector found nobody on the two-person clip"
+    for track in tracks:
+        assert np.isfinite(track.pose.keypoints_2d).all() and np.isfinite(track.pose.joints_camera).all()
