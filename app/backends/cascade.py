@@ -25,13 +25,13 @@ from export.card import CardError, read_card
 
 LOG = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
-DEFAULT_CARD_NAME = "cascade.card.json"
+DEFAULT_CARD_NAME = "cascade_light.card.json"  # the shipped default weights (assets/README.md)
 CARD_VARIABLE = "CASCADE3D_CARD"
 ENGINE_VARIABLE = "CASCADE3D_ENGINE"
 
 
 def default_card_path() -> Path:
-    """The bundled model card: assets/cascade.card.json, else the only *.card.json in assets/."""
+    """The bundled model card: assets/cascade_light.card.json, else the only *.card.json in assets/."""
     preferred = ASSETS / DEFAULT_CARD_NAME
     if preferred.is_file():
         return preferred
