@@ -182,3 +182,17 @@ def test_nms_and_selection():
     assert found[2].box_xyxy.tolist() == [50, 0, 60, 20]
     assert len(select_detections(boxes, scores, 64, 48, 0.0, 0.5, 1)) == 1
     assert select_detections(np.zeros((0, 4)), np.zeros(0), 64, 48, 0.5, 0.5, 6) == []
+
+
+def test_hybrid_finds_what_either_detector_finds(frames):
+    """Frame 0: MediaPipe (first frame, nothing to track yet) sees only the woman; SSDLite adds the
+    man and the background person. The merged list has each person once."""
+    detector = make_detector("hybrid")
+    try:
+        found = detector.detect(frames[0])
+    finally:
+        detector.close()
+    assert_both_people(found, "hybrid frame 0")
+    assert len(found) == 3, [d.box_xyxy for d in found]
+    scores = [d.score for d in found]
+    assert scores == sorted(scores, reverse=True)
