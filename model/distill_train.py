@@ -1,14 +1,20 @@
 """Trains the default weights (assets/) on the distillation set: a compact, time-budgeted CPU training loop.
 
-    python -m model.distill_train --data out/distill --out runs/distill --minutes 55
+    python -m model.distill_train --data out/distill --out runs/distill --minutes 85 --threads 1   # stage 1
+    python -m model.distill_train --data out/distill --out runs/distill --stage2-steps 1000 --threads 1
+    python -m model.distill_train --out runs/distill --ship assets/cascade_light.pt                # fp16 copy
 
-One stage instead of the paper's two: the lifting block's input is detached from the heatmap part
-(ModelConfig.lift_detach), so training both at once equals training them in sequence, and the lifting
-block additionally sees DeepMimic mocap poses through random virtual cameras every step (model/mocap.py),
-which the footage alone (three people, a few motions) cannot provide. Uses the shared network, targets
-and losses of model/ unchanged. Learning rate: Adam, linear warm-up, cosine decay over the time budget.
-A checkpoint in the export format (export/checkpoint.py) is written every --save-minutes, so a run cut
-short still leaves usable weights; --resume continues from out/last.pt.
+Stage 1 trains the whole network (but the frozen first EfficientNet blocks) with every loss of
+model/losses.py. The lifting block's input is detached from the heatmap part (ModelConfig.lift_detach),
+and it additionally sees DeepMimic mocap poses through random virtual cameras every step
+(model/mocap.py), which the footage alone (three people, a few motions) cannot provide. Learning rate:
+Adam, linear warm-up, cosine decay over the wall-clock budget; input sides drawn per step from
+128/160/192 px (the network is fully convolutional up to the soft-argmax, and the lifting block reads
+size-normalised coordinates), so cheap small steps teach the same weights that run at 192 px.
+Stage 2 (the paper's second stage) fine-tunes the lifting block alone on the stage-1 network's own 2.5D
+output for the training crops plus mocap. A checkpoint in the export format (export/checkpoint.py) is
+written every --save-minutes, so a run cut short still leaves usable weights; --resume continues from
+OUT/last.pt.
 """
 
 import argparse
@@ -227,6 +233,73 @@ def _save(net, opt, cfg, tcfg, step, elapsed, epoch, logs, out_dir, frozen=()) -
     print(f"saved step {step} ({elapsed / 60:.1f} min) to {out_dir}", flush=True)
 
 
+def stage2(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, steps: int, footage_batch: int = 64,
+           limit: int = 0) -> None:
+    """The paper's second stage: the lifting block alone, everything before it frozen.
+
+    Inputs are the trained network's own 2.5D output on every training crop (no augmentation; computed
+    once) plus mocap poses through random cameras; targets the crops' 3D labels and the mocap 3D.
+    Rewrites OUT/weights.pt (the stage-1 weights are kept as OUT/weights_stage1.pt).
+    """
+    import shutil
+
+    from export.checkpoint import load_checkpoint
+
+    torch.set_num_threads(tcfg.threads)
+    rng = np.random.default_rng(tcfg.seed + 1)
+    src = os.path.join(out_dir, "weights.pt")
+    stage1 = os.path.join(out_dir, "weights_stage1.pt")
+    if not os.path.isfile(stage1):
+        shutil.copyfile(src, stage1)
+    ckpt = load_checkpoint(stage1)
+    cfg = ckpt.config
+    net = ckpt.build_network("cpu")
+    data = load_split(os.path.join(data_dir, "train.npz"))
+    dataset = DistillCrops(data, cfg.input_size, AugmentConfig(enabled=False), DistillAugment())
+    count = len(dataset) if limit <= 0 else min(limit, len(dataset))
+    inputs, targets, weights = [], [], []
+    start = time.perf_counter()
+    with torch.no_grad():
+        for lo in range(0, count, 16):
+            items = [dataset[i] for i in range(lo, min(lo + 16, count))]
+            out = net(torch.stack([it.image for it in items]))
+            inputs.append(normalise_uvz(out.uvz, cfg))
+            w = torch.stack([it.has_3d for it in items])
+            targets.append(normalise_geodesic(torch.stack([it.joints_3d for it in items]), w, cfg.geodesic_mm))
+            weights.append(w)
+    inputs, targets, weights = torch.cat(inputs), torch.cat(targets), torch.cat(weights)
+    print(f"stage 2: network 2.5D of {count} crops in {time.perf_counter() - start:.0f} s", flush=True)
+    poses = humanoid_to_camera_axes(np.concatenate(list(load_all(os.path.join(data_dir, "mocap.npz")).values())))
+    lifting = net.lifting
+    lifting.train()
+    opt = torch.optim.Adam(lifting.parameters(), lr=tcfg.lr)
+    logs = {}
+    for step in range(steps):
+        for group in opt.param_groups:
+            group["lr"] = tcfg.lr * 0.5 * (1 + math.cos(math.pi * step / steps))
+        pick = torch.from_numpy(rng.integers(len(inputs), size=footage_batch))
+        lift_in, lift_target = mocap_batch(poses, tcfg.mocap_batch, cfg, tcfg, rng)
+        x = torch.cat([inputs[pick], lift_in])
+        y = torch.cat([targets[pick], lift_target])
+        w = torch.cat([weights[pick], torch.ones(len(lift_target))])
+        pred = lifting(x)
+        footage = pose_loss(pred[:footage_batch], y[:footage_batch], w[:footage_batch])
+        mocap = pose_loss(pred[footage_batch:], y[footage_batch:], w[footage_batch:])
+        loss = footage + tcfg.w_mocap * mocap
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        logs = {"footage": float(footage.detach()), "mocap": float(mocap.detach())}
+        if (step + 1) % 100 == 0:
+            print(json.dumps({"stage2_step": step + 1, **{k: round(v, 4) for k, v in logs.items()}}), flush=True)
+    net.eval()
+    payload = torch.load(stage1, map_location="cpu", weights_only=True)
+    payload["model"] = {k: v.clone() for k, v in net.state_dict().items()}
+    payload["progress"]["stage2"] = {"steps": steps, "footage_crops": count, "last_losses": logs}
+    save_atomic(payload, src)
+    print(f"stage 2 done: {steps} steps -> {src}", flush=True)
+
+
 def ship_fp16(src: str, dst: str) -> None:
     """Copy an export-format checkpoint with its floating-point tensors stored as fp16 (half the size;
     loading casts them back to fp32, see export/checkpoint.py)."""
@@ -248,7 +321,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--ship", metavar="PATH", default="",
                    help="only write OUT/weights.pt with fp16 weights to PATH (e.g. assets/cascade_light.pt) and exit")
+    p.add_argument("--stage2-steps", type=int, default=0,
+                   help="run only the paper's second stage (lifting block alone) for this many steps on OUT/weights.pt")
+    p.add_argument("--stage2-limit", type=int, default=0, help="stage 2: use only the first N crops (quick checks)")
     args = p.parse_args(argv)
+    if args.stage2_steps:
+        tcfg = DistillTrainConfig(threads=args.threads)
+        stage2(args.data, args.out, tcfg, args.stage2_steps, limit=args.stage2_limit)
+        return 0
     if args.ship:
         ship_fp16(os.path.join(args.out, "weights.pt"), args.ship)
         return 0

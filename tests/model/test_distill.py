@@ -140,3 +140,21 @@ def test_checkpoint_loads_through_export(tmp_path):
         a, b = net.infer(x), rebuilt.infer(x)
     # fp16 storage: outputs agree to fp16 precision of the weights.
     assert torch.allclose(a[0], b[0], atol=0.5) and torch.allclose(a[1], b[1], atol=20.0)
+
+
+def test_stage2_trains_only_the_lifting_block(tmp_path):
+    from model.distill_train import stage2
+    from model.network import CascadeNet
+
+    data = _dot_set()
+    np.savez(tmp_path / "train.npz", **data)
+    np.savez(tmp_path / "mocap.npz", stand=np.tile(STAND * np.array([1, -1, 1]), (10, 1, 1)))  # y up, as clips
+    cfg = ModelConfig.tiny()
+    net = CascadeNet(cfg).eval()
+    torch.save(checkpoint_payload(net, cfg, DistillTrainConfig(), 0, 0.0, {}), tmp_path / "weights.pt")
+    stage2(str(tmp_path), str(tmp_path), DistillTrainConfig(threads=1, mocap_batch=32), steps=40, footage_batch=4)
+    before = torch.load(tmp_path / "weights_stage1.pt", weights_only=True)["model"]
+    after = torch.load(tmp_path / "weights.pt", weights_only=True)
+    assert after["progress"]["stage2"]["steps"] == 40
+    changed = {k for k in before if not torch.equal(before[k], after["model"][k])}
+    assert changed and all(k.startswith("lifting.") for k in changed)
