@@ -12,15 +12,16 @@ import cv2
 import numpy as np
 
 from app.backends.base import BackendError
-from app.detection import nms, select_detections
+from app.detection import select_detections
 from app.types import Detection, Frame
 
 ASSETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
 SSDLITE_MODEL = os.path.join(ASSETS_DIR, "person_detector_ssdlite.onnx")
 SSDLITE_INPUT_SIZE = 300  # px, square: the graph's fixed-shape resizer size
-DETECTORS = ("ssdlite", "mediapipe", "mediapipe-full", "hybrid")
-# Chosen with bench/detectors.py on the real clips: MediaPipe found both people of the bundled clip
-# in 50/50 frames, SSDLite in 10/50; SSDLite is the one for many small people (vtest.avi).
+DETECTORS = ("ssdlite", "mediapipe", "mediapipe-full")
+# The best single detector on the real clips (bench/detectors.py): MediaPipe found both people of the
+# bundled clip in 50/50 frames, SSDLite in 10/50; SSDLite is the one for many small people (vtest.avi).
+# The pipeline's default is their union, 'mediapipe+ssdlite' (app.pipeline).
 DEFAULT_DETECTOR = "mediapipe"
 # A 480 px INTER_AREA downscale found people more often than 640 px or full resolution (1088x1920)
 # on the Pose2Sim clips (probably because MediaPipe's own resize to its 224 px detector input does
@@ -157,47 +158,12 @@ class MediaPipeDetector:
             self._landmarker = None
 
 
-class HybridDetector:
-    """Runs several detectors on each frame and merges their boxes: MediaPipe + SSDLite by default.
-
-    They fail on different people (MediaPipe on small or face-hidden people, SSDLite on unusual
-    poses), so the union finds more. Merging is NMS in which every box of an earlier detector beats
-    every box of a later one (so a person seen by both keeps the first detector's box); the result is
-    then sorted by each box's own score.
-    """
-
-    name = "hybrid"
-
-    def __init__(self, detectors: list, config: DetectorConfig = DetectorConfig()):
-        assert detectors, "HybridDetector needs at least one detector"
-        self.detectors = detectors
-        self.config = config
-
-    def detect(self, frame: Frame) -> list[Detection]:
-        boxes, scores, priority = [], [], []
-        for rank, detector in enumerate(self.detectors):
-            for d in detector.detect(frame):
-                boxes.append(d.box_xyxy)
-                scores.append(d.score)
-                priority.append(len(self.detectors) - rank + d.score)  # rank first, score within
-        if not boxes:
-            return []
-        boxes_arr, scores_arr = np.array(boxes), np.array(scores)
-        keep = nms(boxes_arr, np.array(priority), self.config.nms_iou)
-        keep = sorted(keep, key=lambda i: -scores_arr[i])[: self.config.max_people]
-        return [Detection(boxes_arr[i].astype(np.float32), float(scores_arr[i])) for i in keep]
-
-    def close(self) -> None:
-        for detector in self.detectors:
-            detector.close()
-
-
 def make_detector(name: str = "default", max_people: int = 6, **options):
     """The detector called `name` ('default', or one of DETECTORS); raises DetectorError (one line).
 
     'mediapipe' downscales to a MEDIAPIPE_LONG_SIDE px long side; 'mediapipe-full' runs at full
-    resolution; 'hybrid' merges 'mediapipe' and 'ssdlite'. options go to DetectorConfig (min_score,
-    nms_iou) or the detector's constructor (the MediaPipe one for 'hybrid').
+    resolution. options go to DetectorConfig (min_score, nms_iou) or the detector's constructor. The
+    union of several ('mediapipe+ssdlite') is app.detection.UnionDetector, built by the pipeline.
     """
     if name == "default":
         name = DEFAULT_DETECTOR
@@ -210,6 +176,4 @@ def make_detector(name: str = "default", max_people: int = 6, **options):
         return MediaPipeDetector(config, **rest)
     if name == "mediapipe-full":
         return MediaPipeDetector(config, detect_long_side=None, **rest)
-    if name == "hybrid":
-        return HybridDetector([MediaPipeDetector(config, **rest), SSDLiteDetector(config)], config)
     raise DetectorError(f"unknown person detector '{name}' (choose from default, {', '.join(DETECTORS)})")

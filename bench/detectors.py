@@ -27,7 +27,8 @@ import time
 import cv2
 import numpy as np
 
-from app.detectors import DetectorConfig, HybridDetector, MediaPipeDetector, SSDLiteDetector
+from app.detection import UnionDetector
+from app.detectors import DetectorConfig, MediaPipeDetector, SSDLiteDetector
 from app.types import Frame
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,7 +46,7 @@ DETECTORS = {
     "mediapipe-480": lambda c: MediaPipeDetector(c, detect_long_side=480),
     "mediapipe-640": lambda c: MediaPipeDetector(c, detect_long_side=640),
     "mediapipe-full": lambda c: MediaPipeDetector(c, detect_long_side=None),
-    "hybrid": lambda c: HybridDetector([MediaPipeDetector(c), SSDLiteDetector(c)], c),
+    "mediapipe+ssdlite": lambda c: UnionDetector([MediaPipeDetector(c), SSDLiteDetector(c)], c.max_people, c.nms_iou),
 }
 
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.detection import nms, select_detections
+from app.detection import UnionDetector, nms, select_detections
 from app.detectors import (
     DEFAULT_DETECTOR,
     SSDLITE_MODEL,
@@ -184,15 +184,13 @@ def test_nms_and_selection():
     assert select_detections(np.zeros((0, 4)), np.zeros(0), 64, 48, 0.5, 0.5, 6) == []
 
 
-def test_hybrid_finds_what_either_detector_finds(frames):
+def test_union_of_both_finds_what_either_detector_finds(frames):
     """Frame 0: MediaPipe (first frame, nothing to track yet) sees only the woman; SSDLite adds the
-    man and the background person. The merged list has each person once."""
-    detector = make_detector("hybrid")
+    man and the background person. The union (the pipeline's default) has each person once."""
+    detector = UnionDetector([MediaPipeDetector(), SSDLiteDetector()], max_people=6)
     try:
         found = detector.detect(frames[0])
     finally:
         detector.close()
-    assert_both_people(found, "hybrid frame 0")
+    assert_both_people(found, "mediapipe+ssdlite frame 0")
     assert len(found) == 3, [d.box_xyxy for d in found]
-    scores = [d.score for d in found]
-    assert scores == sorted(scores, reverse=True)
