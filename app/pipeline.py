@@ -82,6 +82,7 @@ class FrameProcessor:
         self.tracker = Tracker(config.tracker)
         self._smoothers: dict[int, PoseSmoother] = {}
         self._smoothing = config.smoothing
+        self._smoothing_requested = config.smoothing
         self._camera: CameraIntrinsics | None = None
 
     @property
@@ -93,8 +94,8 @@ class FrameProcessor:
         return self.backend.device
 
     def set_smoothing(self, enabled: bool) -> None:
-        self._smoothing = enabled
-        self._smoothers.clear()
+        """Safe to call from another thread: takes effect at the next frame."""
+        self._smoothing_requested = enabled
 
     def reset(self) -> None:
         """Forget tracks and filters (between two unrelated inputs)."""
@@ -108,6 +109,9 @@ class FrameProcessor:
         return self._camera
 
     def process(self, frame: Frame, fps: float = 30.0) -> FrameResult:
+        if self._smoothing_requested != self._smoothing:
+            self._smoothing = self._smoothing_requested
+            self._smoothers.clear()
         camera = self.camera_for(frame)
         t0 = time.perf_counter()
         detections = self.detector.detect(frame)[: self.config.max_people]
@@ -215,29 +219,35 @@ def iter_results(processor: FrameProcessor, source: FrameSource, max_frames: int
 
 
 class LatestSlot:
-    """A one-item mailbox: put() overwrites, get() waits for a new item (stale frames are dropped)."""
+    """A one-item mailbox between the capture and inference threads.
 
-    def __init__(self):
+    Live sources (cameras, files paced in real time) overwrite: put() replaces an unread item,
+    so the inference thread always gets the newest frame and stale ones are dropped. In lossless
+    mode (files read as fast as possible) put() waits until the item was taken instead.
+    """
+
+    def __init__(self, lossless: bool = False):
+        self.lossless = lossless
         self._item = None
         self._cond = threading.Condition()
         self.dropped = 0
 
-    def put(self, item) -> None:
+    def put(self, item, stop: threading.Event) -> None:
         with self._cond:
+            while self.lossless and self._item is not None and not stop.is_set():
+                self._cond.wait(0.1)
             if self._item is not None:
                 self.dropped += 1
             self._item = item
-            self._cond.notify()
+            self._cond.notify_all()
 
     def get(self, timeout: float) -> object | None:
         with self._cond:
             if self._item is None:
                 self._cond.wait(timeout)
             item, self._item = self._item, None
+            self._cond.notify_all()
             return item
-
-
-_END = object()
 
 
 class Pipeline:
@@ -262,6 +272,7 @@ class Pipeline:
         self._resume = threading.Event()
         self._resume.set()
         self._slot = LatestSlot()
+        self._capture_done = threading.Event()
         self._threads: list[threading.Thread] = []
 
     @property
@@ -278,6 +289,8 @@ class Pipeline:
     def start(self) -> None:
         """Open the source and the models (raises SourceError / BackendError), then start threads."""
         self.source = open_source(self.config.source, loop=self.config.loop, realtime=self.config.realtime)
+        # A file read as fast as it decodes would be dropped almost whole: process every frame.
+        self._slot.lossless = not self.source.is_camera and not self.config.realtime
         try:
             if self.processor is None:
                 self.processor = FrameProcessor(self.config)
@@ -305,24 +318,25 @@ class Pipeline:
                 if self._stop.is_set():
                     return
                 if self._resume.is_set():
-                    self._slot.put(frame)
+                    self._slot.put(frame, self._stop)
         except SourceError as exc:
             self._fail(str(exc))
         except Exception as exc:  # a broken driver must not kill the app silently
             self._fail(f"{self.source.description}: capture failed: {exc}")
         finally:
             self.source.close()
-            self._slot.put(_END)
+            self._capture_done.set()
 
     def _inference_loop(self) -> None:
         try:
             while not self._stop.is_set():
+                done = self._capture_done.is_set()  # read before get(): no frame can follow it
                 item = self._slot.get(timeout=0.1)
                 if item is None:
+                    if done:
+                        self.finished.set()
+                        return
                     continue
-                if item is _END:
-                    self.finished.set()
-                    return
                 result = self.processor.process(item, self.source.fps)
                 self.frames_done += 1
                 self.on_result(result)

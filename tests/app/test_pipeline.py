@@ -97,11 +97,23 @@ def test_threaded_pipeline_runs_the_clip_and_stops_cleanly(processor):
     assert pipeline.finished.wait(120), "the clip did not finish"
     pipeline.stop(timeout=5)
     assert not [t for t in threading.enumerate() if t.name in ("capture", "inference")]
-    assert received and pipeline.error is None and statuses == []
+    assert len(received) == 100  # a file read as fast as possible loses no frame
+    assert pipeline.error is None and statuses == []
     assert all(r.timings_ms["latency"] >= r.timings_ms["total"] for r in received)
-    # frames are dropped, not queued: results arrive in increasing frame order
+    assert [r.frame.index for r in received] == list(range(100))
+
+
+def test_live_pacing_drops_stale_frames_instead_of_queueing(processor):
+    processor.reset()
+    received = []
+    config = PipelineConfig(source=DEFAULT_SAMPLE, realtime=True)  # 60 fps: faster than we process
+    pipeline = Pipeline(config, received.append, processor=processor)
+    pipeline.start()
+    assert pipeline.finished.wait(120)
+    pipeline.stop(timeout=5)
     indices = [r.frame.index for r in received]
     assert indices == sorted(indices) and len(set(indices)) == len(indices)
+    assert len(received) < 100 and pipeline._slot.dropped == 100 - len(received)
 
 
 def test_threaded_pipeline_reports_a_bad_source(processor):
