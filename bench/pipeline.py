@@ -3,9 +3,9 @@
 Prints, for the sample clip:
   decode      OpenCV decoding alone (the baseline every other row is a ratio of)
   headless    FrameProcessor over every frame (no frame dropped): what `process` achieves
-  live        the threaded Pipeline with the clip paced at its own 60 fps, as the GUI runs it:
-              processed FPS, frames dropped, and capture-to-result latency
-Run: .venv/bin/python bench/pipeline.py [--backend mediapipe] [--detector default] [--frames 100]
+  live        the threaded Pipeline with the clip looped and paced at its own 60 fps, as the GUI
+              runs it, for --live-seconds: processed FPS, frames dropped, capture-to-result latency
+Run: .venv/bin/python -m bench.pipeline [--backend mediapipe] [--detector default] [--frames 100]
 """
 
 import argparse
@@ -27,7 +27,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default=DEFAULT_SAMPLE)
     parser.add_argument("--backend", default="mediapipe")
-    parser.add_argument("--detector", default="default")
+    parser.add_argument("--detector", default=PipelineConfig().detector)
+    parser.add_argument("--live-seconds", type=float, default=20.0, help="how long the looped live run lasts")
     parser.add_argument("--frames", type=int, default=100)
     args = parser.parse_args()
 
@@ -48,13 +49,13 @@ def main() -> None:
     processor.reset()
     live = []
     pipeline = Pipeline(
-        PipelineConfig(source=args.source, backend=args.backend, detector=args.detector, realtime=True),
+        PipelineConfig(source=args.source, backend=args.backend, detector=args.detector, realtime=True, loop=True),
         live.append,
         processor=processor,
     )
     start = time.perf_counter()
     pipeline.start()
-    pipeline.finished.wait(600)
+    time.sleep(args.live_seconds)
     live_wall = time.perf_counter() - start
     dropped = pipeline._slot.dropped
     pipeline.stop()
