@@ -32,7 +32,9 @@ class PipelineConfig:
 
     source: str = ""  # "" = camera 0, else the bundled clip; a digit = camera index; else a path
     backend: str = "mediapipe"  # pose backend: 'mediapipe' or 'cascade'
-    device: str = "cpu"  # 'cpu', 'cuda' or 'auto' (the backend picks)
+    device: str = "auto"  # 'cpu', 'cuda' or 'auto' (GPU where the backend can use one, else CPU)
+    engine: str | None = None  # cascade backend runtime: None = best available, or e.g. 'onnxruntime', 'torch-cpu'
+
     detector: str = "mediapipe+ssdlite"  # person detector(s), app.detectors.make_detector; "a+b" = union (README)
     horizontal_fov_deg: float = 60.0  # camera field of view for placement; typical webcams are 55-70
     smoothing: bool = True  # One-Euro filter per joint per track
@@ -45,7 +47,7 @@ class PipelineConfig:
     realtime: bool = False  # pace file sources at their own frame rate (the GUI does)
 
 
-def make_backend(name: str, device: str):
+def make_backend(name: str, device: str, engine: str | None = None):
     """The pose backend called `name`; raises BackendError with one line if it cannot run."""
     if name == "mediapipe":
         from app.backends.mediapipe_backend import MediaPipeBackend
@@ -56,7 +58,7 @@ def make_backend(name: str, device: str):
             from app.backends.cascade import CascadeBackend
         except ImportError as exc:
             raise BackendError(f"cascade backend is not available: {exc}") from exc
-        return CascadeBackend(device=device)
+        return CascadeBackend(engine=engine, device=device)
     raise BackendError(f"unknown pose backend '{name}' (choose from {', '.join(BACKENDS)})")
 
 
@@ -78,7 +80,7 @@ class FrameProcessor:
     def __init__(self, config: PipelineConfig, detector=None, backend=None):
         self.config = config
         self.detector = detector or make_default_detector(config.detector, config.max_people)
-        self.backend = backend or make_backend(config.backend, config.device)
+        self.backend = backend or make_backend(config.backend, config.device, config.engine)
         self.tracker = Tracker(config.tracker)
         self._smoothers: dict[int, PoseSmoother] = {}
         self._smoothing = config.smoothing

@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, default=PipelineConfig.backend, help="pose backend")
     parser.add_argument("--device", choices=DEVICES, default=PipelineConfig.device,
                         help="where the pose network runs")
+    parser.add_argument("--engine", default=None,
+                        help="cascade backend runtime, e.g. tensorrt, onnxruntime, torch, onnxruntime-cpu "
+                             "(default: the fastest that runs here)")
     parser.add_argument("--fov", type=float, default=PipelineConfig.horizontal_fov_deg, metavar="DEG",
                         help="horizontal field of view of the camera in degrees, for 3D placement "
                              "(default %(default)s)")
@@ -62,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         source=args.source,
         backend=args.backend,
         device=args.device,
+        engine=args.engine,
         horizontal_fov_deg=args.fov,
         smoothing=not args.no_smoothing,
         loop=scripted is None,  # a person watching gets an endless clip; a scripted run ends
