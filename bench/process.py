@@ -2,15 +2,16 @@
 
 Run: .venv/bin/python -m bench.process [--long-frames 1200] [--synthetic-minutes 10]
 
-1. Speed on the bundled clip (all 100 frames), three runs in this process: decoding only (baseline),
-   the pipeline (detect -> pose -> place -> track -> smooth), and the pipeline plus the recorder
-   writing JSON + BVH + CSV (what `process` does). Prints fps and ratios to the baseline.
-2. Memory on a long input: the clip looped (app.sources loop=True) through pipeline + recorder for
-   --long-frames frames, sampling the resident set size every 100 frames; flat samples mean frames
-   are streamed, not held.
-3. The recorder alone at full length: --synthetic-minutes of 60 fps video with two synthetic people
-   (no inference, so 10 minutes take seconds), RSS while adding and the peak while close() solves
-   the BVH files, plus the output sizes.
+- The recorder alone at full length (run first, before any model is loaded, so the peak RSS is its
+  own): --synthetic-minutes of 60 fps video with two synthetic people (no inference, so 10 minutes
+  take a minute or two): RSS while adding, the peak while close() writes the final JSON and solves
+  the BVH files, and the output sizes.
+- Speed on the bundled clip (all 100 frames), three runs in this process: decoding only (baseline),
+  the pipeline (detect -> pose -> place -> track -> smooth), and the pipeline plus the recorder
+  writing JSON + BVH + CSV (what `process` does). Prints fps and ratios to the baseline.
+- Memory on a long input: the clip looped (app.sources loop=True) through pipeline + recorder for
+  --long-frames frames, sampling the resident set size every 100 frames; flat samples mean frames
+  are streamed, not held.
 """
 
 import argparse
@@ -126,13 +127,16 @@ def main() -> None:
     print(f"cores visible: {os.cpu_count()}; backend {args.backend}; load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         print(f"RSS at start {rss_mib():.0f} MiB")
+        # First, before any model is loaded, so that the peak RSS it prints is the recorder's own.
+        print(f"recorder alone, {args.synthetic_minutes:g} minutes at 60 fps:")
+        synthetic_recorder(args.synthetic_minutes, tmp)
         processor = FrameProcessor(PipelineConfig(backend=args.backend))
         print(f"RSS with models loaded {rss_mib():.0f} MiB")
         base = decode_fps(args.frames)
         list(iter_results(processor, open_source(DEFAULT_SAMPLE), 5))  # warm-up
         pipe, n = pipeline_fps(processor, args.frames, None)
         rec, _ = pipeline_fps(processor, args.frames, tmp)
-        print(f"1. speed on the sample clip ({n} frames, 544x960):")
+        print(f"speed on the sample clip ({n} frames, 544x960):")
         print(f"  decode only (baseline) {base:8.1f} fps  1.000")
         print(f"  pipeline               {pipe:8.1f} fps  {pipe / base:.3f} of baseline")
         print(f"  pipeline + recorder    {rec:8.1f} fps  {rec / base:.3f} of baseline, {rec / pipe:.3f} of pipeline")
@@ -140,12 +144,10 @@ def main() -> None:
             start = time.perf_counter()
             samples = long_run(processor, args.long_frames, tmp)
             rss = [r for _, r in samples]
-            print(f"2. looped clip, {args.long_frames} frames ({args.long_frames / 60:.0f} s of 60 fps video) in "
+            print(f"looped clip through pipeline + recorder, {args.long_frames} frames ({args.long_frames / 60:.0f} s of 60 fps video) in "
                   f"{time.perf_counter() - start:.0f} s: RSS first {rss[0]:.0f} MiB, last {rss[-1]:.0f} MiB, "
                   f"max {max(rss):.0f} MiB; every 100 frames: " + ", ".join(f"{r:.0f}" for r in rss))
         processor.close()
-        print(f"3. recorder alone, {args.synthetic_minutes:g} minutes at 60 fps:")
-        synthetic_recorder(args.synthetic_minutes, tmp)
     print(f"peak RSS of the whole run {peak_rss_mib():.0f} MiB; load average at the end {os.getloadavg()[0]:.1f}")
 
 
