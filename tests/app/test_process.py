@@ -193,3 +193,10 @@ def test_ctrl_c_finishes_the_files_written_so_far(tmp_path):
     assert not list(tmp_path.glob("*.partial"))
     assert len(list(tmp_path.glob("*.bvh"))) == len(tracks.track_ids()) >= 2
     assert os.path.getsize(tmp_path / "sample_two_people.csv") > 0
+
+
+def test_unknown_format_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["process", DEFAULT_SAMPLE, "--out", str(tmp_path), "--format", "json,fbx"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "fbx" in err[0] and "json, bvh, csv" in err[0]
+    assert not list(tmp_path.iterdir())
