@@ -277,10 +277,9 @@ class InferenceWrapper(nn.Module):
 
 def normalise_uvz(uvz: torch.Tensor, cfg: ModelConfig) -> torch.Tensor:
     """Grid 2.5D (B, J, 3) -> [-1, 1] per axis (cell edges map to +-1), the lifting block's input."""
-    size = torch.tensor(
-        [cfg.heatmap_size, cfg.heatmap_size, cfg.depth_bins], device=uvz.device, dtype=uvz.dtype
-    )
-    return (uvz + 0.5) / size * 2.0 - 1.0
+    uv = (uvz[..., :2] + 0.5) * (2.0 / cfg.heatmap_size) - 1.0
+    z = (uvz[..., 2:] + 0.5) * (2.0 / cfg.depth_bins) - 1.0
+    return torch.cat([uv, z], dim=-1)
 
 
 def grid_to_crop(uvz: torch.Tensor, cfg: ModelConfig) -> torch.Tensor:

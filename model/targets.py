@@ -189,9 +189,13 @@ def depth_cube(joint_heatmaps: torch.Tensor, bins: torch.Tensor, weight: torch.T
     """
     b, j, h, w = joint_heatmaps.shape
     assert bins.shape == (b, j) and weight.shape == (b, j)
-    onehot = torch.nn.functional.one_hot(bins, depth_bins).to(joint_heatmaps.dtype) * weight[..., None]  # (B, J, C)
-    # (B, J, C, 1, 1) * (B, J, 1, H, W) -> max over joints.
-    return (onehot[..., None, None] * joint_heatmaps[:, :, None]).amax(dim=1)
+    cube = joint_heatmaps.new_zeros(b, depth_bins, h, w)
+    rows = torch.arange(b, device=bins.device)
+    # One joint at a time keeps memory at one cube (a (B, J, C, H, W) broadcast is 1 GB at batch 64).
+    for k in range(j):
+        channel = bins[:, k]
+        cube[rows, channel] = torch.maximum(cube[rows, channel], joint_heatmaps[:, k] * weight[:, k, None, None])
+    return cube
 
 
 def ordinal_targets(
