@@ -83,7 +83,7 @@ def main() -> None:
 
     times: dict[str, list[float]] = {n: [] for n in names}
     print(f"min_score {config.min_score}, nms_iou {config.nms_iou}, max_people {config.max_people}")
-    print(f"{'detector':<16}{'clip':<8}{'both':>9}{'people':>8}{'ms':>8}", flush=True)
+    print(f"{'detector':<20}{'clip':<8}{'both':>9}{'people':>8}{'ms':>8}", flush=True)
     for clip in args.clips:
         path, two_people = CLIPS[clip]
         frames = read_frames(path, args.frames if two_people else args.vtest_frames)
@@ -103,12 +103,12 @@ def main() -> None:
             times[n] += clip_ms[n]
             found_both = f"{both[n]}/{len(frames)}" if two_people else "-"
             ms = statistics.median(clip_ms[n])
-            print(f"{n:<16}{clip:<8}{found_both:>9}{np.mean(people[n]):>8.2f}{ms:>8.1f}", flush=True)
+            print(f"{n:<20}{clip:<8}{found_both:>9}{np.mean(people[n]):>8.2f}{ms:>8.1f}", flush=True)
     base = statistics.median(times["ssdlite"])
-    print(f"\n{'detector':<16}{'median ms':>10}{'x ssdlite':>10}  (all clips, same run)")
+    print(f"\n{'detector':<20}{'median ms':>10}{'x ssdlite':>10}  (all clips, same run)")
     for n in names:
         ms = statistics.median(times[n])
-        print(f"{n:<16}{ms:>10.1f}{ms / base:>10.2f}")
+        print(f"{n:<20}{ms:>10.1f}{ms / base:>10.2f}")
 
 
 if __name__ == "__main__":
