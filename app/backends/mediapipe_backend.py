@@ -27,6 +27,8 @@ _DIRECT = {1: 24, 2: 26, 3: 28, 4: 23, 5: 25, 6: 27, 9: 0, 11: 11, 12: 13, 13: 1
 HEAD_ABOVE_EARS = 0.5
 CROP_SIZE = 320  # px; BlazePose's own detector and landmarker work at 224-256 px
 CROP_PADDING = 1.3  # the crop is this much larger than the person box
+TIGHT_CROP_PADDING = 1.0  # second try, where the first crop found nobody matching the box
+MIN_CONFIDENCE = 0.3  # landmarker detection and presence thresholds inside a person crop
 # A pose found in a crop belongs to the box only if their boxes overlap this much; a crop often
 # holds a second, clearer person, who must not be returned for the first.
 MIN_BOX_IOU = 0.3
@@ -82,7 +84,11 @@ class MediaPipeBackend:
         self.crop_size = crop_size
         self.crop_padding = crop_padding
         # Two poses per crop so that, where people overlap, the one matching the box can be chosen.
-        self._landmarker = create_pose_landmarker(num_poses=2)
+        # The crop already comes from a person box, so a lower confidence than MediaPipe's 0.5
+        # keeps partly hidden people; the box-overlap check rejects the rest.
+        self._landmarker = create_pose_landmarker(
+            num_poses=2, min_detection_confidence=MIN_CONFIDENCE, min_presence_confidence=MIN_CONFIDENCE
+        )
 
     def estimate(self, frame: Frame, detections) -> list:
         import cv2
@@ -90,12 +96,18 @@ class MediaPipeBackend:
 
         results = []
         for det in detections:
-            affine = _crop_transform(det.box_xyxy, self.crop_size, self.crop_padding)
-            crop = cv2.warpAffine(frame.image, affine, (self.crop_size, self.crop_size),
-                                  flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-            rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
-            found = self._landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
-            results.append(self._pick(found, det, affine))
+            # Where another person fills most of the padded crop, the landmarker may find only
+            # them; a tight crop around the box leaves less of them in view.
+            for padding in (self.crop_padding, TIGHT_CROP_PADDING):
+                affine = _crop_transform(det.box_xyxy, self.crop_size, padding)
+                crop = cv2.warpAffine(frame.image, affine, (self.crop_size, self.crop_size),
+                                      flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+                rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
+                found = self._landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
+                pose = self._pick(found, det, affine)
+                if pose is not None:
+                    break
+            results.append(pose)
         return results
 
     def _pick(self, found, det: Detection, affine: np.ndarray):
