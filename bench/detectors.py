@@ -14,6 +14,9 @@ Columns:
            height, the two foreground people on the platform below the middle.
   people   mean boxes per frame (all people, background included), after min score, NMS and the cap
   ms       median milliseconds per frame of detect() (resize + inference + decoding)
+Detectors: ssdlite; mediapipe-N (the PoseLandmarker with its input downscaled to an N px long side,
+'full' = not downscaled); mediapipe+ssdlite (app.detection.UnionDetector of both, the pipeline's
+default).
 Every detector sees the same frame before the next frame is read, so CPU load from other processes
 hits all detectors alike; the speed summary gives each detector's median ms as a ratio to SSDLite's
 in this same run. MediaPipe runs in VIDEO mode (its tracker skips the person detector between frames).
