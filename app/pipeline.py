@@ -261,11 +261,13 @@ class Pipeline:
         on_result: Callable[[FrameResult], None],
         on_status: Callable[[str], None] = lambda message: None,
         processor: FrameProcessor | None = None,
+        max_frames: int | None = None,
     ):
         self.config = config
         self.on_result, self.on_status = on_result, on_status
         self.processor = processor
         self._owns_processor = processor is None  # a processor passed in is the caller's to close
+        self.max_frames = max_frames  # stop after this many results (scripted runs)
         self.source: FrameSource | None = None
         self.frames_done = 0
         self.error: str | None = None
@@ -342,6 +344,10 @@ class Pipeline:
                 result = self.processor.process(item, self.source.fps)
                 self.frames_done += 1
                 self.on_result(result)
+                if self.max_frames is not None and self.frames_done >= self.max_frames:
+                    self._stop.set()  # the capture thread stops too
+                    self.finished.set()
+                    return
         except Exception as exc:
             self._fail(f"inference failed: {type(exc).__name__}: {exc}")
             self.finished.set()

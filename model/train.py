@@ -281,7 +281,7 @@ class Trainer:
                             {**payload, "stage": later[0], "epoch": 0, "optimizer": {}, "scaler": {}})
 
     def train_epoch(self, stage, epoch, epochs, loader, sampler, optimizer, scaler, lr) -> dict:
-        cfg, net, device = self.cfg, self.net, self.device
+        cfg, net = self.cfg, self.net
         steps = len(sampler) if cfg.max_steps_per_epoch <= 0 else min(len(sampler), cfg.max_steps_per_epoch)
         if stage == 1:
             net.train()

@@ -21,8 +21,7 @@ from PyQt6.QtWidgets import (
     QSpinBox, QSplitter, QToolBar, QWidget,
 )
 
-from app.pipeline import BACKENDS, FrameProcessor, Pipeline, PipelineConfig
-from app.sources import SourceError, open_source
+from app.pipeline import BACKENDS, Pipeline, PipelineConfig
 from app.types import FrameResult
 from app.ui.widgets import VideoView, View3D
 
@@ -51,82 +50,6 @@ class ScriptedRun:
 
     max_frames: int | None = None  # None = until the source ends
     screenshot: str | None = None  # PNG path of the whole window, written after the last result
-
-
-class LosslessRun:
-    """The scripted run's pipeline: every frame in order, none dropped, on one worker thread.
-
-    The live Pipeline drops stale frames (right for a person watching); a scripted run must
-    process exactly the first N frames so that its screenshot does not depend on machine load.
-    Same surface as Pipeline as far as MainWindow uses it.
-    """
-
-    def __init__(self, config: PipelineConfig, on_result, on_status, max_frames: int | None):
-        self.config = dataclasses.replace(config, loop=False, realtime=False)
-        self.on_result, self.on_status = on_result, on_status
-        self.max_frames = max_frames
-        self.source = None
-        self.processor = None
-        self.frames_done = 0
-        self.error: str | None = None
-        self.finished = threading.Event()
-        self._stop = threading.Event()
-        self._resume = threading.Event()
-        self._resume.set()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def paused(self) -> bool:
-        return not self._resume.is_set()
-
-    def set_paused(self, paused: bool) -> None:
-        (self._resume.clear if paused else self._resume.set)()
-
-    def set_smoothing(self, enabled: bool) -> None:
-        if self.processor is not None:
-            self.processor.set_smoothing(enabled)
-
-    def start(self) -> None:
-        self.source = open_source(self.config.source, loop=False, realtime=False)
-        try:
-            self.processor = FrameProcessor(self.config)
-        except Exception:
-            self.source.close()
-            raise
-        self._thread = threading.Thread(target=self._run, name="scripted-inference", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            for frame in self.source:
-                while not self._resume.wait(0.05):
-                    if self._stop.is_set():
-                        return
-                if self._stop.is_set():
-                    return
-                result = self.processor.process(frame, self.source.fps)
-                self.frames_done += 1
-                self.on_result(result)
-                if self.max_frames is not None and self.frames_done >= self.max_frames:
-                    return
-        except SourceError as exc:
-            self.error = str(exc)
-            self.on_status(self.error)
-        except Exception as exc:
-            self.error = f"inference failed: {type(exc).__name__}: {exc}"
-            self.on_status(self.error)
-        finally:
-            self.source.close()
-            self.finished.set()
-
-    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
-        self._stop.set()
-        self._resume.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self.processor is not None and not (self._thread and self._thread.is_alive()):
-            self.processor.close()
-            self.processor = None
 
 
 class _ResultMailbox(QObject):
@@ -399,10 +322,12 @@ class MainWindow(QMainWindow):
         mailbox = _ResultMailbox(self.scripted and self.scripted.max_frames, self._recording)
         mailbox.ready.connect(self._on_result_ready, Qt.ConnectionType.QueuedConnection)
         mailbox.status.connect(self.show_error, Qt.ConnectionType.QueuedConnection)
-        if self.scripted is None:
-            pipeline = Pipeline(config, mailbox.on_result, mailbox.on_status)
-        else:
-            pipeline = LosslessRun(config, mailbox.on_result, mailbox.on_status, self.scripted.max_frames)
+        if self.scripted is not None:
+            # Every frame in order, none dropped, exactly the first N: the screenshot must not
+            # depend on machine load (Pipeline reads a file losslessly when not paced).
+            config = dataclasses.replace(config, loop=False, realtime=False)
+        pipeline = Pipeline(config, mailbox.on_result, mailbox.on_status,
+                            max_frames=self.scripted.max_frames if self.scripted else None)
         self.stats_label.setText(f"opening {config.source or 'the default source'} with {config.backend}…")
         try:
             pipeline.start()
