@@ -30,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
     parser.add_argument("--backend", choices=BACKENDS, default="mediapipe", help="pose backend (default: mediapipe)")
     parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu", help="inference device")
+    parser.add_argument("--engine", default=None,
+                        help="cascade backend runtime (tensorrt, onnxruntime, torch, onnxruntime-cpu, ...)")
+    parser.add_argument("--detector", default=PipelineConfig.detector,
+                        help="person detector: ssdlite, mediapipe, or a union such as mediapipe+ssdlite "
+                             "(default %(default)s)")
     parser.add_argument("--format", default=",".join(FORMATS),
                         help="comma-separated outputs among json, bvh, csv (default: all)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="process at most N frames per input")
@@ -130,8 +135,9 @@ def run(args: argparse.Namespace) -> int:
     if args.max_frames is not None and args.max_frames < 1:
         _error("--max-frames must be at least 1")
         return EXIT_USAGE
-    config = PipelineConfig(source="", backend=args.backend, device=args.device,
-                            horizontal_fov_deg=args.fov, smoothing=not args.no_smoothing)
+    config = PipelineConfig(source="", backend=args.backend, device=args.device, engine=args.engine,
+                            detector=args.detector, horizontal_fov_deg=args.fov,
+                            smoothing=not args.no_smoothing)
     try:
         os.makedirs(args.out, exist_ok=True)
     except OSError as exc:

@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", default=None,
                         help="cascade backend runtime, e.g. tensorrt, onnxruntime, torch, onnxruntime-cpu "
                              "(default: the fastest that runs here)")
+    parser.add_argument("--detector", default=PipelineConfig.detector,
+                        help="person detector: ssdlite, mediapipe, or a union such as mediapipe+ssdlite "
+                             "(default %(default)s)")
     parser.add_argument("--fov", type=float, default=PipelineConfig.horizontal_fov_deg, metavar="DEG",
                         help="horizontal field of view of the camera in degrees, for 3D placement "
                              "(default %(default)s)")
@@ -66,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         backend=args.backend,
         device=args.device,
         engine=args.engine,
+        detector=args.detector,
         horizontal_fov_deg=args.fov,
         smoothing=not args.no_smoothing,
         loop=scripted is None,  # a person watching gets an endless clip; a scripted run ends
