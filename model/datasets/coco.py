@@ -22,12 +22,8 @@ A derived joint is valid only when both of its sources are labelled.
 
 import os
 
-import numpy as np
 
-from model.datasets.common import (
-    DatasetError, PoseRecord, clip_box, coco_index, derive_midpoint, map_joints, read_json,
-    require_dir, require_keys,
-)
+from model.datasets.common import DatasetError, PoseRecord, coco_index, coco_style_records, read_json, require_dir
 
 COCO_JOINTS: tuple[str, ...] = (
     "nose", "l_eye", "r_eye", "l_ear", "r_ear", "l_shoulder", "r_shoulder", "l_elbow", "r_elbow",
@@ -46,31 +42,7 @@ def load_coco(root: str, split: str = "train") -> list[PoseRecord]:
     path = os.path.join(root, "annotations", f"person_keypoints_{split}2017.json")
     images, annotations = coco_index(read_json(path, "COCO keypoint annotations"), path)
     folder = os.path.join(root, "images", f"{split}2017")
-    records = []
-    for ann in annotations:
-        require_keys(ann, ("image_id", "bbox", "keypoints"), path, "an annotation")
-        if ann.get("iscrowd", 0) or ann.get("num_keypoints", 1) == 0 or ann["image_id"] not in images:
-            continue
-        img = images[ann["image_id"]]
-        kps = np.asarray(ann["keypoints"], dtype=np.float64).reshape(-1, 3)
-        if kps.shape[0] != len(COCO_JOINTS):
-            raise DatasetError(f"{path}: expected 17 COCO keypoints, got {kps.shape[0]}")
-        box = clip_box(np.asarray(ann["bbox"], dtype=np.float64), img["width"], img["height"])
-        if box is None:
-            continue
-        joints, valid = map_joints(kps[:, :2], kps[:, 2] > 0, COCO_JOINTS, COCO_TO_OURS)
-        derive_midpoint(joints, valid, "pelvis", "l_hip", "r_hip")
-        derive_midpoint(joints, valid, "thorax", "l_shoulder", "r_shoulder")
-        derive_midpoint(joints, valid, "spine", "pelvis", "thorax")
-        records.append(PoseRecord(
-            dataset="coco",
-            image_path=os.path.join(folder, img["file_name"]),
-            image_size=(int(img["width"]), int(img["height"])),
-            box_xywh=box,
-            joints_2d=joints,
-            valid_2d=valid,
-            joints_3d=np.zeros((len(valid), 3)),
-            valid_3d=np.zeros(len(valid), dtype=bool),
-            has_3d=False,
-        ))
-    return records
+    return coco_style_records(
+        "coco", path, images, annotations, folder, COCO_JOINTS, COCO_TO_OURS,
+        (("pelvis", "l_hip", "r_hip"), ("thorax", "l_shoulder", "r_shoulder"), ("spine", "pelvis", "thorax")),
+    )

@@ -167,3 +167,47 @@ def require_dir(path: str, dataset: str) -> None:
     """One-line DatasetError when a dataset folder is missing."""
     if not os.path.isdir(path):
         raise DatasetError(f"{path}: {dataset} folder not found (see model/README.md for the expected layout)")
+
+
+def coco_style_records(
+    dataset: str,
+    path: str,
+    images: dict[int, dict],
+    annotations: list[dict],
+    folder: str,
+    joint_names: tuple[str, ...],
+    to_ours: dict[str, str],
+    midpoints: tuple[tuple[str, str, str], ...],
+) -> list[PoseRecord]:
+    """2D-only records from COCO-style keypoint annotations (COCO itself, and 3DMPPE's MPII).
+
+    Crowd boxes, people without keypoints and annotations of unknown images are skipped;
+    midpoints lists (derived, a, b) joints filled in order, each valid when a and b are.
+    """
+    records = []
+    for ann in annotations:
+        require_keys(ann, ("image_id", "bbox", "keypoints"), path, "an annotation")
+        if ann.get("iscrowd", 0) or ann.get("num_keypoints", 1) == 0 or ann["image_id"] not in images:
+            continue
+        img = images[ann["image_id"]]
+        kps = np.asarray(ann["keypoints"], dtype=np.float64).reshape(-1, 3)
+        if kps.shape[0] != len(joint_names):
+            raise DatasetError(f"{path}: expected {len(joint_names)} {dataset.upper()} keypoints, got {kps.shape[0]}")
+        box = clip_box(np.asarray(ann["bbox"], dtype=np.float64), img["width"], img["height"])
+        if box is None:
+            continue
+        joints, valid = map_joints(kps[:, :2], kps[:, 2] > 0, joint_names, to_ours)
+        for derived, a, b in midpoints:
+            derive_midpoint(joints, valid, derived, a, b)
+        records.append(PoseRecord(
+            dataset=dataset,
+            image_path=os.path.join(folder, img["file_name"]),
+            image_size=(int(img["width"]), int(img["height"])),
+            box_xywh=box,
+            joints_2d=joints,
+            valid_2d=valid,
+            joints_3d=np.zeros((len(valid), 3)),
+            valid_3d=np.zeros(len(valid), dtype=bool),
+            has_3d=False,
+        ))
+    return records

@@ -19,12 +19,8 @@ MPII has no 3D: has_3d is False, so the z and 3D losses are zero for these sampl
 
 import os
 
-import numpy as np
 
-from model.datasets.common import (
-    DatasetError, PoseRecord, clip_box, coco_index, derive_midpoint, map_joints, read_json,
-    require_dir, require_keys,
-)
+from model.datasets.common import DatasetError, PoseRecord, coco_index, coco_style_records, read_json, require_dir
 
 MPII_JOINTS: tuple[str, ...] = (
     "r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle", "pelvis", "thorax", "upper_neck",
@@ -56,29 +52,6 @@ def load_mpii(root: str, split: str = "train") -> list[PoseRecord]:
     images, annotations = coco_index(read_json(path, "MPII annotations"), path)
     first = images[annotations[0]["image_id"]]["file_name"] if annotations else None
     folder = image_dir(root, (os.path.join(root, "images"), root), first)
-    records = []
-    for ann in annotations:
-        require_keys(ann, ("image_id", "bbox", "keypoints"), path, "an annotation")
-        if ann.get("num_keypoints", 1) == 0:
-            continue
-        img = images[ann["image_id"]]
-        kps = np.asarray(ann["keypoints"], dtype=np.float64).reshape(-1, 3)
-        if kps.shape[0] != len(MPII_JOINTS):
-            raise DatasetError(f"{path}: expected 16 MPII keypoints, got {kps.shape[0]}")
-        box = clip_box(np.asarray(ann["bbox"], dtype=np.float64), img["width"], img["height"])
-        if box is None:
-            continue
-        joints, valid = map_joints(kps[:, :2], kps[:, 2] > 0, MPII_JOINTS, MPII_TO_OURS)
-        derive_midpoint(joints, valid, "spine", "pelvis", "thorax")
-        records.append(PoseRecord(
-            dataset="mpii",
-            image_path=os.path.join(folder, img["file_name"]),
-            image_size=(int(img["width"]), int(img["height"])),
-            box_xywh=box,
-            joints_2d=joints,
-            valid_2d=valid,
-            joints_3d=np.zeros((len(valid), 3)),
-            valid_3d=np.zeros(len(valid), dtype=bool),
-            has_3d=False,
-        ))
-    return records
+    return coco_style_records(
+        "mpii", path, images, annotations, folder, MPII_JOINTS, MPII_TO_OURS, (("spine", "pelvis", "thorax"),)
+    )
