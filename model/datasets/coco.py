@@ -22,7 +22,6 @@ A derived joint is valid only when both of its sources are labelled.
 
 import os
 
-
 from model.datasets.common import DatasetError, PoseRecord, coco_index, coco_style_records, read_json, require_dir
 
 COCO_JOINTS: tuple[str, ...] = (

@@ -19,7 +19,6 @@ MPII has no 3D: has_3d is False, so the z and 3D losses are zero for these sampl
 
 import os
 
-
 from model.datasets.common import DatasetError, PoseRecord, coco_index, coco_style_records, read_json, require_dir
 
 MPII_JOINTS: tuple[str, ...] = (
