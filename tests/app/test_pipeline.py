@@ -20,7 +20,7 @@ FOREGROUND_MIN_HEIGHT_PX = 280  # measured: the foreground people 299-616 px tal
 
 @pytest.fixture(scope="module")
 def processor():
-    p = FrameProcessor(PipelineConfig(source=DEFAULT_SAMPLE))
+    p = FrameProcessor(PipelineConfig(source=DEFAULT_SAMPLE, backend="mediapipe"))  # bounds measured with it
     yield p
     p.close()
 
@@ -90,7 +90,7 @@ def test_results_carry_timings_backend_and_camera(results):
 def test_threaded_pipeline_runs_the_clip_and_stops_cleanly(processor):
     processor.reset()
     received, statuses = [], []
-    config = PipelineConfig(source=DEFAULT_SAMPLE, realtime=False)
+    config = PipelineConfig(source=DEFAULT_SAMPLE, backend="mediapipe", realtime=False)
     pipeline = Pipeline(config, received.append, statuses.append, processor=processor)
     pipeline.start()
     assert pipeline.finished.wait(120), "the clip did not finish"
@@ -105,7 +105,7 @@ def test_threaded_pipeline_runs_the_clip_and_stops_cleanly(processor):
 def test_live_pacing_drops_stale_frames_instead_of_queueing(processor):
     processor.reset()
     received = []
-    config = PipelineConfig(source=DEFAULT_SAMPLE, realtime=True)  # 60 fps: faster than we process
+    config = PipelineConfig(source=DEFAULT_SAMPLE, backend="mediapipe", realtime=True)  # 60 fps: faster than we process
     pipeline = Pipeline(config, received.append, processor=processor)
     pipeline.start()
     assert pipeline.finished.wait(120)
