@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     mp_backend = MediaPipeBackend()
     attach_teacher(records, os.path.join(args.data, "teacher", f"{HOLDOUT_CLIP}_{HOLDOUT_VIEW}.npz"))
     results = {"held_out": f"{HOLDOUT_CLIP} {HOLDOUT_VIEW}, reference triangulated from the other 3 views",
-               "network": net_backend.name}
+               "network_backend": net_backend.name}
     unseen = [i for i, r in enumerate(records) if int(r["frame"]) >= HOLDOUT_FROM_FRAME]
     rows = {name: evaluate(backend, records, frames)[1]
             for name, backend in (("network", net_backend), ("mediapipe", mp_backend))}
@@ -225,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
             speed[f"network_ms_per_crop_batch{n}"] = ms
             speed[f"network_vs_mediapipe_batch{n}"] = base / ms
         speed["torch_threads"] = args.threads
+        # The machine may be shared: the 1-minute load average says how contended these timings are.
+        speed["load_average_1min"] = os.getloadavg()[0]
+        speed["cpu_count"] = os.cpu_count()
         results["speed"] = speed
     mp_backend.close()
     net_backend.close()
