@@ -31,7 +31,7 @@ class PipelineConfig:
     """What to run and how; change fields with dataclasses.replace."""
 
     source: str = ""  # "" = camera 0, else the bundled clip; a digit = camera index; else a path
-    backend: str = "mediapipe"  # pose backend: 'mediapipe' or 'cascade'
+    backend: str = "cascade"  # pose backend: the shipped cascaded network, or "mediapipe" (BlazePose)
     device: str = "auto"  # 'cpu', 'cuda' or 'auto' (GPU where the backend can use one, else CPU)
     engine: str | None = None  # cascade backend runtime: None = best available, or e.g. 'onnxruntime', 'torch-cpu'
 

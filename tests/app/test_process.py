@@ -47,7 +47,7 @@ def test_json_validates_and_reads_back(processed):
     validate_track_json(data)
     assert data["source"]["width"] == 544 and data["source"]["height"] == 960
     assert data["source"]["fps"] == 60.0 and data["source"]["frames"] == 100
-    assert data["backend"]["name"] == "mediapipe"
+    assert data["backend"]["name"] == "cascade/onnxruntime-cpu"  # the default backend on a CPU machine
     tracks = read_tracks(out / "sample_two_people.json")
     assert [f.index for f in tracks.frames] == list(range(FRAMES))
     assert sum(1 for f in tracks.frames if len(f.tracks) >= 2) >= FRAMES - 2  # two people in the clip
