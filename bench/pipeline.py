@@ -5,7 +5,7 @@ Prints, for the sample clip:
   headless    FrameProcessor over every frame (no frame dropped): what `process` achieves
   live        the threaded Pipeline with the clip looped and paced at its own 60 fps, as the GUI
               runs it, for --live-seconds: processed FPS, frames dropped, capture-to-result latency
-Run: .venv/bin/python -m bench.pipeline [--backend mediapipe] [--detector default] [--frames 100]
+Run: .venv/bin/python -m bench.pipeline [--backend cascade|mediapipe] [--detector default] [--frames 100]
 """
 
 import argparse
@@ -26,7 +26,7 @@ def decode_fps(path: str, frames: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default=DEFAULT_SAMPLE)
-    parser.add_argument("--backend", default="mediapipe")
+    parser.add_argument("--backend", default=PipelineConfig().backend)
     parser.add_argument("--detector", default=PipelineConfig().detector)
     parser.add_argument("--live-seconds", type=float, default=20.0, help="how long the looped live run lasts")
     parser.add_argument("--frames", type=int, default=100)
