@@ -16,13 +16,12 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import torch
 from torch.utils.data import Dataset
 
 from app.skeleton import NUM_JOINTS
 from model.augment import AugmentConfig, AugmentParams, augment_sample, crop_matrix, sample_params
 from model.datasets.common import DatasetError
-from model.datasets.loader import IMAGENET_MEAN, IMAGENET_STD, CropSample, normalize_image
+from model.datasets.loader import IMAGENET_MEAN, IMAGENET_STD, CropSample, make_crop_sample
 
 
 @dataclass(frozen=True)
@@ -136,15 +135,8 @@ class DistillCrops(Dataset):
             small = cv2.resize(image_out, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
             image_out = cv2.resize(small, out, interpolation=cv2.INTER_LINEAR)
         w3 = float(self.weight_3d[index])
-        return CropSample(
-            image=torch.from_numpy(normalize_image(image_out, IMAGENET_MEAN, IMAGENET_STD)),
-            joints_2d=torch.from_numpy(joints_2d.astype(np.float32)),
-            valid_2d=torch.from_numpy(valid_2d.astype(np.float32)),
-            joints_3d=torch.from_numpy(joints_3d.astype(np.float32)),
-            valid_3d=torch.full((NUM_JOINTS,), float(w3 > 0)),
-            has_3d=torch.tensor(w3, dtype=torch.float32),
-            index=torch.tensor(int(index), dtype=torch.int64),
-        )
+        return make_crop_sample(image_out, IMAGENET_MEAN, IMAGENET_STD, joints_2d, valid_2d, joints_3d,
+                                np.full(NUM_JOINTS, float(w3 > 0)), w3, index)
 
 
 def background_pool(videos: list[str], count: int, size: int, seed: int = 0) -> np.ndarray:

@@ -37,6 +37,22 @@ class CropSample(NamedTuple):
     index: torch.Tensor
 
 
+def make_crop_sample(
+    crop_bgr: np.ndarray, mean: Sequence[float], std: Sequence[float], joints_2d: np.ndarray,
+    valid_2d: np.ndarray, joints_3d: np.ndarray, valid_3d: np.ndarray, has_3d: float, index: int,
+) -> CropSample:
+    """A CropSample from numpy arrays (shapes as in CropSample), the image normalised on the way."""
+    return CropSample(
+        image=torch.from_numpy(normalize_image(crop_bgr, mean, std)),
+        joints_2d=torch.from_numpy(np.asarray(joints_2d, np.float32)),
+        valid_2d=torch.from_numpy(np.asarray(valid_2d, np.float32)),
+        joints_3d=torch.from_numpy(np.asarray(joints_3d, np.float32)),
+        valid_3d=torch.from_numpy(np.asarray(valid_3d, np.float32)),
+        has_3d=torch.tensor(float(has_3d), dtype=torch.float32),
+        index=torch.tensor(int(index), dtype=torch.int64),
+    )
+
+
 def normalize_image(crop_bgr: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
     """HxWx3 uint8 BGR -> (3, H, W) float32 RGB normalised with mean/std (on pixel / 255)."""
     rgb = crop_bgr[:, :, ::-1].astype(np.float32) / 255.0
@@ -92,15 +108,8 @@ class CropDataset(Dataset):
             image, centre, size, record.joints_2d, record.valid_2d, root_relative, record.valid_3d,
             self.input_size, params, rng,
         )
-        return CropSample(
-            image=torch.from_numpy(normalize_image(crop, self.mean, self.std)),
-            joints_2d=torch.from_numpy(joints_2d.astype(np.float32)),
-            valid_2d=torch.from_numpy(valid_2d.astype(np.float32)),
-            joints_3d=torch.from_numpy(joints_3d.astype(np.float32)),
-            valid_3d=torch.from_numpy(valid_3d.astype(np.float32)),
-            has_3d=torch.tensor(float(record.has_3d)),
-            index=torch.tensor(int(index), dtype=torch.int64),
-        )
+        return make_crop_sample(crop, self.mean, self.std, joints_2d, valid_2d, joints_3d, valid_3d,
+                                record.has_3d, index)
 
 
 class MixedBatchSampler(Sampler[list[int]]):

@@ -7,12 +7,11 @@ as a 2D-only dataset (their 3D labels dropped), so mixed 3D/2D batches can be ex
 """
 
 import numpy as np
-import torch
 from torch.utils.data import Dataset
 
 from app.skeleton import NUM_JOINTS, ROOT
 from model.augment import AugmentConfig, augment_sample, sample_params
-from model.datasets.loader import IMAGENET_MEAN, IMAGENET_STD, CropSample, normalize_image
+from model.datasets.loader import IMAGENET_MEAN, IMAGENET_STD, CropSample, make_crop_sample
 from model.synthetic import StickFigureDataset
 
 # Seed of the held-out evaluation figures; training uses TrainConfig.seed (3D) and seed + 1 (2D).
@@ -54,12 +53,5 @@ class SyntheticCrops(Dataset):
         )
         if not self.has_3d:
             joints_3d = np.zeros_like(joints_3d)
-        return CropSample(
-            image=torch.from_numpy(normalize_image(crop, self.mean, self.std)),
-            joints_2d=torch.from_numpy(joints_2d.astype(np.float32)),
-            valid_2d=torch.from_numpy(valid_2d.astype(np.float32)),
-            joints_3d=torch.from_numpy(joints_3d.astype(np.float32)),
-            valid_3d=torch.from_numpy(valid_3d.astype(np.float32)),
-            has_3d=torch.tensor(float(self.has_3d)),
-            index=torch.tensor(int(index), dtype=torch.int64),
-        )
+        return make_crop_sample(crop, self.mean, self.std, joints_2d, valid_2d, joints_3d, valid_3d,
+                                self.has_3d, index)
