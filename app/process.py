@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video files or folders of images")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
     parser.add_argument("--backend", choices=BACKENDS, default=PipelineConfig.backend, help="pose backend (default: %(default)s)")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu", help="inference device")
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default=PipelineConfig.device,
+                        help="inference device (default %(default)s: the GPU where the backend can use one)")
     parser.add_argument("--engine", default=None,
                         help="cascade backend runtime (tensorrt, onnxruntime, torch, onnxruntime-cpu, ...)")
     parser.add_argument("--detector", default=PipelineConfig.detector,

@@ -12,6 +12,9 @@ a message. Here: `.venv/bin/pip download --no-deps efficientnet-lite-pytorch==0.
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl &&
     PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 python3 -m bench.gpu_check --out $OUT
 
+With --shipped, first the shipped default weights (assets/cascade_light.*) through the app's
+CascadeBackend on torch-cuda vs torch-cpu, on SSDLite detections in frames of the bundled clip.
+
 Per config, with random weights (speed does not depend on them):
 1. Build: a random checkpoint, then `main.py export` (ONNX fp32 + card, parity through ONNX Runtime
    on the CPU); with TensorRT importable also the fp16 ONNX and a TensorRT engine (--tensorrt --fp16).
@@ -194,6 +197,42 @@ def host_timings(calls: dict, budget_s: float) -> dict[str, list[float]]:
     return times
 
 
+def check_shipped(frames: tuple[int, ...] = (0, 25, 50, 75, 95), device: str = "cuda") -> dict:
+    """The shipped weights on real crops: the app's CascadeBackend on torch-cuda (fp16 + graphs) vs torch-cpu fp32.
+
+    People come from the SSDLite detector on frames of the bundled clip; the same detections go to
+    both backends; differences are in image pixels (2D) and root-relative millimetres (3D).
+    """
+    from app.backends.cascade import CascadeBackend, default_card_path
+    from app.detectors import make_detector
+    from app.sources import DEFAULT_SAMPLE, open_source
+
+    card = default_card_path()
+    detector = make_detector("ssdlite")
+    gpu = CascadeBackend(card, engine=f"torch-{device}", device=device)  # device="cpu" only to test this code
+    cpu = CascadeBackend(card, engine="torch-cpu", device="cpu")
+    px, mm, people = [], [], 0
+    for frame in open_source(DEFAULT_SAMPLE):
+        if frame.index > max(frames):
+            break
+        if frame.index not in frames:
+            continue
+        detections = detector.detect(frame)
+        for a, b in zip(gpu.estimate(frame, detections), cpu.estimate(frame, detections)):
+            if a is None or b is None:
+                continue
+            people += 1
+            px.append(float(np.abs(a[0][:, :2] - b[0][:, :2]).max()))
+            mm.append(float(np.linalg.norm(a[1] - b[1], axis=-1).max()))
+    result = {"card": card.name, "engines": [gpu.engine_name, cpu.engine_name], "frames": list(frames),
+              "people": people, "max_px": max(px, default=float("nan")), "max_mm": max(mm, default=float("nan"))}
+    log(f"shipped weights {card.name}: {gpu.engine_name} vs {cpu.engine_name} on {people} people of frames "
+        f"{list(frames)}: max 2D {result['max_px']:.3f} px, max 3D {result['max_mm']:.2f} mm")
+    gpu.close()
+    cpu.close()
+    return result
+
+
 def print_tables(results: list[dict], gpu: str) -> None:
     for result in results:
         if not result["rows"]:
@@ -215,6 +254,8 @@ def main() -> int:
     parser.add_argument("--batches", type=int, nargs="+", default=list(BATCHES))
     parser.add_argument("--budget", type=float, default=1.5, help="seconds of timed calls per variant and batch")
     parser.add_argument("--out", default=os.environ.get("OUT"), help="folder for gpu_check.json")
+    parser.add_argument("--shipped", action="store_true",
+                        help="also compare the shipped weights on torch-cuda and torch-cpu on crops of the bundled clip")
     args = parser.parse_args()
 
     import torch
@@ -225,6 +266,13 @@ def main() -> int:
     gpu = f"{torch.cuda.get_device_name(0)} (sm{''.join(map(str, torch.cuda.get_device_capability(0)))})"
     log(f"gpu_check: {gpu}, torch {torch.__version__}, CUDA {torch.version.cuda}, "
         f"cuDNN TF32 {torch.backends.cudnn.allow_tf32}, matmul TF32 {torch.backends.cuda.matmul.allow_tf32}")
+    shipped = None
+    if args.shipped:
+        try:
+            shipped = check_shipped()
+        except Exception as e:
+            log(f"gpu_check: shipped weights failed: {e.__class__.__name__}: {e}")
+            shipped = {"failed": str(e)}
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.configs:
@@ -237,7 +285,8 @@ def main() -> int:
     if args.out:
         path = Path(args.out) / "gpu_check.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"gpu": gpu, "torch": torch.__version__, "results": results}, indent=1))
+        report = {"gpu": gpu, "torch": torch.__version__, "results": results, "shipped": shipped}
+        path.write_text(json.dumps(report, indent=1))
         log(f"\nwrote {path}")
     return 0
 

@@ -5,7 +5,8 @@ Prints, for the sample clip:
   headless    FrameProcessor over every frame (no frame dropped): what `process` achieves
   live        the threaded Pipeline with the clip looped and paced at its own 60 fps, as the GUI
               runs it, for --live-seconds: processed FPS, frames dropped, capture-to-result latency
-Run: .venv/bin/python -m bench.pipeline [--backend cascade|mediapipe] [--detector default] [--frames 100]
+Run: .venv/bin/python -m bench.pipeline [--backend cascade|mediapipe] [--detector default] [--device auto|cpu|cuda]
+     [--engine NAME] [--frames 100]
 """
 
 import argparse
@@ -28,11 +29,14 @@ def main() -> None:
     parser.add_argument("--source", default=DEFAULT_SAMPLE)
     parser.add_argument("--backend", default=PipelineConfig().backend)
     parser.add_argument("--detector", default=PipelineConfig().detector)
+    parser.add_argument("--device", default=PipelineConfig().device, help="auto, cpu or cuda (cascade backend)")
+    parser.add_argument("--engine", default=PipelineConfig().engine, help="force one engine, e.g. torch-cuda")
     parser.add_argument("--live-seconds", type=float, default=20.0, help="how long the looped live run lasts")
     parser.add_argument("--frames", type=int, default=100)
     args = parser.parse_args()
 
-    config = PipelineConfig(source=args.source, backend=args.backend, detector=args.detector)
+    options = dict(source=args.source, backend=args.backend, detector=args.detector, device=args.device, engine=args.engine)
+    config = PipelineConfig(**options)
     processor = FrameProcessor(config)
     baseline = decode_fps(args.source, args.frames)
 
@@ -49,7 +53,7 @@ def main() -> None:
     processor.reset()
     live = []
     pipeline = Pipeline(
-        PipelineConfig(source=args.source, backend=args.backend, detector=args.detector, realtime=True, loop=True),
+        PipelineConfig(**options, realtime=True, loop=True),
         live.append,
         processor=processor,
     )
@@ -63,7 +67,7 @@ def main() -> None:
     def median(key, rows):
         return statistics.median(r[key] for r in rows)
 
-    print(f"clip: {args.source}  backend: {args.backend}  detector: {args.detector}  frames: {len(per_frame)}")
+    print(f"clip: {args.source}  backend: {processor.backend_name} on {processor.device}  detector: {args.detector}  frames: {len(per_frame)}")
     print(f"{'mode':<10} {'fps':>7} {'ratio to decode':>16} {'median ms/frame':>16} {'median latency ms':>18}")
     print(f"{'decode':<10} {baseline:7.1f} {1.0:16.3f} {1000 / baseline:16.1f} {'-':>18}")
     print(f"{'headless':<10} {headless_fps:7.1f} {headless_fps / baseline:16.3f} "

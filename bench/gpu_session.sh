@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One prepared run on a lent CUDA machine: engine speed table, GPU tests, pipeline FPS (about 6 minutes).
+#
+# For the project's H100 machine (CUDA PyTorch, ONNX Runtime CPU, OpenCV; no TensorRT, no
+# onnxruntime-gpu, no MediaPipe/Open3D/Qt). Needs the efficientnet_lite_pytorch wheel in .whl/
+# (see bench/gpu_check.py). The working tree that travels must stay under 64 MiB, so
+# assets/cascade_light.onnx (39 MB) is moved aside for the call; the PyTorch engines use the .pt.
+# On the device tool, with carry [".whl"] and timeout_s 540:
+#     bash bench/gpu_session.sh
+# Every step has its own timeout so one hang cannot cost the others; logs and JSON land in $OUT.
+set -u
+OUT=${OUT:-/tmp/gpu_session}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+if ls .whl/*.whl >/dev/null 2>&1; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+        && export PYTHONPATH=/tmp/site
+fi
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee "$OUT/nvidia_smi.txt"
+
+# 1. Shipped weights on torch-cuda vs torch-cpu, then the paper and light configs: export, parity, speed.
+timeout 300 python3 -m bench.gpu_check --shipped --out "$OUT" 2>&1 | tee "$OUT/gpu_check.log"
+
+# 2. The test files with GPU paths (CUDA tests run instead of skipping); the two deselected tests need
+#    MediaPipe or the EfficientNet ImageNet weights package, which that machine lacks.
+timeout 120 python3 -m pytest -q -p no:cacheprovider tests/app/test_engines.py tests/model/test_network.py \
+    tests/export tests/app/test_cascade_backend.py \
+    --deselect tests/model/test_network.py::test_efficientnet_lite0_loads_shipped_weights_and_any_size \
+    --deselect tests/app/test_cascade_backend.py::test_runs_inside_the_pipeline -rs 2>&1 | tee "$OUT/pytest.log"
+
+# 3. The whole pipeline on the bundled clip (SSDLite detector on the CPU), cascade backend on the GPU
+#    and, for the same machine, on its CPU.
+for device in cuda cpu; do
+    timeout 75 python3 -m bench.pipeline --detector ssdlite --device "$device" --frames 100 --live-seconds 8 \
+        2>&1 | tee "$OUT/pipeline_$device.log"
+done
