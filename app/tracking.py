@@ -8,6 +8,11 @@ adds three cues, each near 0 for the same person and near 1 or more for another:
 Pairs that fail every gate are never matched. A track that is not matched is kept for
 max_missed_s seconds (so an occluded person gets its ID back) and its last pose is shown for
 hold_frames frames (bridging single-frame detector misses).
+
+Poses are either confirmed (found in a person detector's box) or not (found where a track predicted
+the person would be). Only confirmed poses start tracks, and each track remembers when a confirmed
+pose last matched it: a network that always answers, as a regression network does, would otherwise
+keep a track alive on its own predictions after the person left (a ghost).
 """
 
 from dataclasses import dataclass, field
@@ -40,6 +45,8 @@ class _TrackState:
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))  # box px per second
     age: int = 0
     missed: int = 0
+    confirmed_time: float = 0.0  # when a confirmed (detector) pose last matched this track, seconds
+    unconfirmed_run: int = 0  # consecutive matched frames without a confirmed pose
 
     def predicted_box(self, t: float) -> np.ndarray:
         return self.pose.box_xyxy + self.velocity * (t - self.last_time)
@@ -67,9 +74,11 @@ class Tracker:
         self.config = config
         self._tracks: list[_TrackState] = []
         self._next_id = 1
+        self.longest_unconfirmed_run = 0  # frames, over every track since reset (benchmarks report it)
 
     def reset(self) -> None:
         self._tracks, self._next_id = [], 1
+        self.longest_unconfirmed_run = 0
 
     def _cost(self, track: _TrackState, pose: PersonPose, t: float) -> float:
         c = self.config
@@ -102,12 +111,18 @@ class Tracker:
         matched = {r for r, _ in self._assign(poses, t)}
         return {tr.track_id for r, tr in enumerate(self._tracks) if r not in matched}
 
-    def update(self, poses: list[PersonPose], t: float, fps: float = 30.0) -> list[tuple[int, PersonPose, int, int]]:
+    def update(
+        self, poses: list[PersonPose], t: float, fps: float = 30.0, confirmed: list[bool] | None = None,
+    ) -> list[tuple[int, PersonPose, int, int]]:
         """Match this frame's poses (time t, seconds) to tracks.
 
+        confirmed: per pose, whether a person detector found it (None = all were); an unconfirmed
+        pose can continue a track but never starts one.
         Returns (track_id, pose, age, missed) for every track seen this frame (missed 0) or held
         (0 < missed <= hold_frames, with its last pose).
         """
+        confirmed = [True] * len(poses) if confirmed is None else list(confirmed)
+        assert len(confirmed) == len(poses), (len(confirmed), len(poses))
         pairs = self._assign(poses, t)
         for r, c in pairs:
             track, pose = self._tracks[r], poses[c]
@@ -116,14 +131,19 @@ class Tracker:
                 velocity = (pose.box_xyxy - track.pose.box_xyxy) / dt
                 track.velocity = 0.5 * track.velocity + 0.5 * velocity
             track.pose, track.last_time, track.missed = pose, t, 0
+            if confirmed[c]:
+                track.confirmed_time, track.unconfirmed_run = t, 0
+            else:
+                track.unconfirmed_run += 1
+                self.longest_unconfirmed_run = max(self.longest_unconfirmed_run, track.unconfirmed_run)
         matched_tracks, matched_poses = {r for r, _ in pairs}, {c for _, c in pairs}
         for r, track in enumerate(self._tracks):
             track.age += 1
             if r not in matched_tracks:
                 track.missed += 1
         for c, pose in enumerate(poses):
-            if c not in matched_poses:
-                self._tracks.append(_TrackState(self._next_id, pose, t))
+            if c not in matched_poses and confirmed[c]:
+                self._tracks.append(_TrackState(self._next_id, pose, t, confirmed_time=t))
                 self._next_id += 1
         max_missed = max(1, int(round(self.config.max_missed_s * fps)))
         self._tracks = [tr for tr in self._tracks if tr.missed <= max_missed]
@@ -133,15 +153,18 @@ class Tracker:
             if tr.missed <= self.config.hold_frames
         ]
 
-    def predicted_boxes(self, t: float, max_missed: int, track_ids: set[int]) -> list[tuple[int, np.ndarray]]:
-        """(track_id, box) where each of `track_ids`, if missed for at most max_missed frames, should be now.
+    def predicted_boxes(
+        self, t: float, max_missed: int, track_ids: set[int], max_unconfirmed_s: float = float("inf"),
+    ) -> list[tuple[int, np.ndarray]]:
+        """(track_id, box) where each of `track_ids` should be now, if it was missed for at most
+        max_missed frames and a detector confirmed it at most max_unconfirmed_s seconds ago.
 
         The box is the extent of the track's confident 2D joints, padded like a detector box and
         moved with the track's velocity: a region in which to look for the person again.
         """
         boxes = []
         for tr in self._tracks:
-            if tr.missed > max_missed or tr.track_id not in track_ids:
+            if tr.missed > max_missed or tr.track_id not in track_ids or t - tr.confirmed_time > max_unconfirmed_s:
                 continue
             kp = tr.predicted_keypoints(t)
             confident = kp[kp[:, 2] >= self.config.min_confidence, :2]

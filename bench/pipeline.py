@@ -31,11 +31,13 @@ def main() -> None:
     parser.add_argument("--detector", default=PipelineConfig().detector)
     parser.add_argument("--device", default=PipelineConfig().device, help="auto, cpu or cuda (cascade backend)")
     parser.add_argument("--engine", default=PipelineConfig().engine, help="force one engine, e.g. torch-cuda")
+    parser.add_argument("--detect-every", type=int, default=PipelineConfig().detect_every, help="detector on every Nth frame (0 = automatic)")
     parser.add_argument("--live-seconds", type=float, default=20.0, help="how long the looped live run lasts")
     parser.add_argument("--frames", type=int, default=100)
     args = parser.parse_args()
 
-    options = dict(source=args.source, backend=args.backend, detector=args.detector, device=args.device, engine=args.engine)
+    options = dict(source=args.source, backend=args.backend, detector=args.detector, device=args.device, engine=args.engine,
+                   detect_every=args.detect_every)
     config = PipelineConfig(**options)
     processor = FrameProcessor(config)
     baseline = decode_fps(args.source, args.frames)
@@ -67,7 +69,8 @@ def main() -> None:
     def median(key, rows):
         return statistics.median(r[key] for r in rows)
 
-    print(f"clip: {args.source}  backend: {processor.backend_name} on {processor.device}  detector: {args.detector}  frames: {len(per_frame)}")
+    print(f"clip: {args.source}  backend: {processor.backend_name} on {processor.device}  "
+          f"detector: {args.detector} every {processor.detect_every} frame(s)  frames: {len(per_frame)}")
     print(f"{'mode':<10} {'fps':>7} {'ratio to decode':>16} {'median ms/frame':>16} {'median latency ms':>18}")
     print(f"{'decode':<10} {baseline:7.1f} {1.0:16.3f} {1000 / baseline:16.1f} {'-':>18}")
     print(f"{'headless':<10} {headless_fps:7.1f} {headless_fps / baseline:16.3f} "

@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass
 
@@ -31,6 +32,7 @@ from torch.utils.data import DataLoader
 from app.skeleton import FLIP_INDEX, H36M
 from model.augment import AugmentConfig
 from model.config import ModelConfig
+from model.datasets import DatasetError
 from model.datasets.distill import DistillAugment, DistillCrops, background_pool, load_split
 from model.losses import cascade_loss, pose_loss
 from model.mocap import ViewConfig, crop_uv, humanoid_to_camera_axes, load_all, random_views
@@ -102,6 +104,16 @@ def checkpoint_payload(net: CascadeNet, cfg: ModelConfig, tcfg: DistillTrainConf
     }
 
 
+def mocap_poses(data_dir: str) -> np.ndarray:
+    """Every DeepMimic pose, (N, 17, 3) mm in camera axes, from DATA/mocap.npz (written by `main.py distill`)."""
+    path = os.path.join(data_dir, "mocap.npz")
+    clips = load_all(path)
+    if not clips:
+        raise DatasetError(f"{path}: no mocap clips for the lifting block; install pybullet==3.2.7 "
+                           f"(requirements.txt) and run `python main.py distill --out {data_dir}`")
+    return humanoid_to_camera_axes(np.concatenate(list(clips.values())))
+
+
 def save_atomic(payload: dict, path: str) -> None:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     tmp = path + ".tmp"
@@ -126,7 +138,7 @@ def train(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, save_minutes: f
     videos += [os.path.join(pose2sim_dir(), "Demo_SinglePerson", "videos", f"cam0{i}.mp4") for i in (1, 3)]
     backgrounds = background_pool(videos, 300, data["crops"].shape[1], tcfg.seed)
     dataset = DistillCrops(data, cfg.input_size, AugmentConfig(), DistillAugment(), backgrounds, tcfg.seed)
-    poses = humanoid_to_camera_axes(np.concatenate(list(load_all(os.path.join(data_dir, "mocap.npz")).values())))
+    poses = mocap_poses(data_dir)
     print(f"train: {len(dataset)} crops (3D weight >0: {(dataset.weight_3d > 0).sum()}), "
           f"{len(backgrounds)} backgrounds, {len(poses)} mocap poses", flush=True)
 
@@ -269,7 +281,7 @@ def stage2(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, steps: int, fo
             weights.append(w)
     inputs, targets, weights = torch.cat(inputs), torch.cat(targets), torch.cat(weights)
     print(f"stage 2: network 2.5D of {count} crops in {time.perf_counter() - start:.0f} s", flush=True)
-    poses = humanoid_to_camera_axes(np.concatenate(list(load_all(os.path.join(data_dir, "mocap.npz")).values())))
+    poses = mocap_poses(data_dir)
     lifting = net.lifting
     lifting.train()
     opt = torch.optim.Adam(lifting.parameters(), lr=tcfg.lr)
@@ -325,6 +337,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="run only the paper's second stage (lifting block alone) for this many steps on OUT/weights.pt")
     p.add_argument("--stage2-limit", type=int, default=0, help="stage 2: use only the first N crops (quick checks)")
     args = p.parse_args(argv)
+    try:
+        return _run(args)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.stage2_steps:
         tcfg = DistillTrainConfig(threads=args.threads)
         stage2(args.data, args.out, tcfg, args.stage2_steps, limit=args.stage2_limit)

@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", default=PipelineConfig.detector,
                         help="person detector: ssdlite, mediapipe, or a union such as mediapipe+ssdlite "
                              "(default %(default)s)")
+    parser.add_argument("--detect-every", type=int, default=PipelineConfig.detect_every, metavar="N",
+                        help="run the person detector on every Nth frame only, following tracked people in "
+                             "between (faster on a CPU; new people appear up to N-1 frames later); 0 = automatic: every frame with a GPU, every 3rd on a CPU (default %(default)s)")
     parser.add_argument("--fov", type=float, default=PipelineConfig.horizontal_fov_deg, metavar="DEG",
                         help="horizontal field of view of the camera in degrees, for 3D placement "
                              "(default %(default)s)")
@@ -51,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
     if args.max_frames is not None and args.max_frames < 1:
         print(f"--max-frames {args.max_frames}: must be at least 1", file=sys.stderr)
         return 2
+    if args.detect_every < 0:
+        print(f"--detect-every {args.detect_every}: must be 0 (automatic) or more", file=sys.stderr)
+        return 2
     if not 5.0 <= args.fov <= 170.0:
         print(f"--fov {args.fov}: must be between 5 and 170 degrees", file=sys.stderr)
         return 2
@@ -70,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         engine=args.engine,
         detector=args.detector,
+        detect_every=args.detect_every,
         horizontal_fov_deg=args.fov,
         smoothing=not args.no_smoothing,
         loop=scripted is None,  # a person watching gets an endless clip; a scripted run ends

@@ -134,15 +134,22 @@ class _RecordingSink:
             except Exception as exc:  # a full disk must not stop the live pipeline
                 self.error = f"recording failed: {_one_line(exc)}"
 
-    def stop(self) -> list[str]:
-        """Closes the recorder; returns the paths written."""
+    def detach(self):
+        """Stops feeding the recorder and hands it over (None if none was recording); the caller closes it."""
         with self._lock:
             recorder, self._recorder = self._recorder, None
+        return recorder
+
+    def stop(self) -> list[str]:
+        """Closes the recorder here; returns the paths written."""
+        recorder = self.detach()
         return list(recorder.close()) if recorder is not None else []
 
 
 class MainWindow(QMainWindow):
     """The app window. `config` is the first pipeline to run; `scripted` makes it a headless run."""
+
+    recording_finished = pyqtSignal(str, bool)  # status message, whether it is an error
 
     def __init__(self, config: PipelineConfig, scripted: ScriptedRun | None = None,
                  recordings_dir: str = "recordings"):
@@ -156,6 +163,10 @@ class MainWindow(QMainWindow):
         self.last_result: FrameResult | None = None
         self._mailbox: _ResultMailbox | None = None
         self._recording = _RecordingSink()
+        # Closing a recorder writes the final JSON and a BVH per track: tens of seconds after a long
+        # session, so it runs on its own thread and the window stays responsive (closeEvent waits).
+        self._closers: list[threading.Thread] = []
+        self.recording_finished.connect(self._on_recording_finished, Qt.ConnectionType.QueuedConnection)
         self._screen_latency_ms: float | None = None
         self._finishing = False
         self._closed = False
@@ -289,7 +300,7 @@ class MainWindow(QMainWindow):
             from app.recording import TrackRecorder
             from app.tracks_json import SourceInfo
 
-            out_dir = os.path.join(self.recordings_dir, datetime.now().strftime("%Y%m%d-%H%M%S"))
+            out_dir = _new_folder_name(os.path.join(self.recordings_dir, datetime.now().strftime("%Y%m%d-%H%M%S")))
             try:
                 recorder = TrackRecorder(out_dir, SourceInfo.from_source(self.pipeline.source))
             except OSError as exc:
@@ -304,14 +315,36 @@ class MainWindow(QMainWindow):
             self._finish_recording()
 
     def _finish_recording(self) -> None:
-        if not self._recording.active:
+        """Stops recording now and writes the final files on a background thread."""
+        recorder = self._recording.detach()
+        if recorder is None:
             return
+        self.statusBar().showMessage(f"finishing the recording in {recorder.out_dir}/ …")
+        closer = threading.Thread(target=self._close_recorder, args=(recorder,), name="recording-close")
+        self._closers = [t for t in self._closers if t.is_alive()] + [closer]
+        closer.start()
+
+    def _close_recorder(self, recorder) -> None:
         try:
-            paths = self._recording.stop()
+            paths = recorder.close()
+            message, failed = (f"recorded: {', '.join(paths)}" if paths else "nothing recorded"), False
         except Exception as exc:  # a failed write must not take the app down
-            self.show_error(f"recording failed: {_one_line(exc)}")
-            return
-        self.statusBar().showMessage(f"recorded: {', '.join(paths)}" if paths else "nothing recorded", 10000)
+            message, failed = f"recording failed: {_one_line(exc)}", True
+        if self._closed:  # the window is going away: say it where the user still looks
+            print(message, file=sys.stderr if failed else sys.stdout, flush=True)
+        self.recording_finished.emit(message, failed)
+
+    def _on_recording_finished(self, message: str, failed: bool) -> None:
+        if failed:
+            self.show_error(message)
+        else:
+            self.statusBar().showMessage(message, 10000)
+
+    def wait_for_recordings(self) -> None:
+        """Blocks until every recording being finished is written (the app must not quit before)."""
+        for closer in self._closers:
+            closer.join()
+        self._closers = []
 
     # ---- pipeline lifecycle --------------------------------------------------------------
 
@@ -464,6 +497,7 @@ class MainWindow(QMainWindow):
             self._timer.stop()
             self.stop_pipeline()
             self._finish_recording()
+            self.wait_for_recordings()
             self.view3d.close_viewport()
         event.accept()
 
@@ -476,6 +510,15 @@ def save_screenshot(widget: QWidget, path: str) -> None:
     if not widget.grab().save(tmp, "PNG"):
         raise OSError("Qt could not encode the image")
     os.replace(tmp, path)
+
+
+def _new_folder_name(path: str) -> str:
+    """path, or path-2, path-3, ... whichever does not exist yet (two recordings in one second)."""
+    candidate, n = path, 1
+    while os.path.exists(candidate):
+        n += 1
+        candidate = f"{path}-{n}"
+    return candidate
 
 
 def _one_line(exc: BaseException) -> str:

@@ -20,7 +20,9 @@ FOREGROUND_MIN_HEIGHT_PX = 280  # measured: the foreground people 299-616 px tal
 
 @pytest.fixture(scope="module")
 def processor():
-    p = FrameProcessor(PipelineConfig(source=DEFAULT_SAMPLE, backend="mediapipe"))  # bounds measured with it
+    # The bounds below were measured with the MediaPipe backend and the detector on every frame (on a
+    # CPU the default runs it on every 3rd; test_detecting_every_third_frame_... covers that).
+    p = FrameProcessor(PipelineConfig(source=DEFAULT_SAMPLE, backend="mediapipe", detect_every=1))
     yield p
     p.close()
 
@@ -119,3 +121,54 @@ def test_threaded_pipeline_reports_a_bad_source(processor):
     pipeline = Pipeline(PipelineConfig(source="/nonexistent/clip.mp4"), lambda r: None, processor=processor)
     with pytest.raises(Exception, match="/nonexistent/clip.mp4: no such file"):
         pipeline.start()
+
+
+class _CountingDetector:
+    """The real default detector, counting the frames it is run on, and blind from frame `blind_from` on."""
+
+    def __init__(self, config: PipelineConfig, blind_from: int | None = None):
+        from app.pipeline import make_default_detector
+
+        self.inner = make_default_detector(config.detector, config.max_people)
+        self.blind_from = blind_from
+        self.frames: list[int] = []
+
+    def detect(self, frame):
+        self.frames.append(frame.index)
+        if self.blind_from is not None and frame.index >= self.blind_from:
+            return []
+        return self.inner.detect(frame)
+
+    def close(self):
+        self.inner.close()
+
+
+def test_detecting_every_third_frame_still_tracks_both_people():
+    config = PipelineConfig(source=DEFAULT_SAMPLE, backend="cascade", detect_every=3)
+    detector = _CountingDetector(config)
+    processor = FrameProcessor(config, detector=detector)
+    try:
+        results = list(iter_results(processor, open_source(DEFAULT_SAMPLE), 60))
+    finally:
+        processor.close()
+    assert detector.frames == list(range(0, 60, 3))
+    both = [len([t for t in _foreground(r) if t.missed == 0]) == 2 for r in results]
+    assert sum(both) >= 57, f"both people in {sum(both)} of 60 frames"
+    assert len({t.track_id for r in results for t in _foreground(r)}) == 2
+
+
+def test_the_cascade_backend_does_not_follow_people_no_detector_sees_any_more():
+    """The network always answers, so a region where a person was always yields 'a pose': without the
+    detector confirming it the track must end (track_roi_max_unconfirmed_s), not live on as a ghost."""
+    config = PipelineConfig(source=DEFAULT_SAMPLE, backend="cascade")
+    detector = _CountingDetector(config, blind_from=20)
+    processor = FrameProcessor(config, detector=detector)
+    try:
+        results = list(iter_results(processor, open_source(DEFAULT_SAMPLE), 70))
+    finally:
+        processor.close()
+    seen = [len([t for t in r.tracks if t.missed == 0]) for r in results]
+    assert min(seen[15:25]) >= 2  # followed through a short detector miss
+    limit = 20 + round(config.track_roi_max_unconfirmed_s * 60) + 1  # the clip runs at 60 fps
+    assert max(seen[limit:]) == 0, f"people still followed after frame {limit}: {seen}"
+    assert processor.longest_unconfirmed_run <= limit - 20

@@ -55,3 +55,24 @@ def test_far_apart_people_never_swap():
     tracker.update([_person(100, 2000.0)], 0.0)
     out = tracker.update([_person(500, 2000.0)], 1 / 30)
     assert [t[0] for t in out] == [1, 2] and out[0][3] == 1  # old one held, new one created
+
+
+def test_poses_no_detector_confirmed_continue_tracks_but_never_start_them():
+    tracker = Tracker()
+    assert tracker.update([_person(100, 2000.0)], 0.0, 30.0, confirmed=[False]) == []
+    tracker.update([_person(100, 2000.0)], 1 / 30, 30.0, confirmed=[True])
+    for k in range(2, 6):
+        out = tracker.update([_person(100 + k, 2000.0)], k / 30, 30.0, confirmed=[False])
+        assert [(t[0], t[3]) for t in out] == [(1, 0)]
+    assert tracker.longest_unconfirmed_run == 4
+
+
+def test_a_track_no_detector_confirmed_lately_gets_no_predicted_region():
+    tracker = Tracker()
+    tracker.update([_person(100, 2000.0)], 0.0, 30.0)
+    for k in range(1, 16):  # followed on predicted regions alone for half a second
+        tracker.update([_person(100, 2000.0)], k / 30, 30.0, confirmed=[False])
+    t = 16 / 30
+    assert [i for i, _ in tracker.predicted_boxes(t, max_missed=15, track_ids={1})] == [1]
+    assert tracker.predicted_boxes(t, max_missed=15, track_ids={1}, max_unconfirmed_s=0.5) == []
+    assert [i for i, _ in tracker.predicted_boxes(t, max_missed=15, track_ids={1}, max_unconfirmed_s=0.6)] == [1]

@@ -158,3 +158,18 @@ def test_stage2_trains_only_the_lifting_block(tmp_path):
     assert after["progress"]["stage2"]["steps"] == 40
     changed = {k for k in before if not torch.equal(before[k], after["model"][k])}
     assert changed and all(k.startswith("lifting.") for k in changed)
+
+
+def test_training_without_mocap_clips_says_what_to_install(tmp_path, monkeypatch, capsys):
+    """Where pybullet (which ships the clips) is absent and no mocap.npz was written: one line, exit 2."""
+    import model.mocap
+    from model import distill_train
+
+    monkeypatch.setattr(model.mocap, "motion_files", lambda: [])
+    with pytest.raises(distill_train.DatasetError, match=r"mocap.npz: no mocap clips .*pybullet==3.2.7"):
+        distill_train.mocap_poses(str(tmp_path))
+    np.savez(tmp_path / "mocap.npz", walk=np.zeros((2, 17, 3)))
+    assert distill_train.mocap_poses(str(tmp_path)).shape == (2, 17, 3)
+    assert distill_train.main(["--data", str(tmp_path / "missing"), "--stage2-steps", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "train.npz" in err and "\n" not in err

@@ -2,6 +2,7 @@
 
 import faulthandler
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -227,6 +228,9 @@ def test_live_recording_writes_files(qapp, live):
     for _ in range(3):
         new_result(qapp, live)
     live.record_button.setChecked(False)
+    # The final files are written on a background thread; the window says so meanwhile.
+    assert live.statusBar().currentMessage().startswith("finishing the recording in ")
+    assert wait_until(qapp, lambda: live.statusBar().currentMessage().startswith("recorded: "), 60)
     written = [Path(p) for p in live.statusBar().currentMessage().removeprefix("recorded: ").split(", ")]
     suffixes = {p.suffix for p in written}
     assert {".json", ".csv", ".bvh"} <= suffixes, live.statusBar().currentMessage()
@@ -234,13 +238,19 @@ def test_live_recording_writes_files(qapp, live):
     assert Path(live.recordings_dir) in written[0].parents
 
 
-def test_live_close_joins_threads(qapp, live):
+def test_live_close_joins_threads_and_finishes_the_recording(qapp, live):
     threads = [t for t in threading.enumerate() if t.name in ("capture", "inference")]
     assert threads and all(t.is_alive() for t in threads)
+    before = set(Path(live.recordings_dir).rglob("*.json"))
+    live.record_button.setChecked(True)
+    new_result(qapp, live)
     faulthandler.dump_traceback_later(60, exit=True)  # a hang fails loudly instead of blocking CI
     try:
         live.close()
     finally:
         faulthandler.cancel_dump_traceback_later()
     assert not any(t.is_alive() for t in threads)
+    assert not any(t.name == "recording-close" and t.is_alive() for t in threading.enumerate())
+    written = set(Path(live.recordings_dir).rglob("*.json")) - before
+    assert len(written) == 1 and json.loads(next(iter(written)).read_text())["frames"]
     assert live.pipeline is None and not live.view3d.viewport.is_open
