@@ -24,6 +24,7 @@ TRACK_ROI_SCORE = 0.3  # score given to a region taken from a track rather than 
 KEYPOINT_BOX_CONFIDENCE = 0.3  # joints below this confidence do not shape a pose's box
 DUPLICATE_DISTANCE = 0.2  # poses whose joints are closer than this (in body heights) are one person
 DUPLICATE_IOU = 0.7  # ... or whose boxes overlap this much
+DUPLICATE_INSIDE = 0.85  # ... or whose box lies this much inside the other's (part of the same body)
 CPU_DETECT_EVERY = 3  # detect_every=0 on a CPU
 
 
@@ -48,7 +49,7 @@ class PipelineConfig:
     # Run the person detector on every Nth frame only, following tracked people in between; 0 = automatic:
     # every frame where the pose network runs on a GPU, every CPU_DETECT_EVERY-th on a CPU, where the
     # detector costs half of each frame (bench/pipeline.py: 1.65x the frame rate, bench/tracking_quality.py:
-    # 91.8 % instead of 94.6 % of frames with exactly the right people on the real clips).
+    # 91.8 % instead of 95.3 % of frames with exactly the right people on the real clips).
     detect_every: int = 0
     loop: bool = False  # replay file sources forever (the GUI does)
     realtime: bool = False  # pace file sources at their own frame rate (the GUI does)
@@ -241,17 +242,26 @@ def keypoint_box(keypoints_2d: np.ndarray, fallback: np.ndarray, padding: float 
 
 
 def remove_duplicate_poses(poses: list[PersonPose]) -> list[PersonPose]:
-    """Keep one pose per person where two boxes (a detection and a track region) found the same one."""
+    """Keep one pose per person where two boxes (two detectors, or a detection and a track region)
+    found the same one: most joints in the same place (the median, so a partial box's guessed legs do
+    not hide it), boxes overlapping by DUPLICATE_IOU, or a box lying almost wholly inside a better one."""
     kept: list[PersonPose] = []
     for pose in sorted(poses, key=lambda p: -p.score):
         height = max(float(np.ptp(pose.keypoints_2d[:, 1])), 1.0)
         if not any(
-            np.linalg.norm(pose.keypoints_2d[:, :2] - other.keypoints_2d[:, :2], axis=1).mean() < DUPLICATE_DISTANCE * height
+            np.median(np.linalg.norm(pose.keypoints_2d[:, :2] - other.keypoints_2d[:, :2], axis=1)) < DUPLICATE_DISTANCE * height
             or box_iou(pose.box_xyxy, other.box_xyxy) > DUPLICATE_IOU
+            or _inside_fraction(pose.box_xyxy, other.box_xyxy) > DUPLICATE_INSIDE
             for other in kept
         ):
             kept.append(pose)
     return kept
+
+
+def _inside_fraction(a: np.ndarray, b: np.ndarray) -> float:
+    """The fraction of box a's area that lies inside box b (xyxy)."""
+    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return float(inter / max((a[2] - a[0]) * (a[3] - a[1]), 1e-6))
 
 
 def iter_results(processor: FrameProcessor, source: FrameSource, max_frames: int | None = None) -> Iterator[FrameResult]:

@@ -172,3 +172,27 @@ def test_the_cascade_backend_does_not_follow_people_no_detector_sees_any_more():
     limit = 20 + round(config.track_roi_max_unconfirmed_s * 60) + 1  # the clip runs at 60 fps
     assert max(seen[limit:]) == 0, f"people still followed after frame {limit}: {seen}"
     assert processor.longest_unconfirmed_run <= limit - 20
+
+
+def _pose(x1, y1, x2, y2, score=0.9, rng_seed=None):
+    """A PersonPose whose 17 joints spread over the box (or, with rng_seed, fall anywhere in it)."""
+    from app.types import PersonPose
+
+    t = np.linspace(0.0, 1.0, 17)
+    if rng_seed is not None:
+        t = np.random.default_rng(rng_seed).permutation(t)
+    xs = x1 + (x2 - x1) * (0.5 + 0.4 * np.sin(7 * t))
+    keypoints = np.column_stack([xs, y1 + (y2 - y1) * np.linspace(0.0, 1.0, 17), np.ones(17)])
+    return PersonPose(np.array([x1, y1, x2, y2], float), keypoints, np.zeros((17, 3)), np.array([0, 0, 3000.0]), score)
+
+
+def test_duplicate_poses_of_one_person_are_merged_and_two_people_kept():
+    from app.pipeline import remove_duplicate_poses
+
+    woman = _pose(70, 550, 390, 1530, score=1.0)
+    part_of_her = _pose(115, 590, 380, 1240, score=0.9, rng_seed=1)  # a detector's box around her upper body
+    shifted_legs = _pose(70, 550, 390, 1530, score=0.3)
+    shifted_legs.keypoints_2d[12:, 0] += 200  # her legs guessed wrongly: the median still matches
+    man = _pose(370, 410, 740, 1150, score=0.95)  # overlapping her, but another person
+    kept = remove_duplicate_poses([part_of_her, man, shifted_legs, woman])
+    assert kept == [woman, man]
