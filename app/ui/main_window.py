@@ -438,6 +438,9 @@ class MainWindow(QMainWindow):
             people = len(result.tracks)
             parts.append(f"{people} {'person' if people == 1 else 'people'}")
             parts.append(f"{result.backend or self.config.backend} on {result.device or self.config.device}")
+            processor = pipeline.processor
+            if processor is not None and processor.detect_every > 1:
+                parts.append(f"detector every {processor.detect_every} frames")
         else:
             parts.append(f"{self.config.backend} on {self.config.device}")
         source = pipeline.source

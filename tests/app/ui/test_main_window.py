@@ -170,7 +170,8 @@ def test_live_status_line(qapp, live):
     new_result(qapp, live)
     wait_until(qapp, lambda: "fps" in live.stats_label.text() and "latency" in live.stats_label.text(), 5)
     status = live.stats_label.text()
-    for part in ("fps", "latency", "people", f"{live.config.backend}", " on cpu", "sample_two_people.mp4"):
+    for part in ("fps", "latency", "people", f"{live.config.backend}", " on cpu", "detector every 3 frames",
+                 "sample_two_people.mp4"):
         assert part in status, status
 
 
