@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import cv2
@@ -175,14 +176,20 @@ def test_live_status_line(qapp, live):
         assert part in status, status
 
 
+def result_captured_after(qapp, window, t: float, timeout_s: float = 60) -> FrameResult:
+    """The first result drawn whose frame was captured after perf_counter() time t (results of frames
+    already in flight when a setting changed still show the old setting)."""
+    assert wait_until(qapp, lambda: window.last_result is not None and window.last_result.frame.captured_at > t,
+                      timeout_s)
+    return window.last_result
+
+
 def test_live_smoothing_toggle(qapp, live):
     live.smoothing_box.setChecked(False)
-    new_result(qapp, live)
-    result = new_result(qapp, live)
+    result = result_captured_after(qapp, live, time.perf_counter())
     assert result.tracks and not any(t.smoothed for t in result.tracks)
     live.smoothing_box.setChecked(True)
-    new_result(qapp, live)
-    result = new_result(qapp, live)
+    result = result_captured_after(qapp, live, time.perf_counter())
     assert any(t.smoothed for t in result.tracks)
 
 
