@@ -261,12 +261,14 @@ def stage2(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, steps: int, fo
     rng = np.random.default_rng(tcfg.seed + 1)
     src = os.path.join(out_dir, "weights.pt")
     stage1 = os.path.join(out_dir, "weights_stage1.pt")
+    data = load_split(os.path.join(data_dir, "train.npz"))
     if not os.path.isfile(stage1):
+        if not os.path.isfile(src):
+            raise DatasetError(f"{src}: no stage-1 weights to fine-tune; train them first (without --stage2-steps)")
         shutil.copyfile(src, stage1)
     ckpt = load_checkpoint(stage1)
     cfg = ckpt.config
     net = ckpt.build_network("cpu")
-    data = load_split(os.path.join(data_dir, "train.npz"))
     dataset = DistillCrops(data, cfg.input_size, AugmentConfig(enabled=False), DistillAugment())
     count = len(dataset) if limit <= 0 else min(limit, len(dataset))
     inputs, targets, weights = [], [], []

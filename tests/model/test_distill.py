@@ -170,6 +170,11 @@ def test_training_without_mocap_clips_says_what_to_install(tmp_path, monkeypatch
         distill_train.mocap_poses(str(tmp_path))
     np.savez(tmp_path / "mocap.npz", walk=np.zeros((2, 17, 3)))
     assert distill_train.mocap_poses(str(tmp_path)).shape == (2, 17, 3)
-    assert distill_train.main(["--data", str(tmp_path / "missing"), "--stage2-steps", "1"]) == 2
+    assert distill_train.main(["--data", str(tmp_path / "missing"), "--out", str(tmp_path / "run"),
+                               "--stage2-steps", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "train.npz" in err and "\n" not in err
+    assert distill_train.main(["--data", str(tmp_path / "missing"), "--out", str(tmp_path / "run"),
+                               "--minutes", "0.01"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "train.npz" in err and "\n" not in err
