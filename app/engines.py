@@ -217,12 +217,13 @@ class TorchEngine(Engine):
 
     On CUDA, batches are padded up to the next power of two (capped by max_batch) so that a few
     captured graphs serve every batch size; a graph replays the whole network as one launch, which
-    is what makes small batches fast (eager PyTorch is launch bound there).
+    is what makes small batches fast (eager PyTorch is launch bound there). The buckets up to
+    warm_batch are captured when the engine is built; larger ones the first time they are needed.
     """
 
     def __init__(
         self, net, device: str = "cpu", fp16: bool | None = None, cuda_graphs: bool | None = None,
-        max_batch: int = 64, channels_last: bool = False,
+        max_batch: int = 64, channels_last: bool = False, warm_batch: int = 8,
     ) -> None:
         import torch
 
@@ -242,12 +243,21 @@ class TorchEngine(Engine):
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         if on_gpu:
-            torch.backends.cudnn.benchmark = True
+            # Autotuning every new batch shape made the first call per bucket 2-3x slower (8 s for the
+            # first) and the replays no faster (bench/gpu_warmup.py on an H100: 16.1 s vs 6.9 s in all).
+            torch.backends.cudnn.benchmark = False
         self.device = self._device.type
         self.max_batch = max_batch
         parts = [f"torch-{self.device}"] + (["fp16"] if self.fp16 else []) + (["graphs"] if self.cuda_graphs else [])
         self.name = "-".join(parts)
         self._graphs: dict[int, tuple] = {}
+        if self.cuda_graphs:
+            # Capture the buckets a frame's people usually need now, not on the first frames they appear
+            # in (about 1.5 s each): a live view would freeze, a short clip would mostly measure this.
+            bucket = 1
+            while bucket <= min(warm_batch, max_batch or warm_batch):
+                self._graph(bucket)
+                bucket *= 2
 
     @classmethod
     def from_card(cls, card: ModelCard, card_dir: str | os.PathLike, device: str = "cpu", **options) -> "TorchEngine":

@@ -6,9 +6,11 @@
 # (see bench/gpu_check.py). The working tree that travels must stay under 64 MiB, so
 # assets/cascade_light.onnx (39 MB) is moved aside for the call; the PyTorch engines use the .pt.
 # On the device tool, with carry [".whl"] and timeout_s 540:
-#     bash bench/gpu_session.sh
+#     bash bench/gpu_session.sh                   # every step
+#     bash bench/gpu_session.sh pipeline process  # only those steps (check, tests, pipeline, process, warmup)
 # Every step has its own timeout so one hang cannot cost the others; logs and JSON land in $OUT.
 set -u
+STEPS=" ${*:-check tests pipeline process warmup} "
 OUT=${OUT:-/tmp/gpu_session}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
@@ -19,18 +21,35 @@ fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee "$OUT/nvidia_smi.txt"
 
 # 1. Shipped weights on torch-cuda vs torch-cpu, then the paper and light configs: export, parity, speed.
-timeout 300 python3 -m bench.gpu_check --shipped --out "$OUT" 2>&1 | tee "$OUT/gpu_check.log"
+if [[ $STEPS == *" check "* ]]; then
+    timeout 300 python3 -m bench.gpu_check --shipped --out "$OUT" 2>&1 | tee "$OUT/gpu_check.log"
+fi
 
 # 2. The test files with GPU paths (CUDA tests run instead of skipping); the two deselected tests need
 #    MediaPipe or the EfficientNet ImageNet weights package, which that machine lacks.
-timeout 120 python3 -m pytest -q -p no:cacheprovider tests/app/test_engines.py tests/model/test_network.py \
-    tests/export tests/app/test_cascade_backend.py \
-    --deselect tests/model/test_network.py::test_efficientnet_lite0_loads_shipped_weights_and_any_size \
-    --deselect tests/app/test_cascade_backend.py::test_runs_inside_the_pipeline -rs 2>&1 | tee "$OUT/pytest.log"
+if [[ $STEPS == *" tests "* ]]; then
+    timeout 120 python3 -m pytest -q -p no:cacheprovider tests/app/test_engines.py tests/model/test_network.py \
+        tests/export tests/app/test_cascade_backend.py \
+        --deselect tests/model/test_network.py::test_efficientnet_lite0_loads_shipped_weights_and_any_size \
+        --deselect tests/app/test_cascade_backend.py::test_runs_inside_the_pipeline -rs 2>&1 | tee "$OUT/pytest.log"
+fi
 
 # 3. The whole pipeline on the bundled clip (SSDLite detector on the CPU), cascade backend on the GPU
 #    and, for the same machine, on its CPU.
-for device in cuda cpu; do
-    timeout 75 python3 -m bench.pipeline --detector ssdlite --device "$device" --frames 100 --live-seconds 8 \
-        2>&1 | tee "$OUT/pipeline_$device.log"
-done
+if [[ $STEPS == *" pipeline "* ]]; then
+    for device in cuda cpu; do
+        timeout 75 python3 -m bench.pipeline --detector ssdlite --device "$device" --frames 100 --live-seconds 8 \
+            2>&1 | tee "$OUT/pipeline_$device.log"
+    done
+fi
+
+# 4. `main.py process` on the bundled clip with the network on the GPU: every frame to JSON, BVH and CSV.
+if [[ $STEPS == *" process "* ]]; then
+    timeout 90 python3 main.py process assets/sample_two_people.mp4 --out /tmp/process_out --detector ssdlite \
+        --device cuda 2>&1 | tr '\r' '\n' | tail -4 | tee "$OUT/process.log"
+fi
+
+# 5. The torch-cuda engine's build time and first call per batch bucket (graph capture), as the app runs it.
+if [[ $STEPS == *" warmup "* ]]; then
+    timeout 60 python3 -m bench.gpu_warmup 2>&1 | tee "$OUT/warmup_app.log"
+fi
