@@ -48,8 +48,8 @@ class PipelineConfig:
     track_roi_max_unconfirmed_s: float = 0.5  # ... or once no detector has seen them for this long (no ghosts)
     # Run the person detector on every Nth frame only, following tracked people in between; 0 = automatic:
     # every frame where the pose network runs on a GPU, every CPU_DETECT_EVERY-th on a CPU, where the
-    # detector costs half of each frame (bench/pipeline.py: 1.65x the frame rate, bench/tracking_quality.py:
-    # 91.8 % instead of 95.3 % of frames with exactly the right people on the real clips).
+    # detector costs half of each frame (bench/pipeline.py: about 1.6x the frame rate; bench/tracking_quality.py:
+    # 94.2 % instead of 95.3 % of frames with exactly the right people on the real clips).
     detect_every: int = 0
     loop: bool = False  # replay file sources forever (the GUI does)
     realtime: bool = False  # pace file sources at their own frame rate (the GUI does)
@@ -161,8 +161,10 @@ class FrameProcessor:
         return FrameResult(frame, tuple(tracks), camera, timings, self.backend.name, self.backend.device)
 
     def _detect(self, frame: Frame) -> list[Detection]:
-        """The detector's people on every detect_every-th frame and whenever nobody is tracked; else none."""
-        due = self._frames_since_detection + 1 >= self.detect_every or not self.tracker.live_ids
+        """The detector's people on every detect_every-th frame, and on every frame while nobody is tracked
+        or a tracked person was not found in the last one; else none (the tracks' regions carry people)."""
+        due = (self._frames_since_detection + 1 >= self.detect_every or not self.tracker.live_ids
+               or self.tracker.someone_lost)
         if not due:
             self._frames_since_detection += 1
             return []

@@ -176,5 +176,10 @@ class Tracker:
         return boxes
 
     @property
+    def someone_lost(self) -> bool:
+        """Whether a live track was not seen in the last frame (a person to look for)."""
+        return any(tr.missed > 0 for tr in self._tracks)
+
+    @property
     def live_ids(self) -> list[int]:
         return [tr.track_id for tr in self._tracks]

@@ -76,3 +76,13 @@ def test_a_track_no_detector_confirmed_lately_gets_no_predicted_region():
     assert [i for i, _ in tracker.predicted_boxes(t, max_missed=15, track_ids={1})] == [1]
     assert tracker.predicted_boxes(t, max_missed=15, track_ids={1}, max_unconfirmed_s=0.5) == []
     assert [i for i, _ in tracker.predicted_boxes(t, max_missed=15, track_ids={1}, max_unconfirmed_s=0.6)] == [1]
+
+
+def test_someone_lost_while_a_live_track_was_not_seen():
+    tracker = Tracker()
+    tracker.update([_person(100, 2000.0), _person(400, 2000.0)], 0.0, 30.0)
+    assert not tracker.someone_lost
+    tracker.update([_person(100, 2000.0)], 1 / 30, 30.0)
+    assert tracker.someone_lost
+    tracker.update([_person(100, 2000.0), _person(400, 2000.0)], 2 / 30, 30.0)
+    assert not tracker.someone_lost
