@@ -86,6 +86,8 @@ class FrameProcessor:
     """
 
     def __init__(self, config: PipelineConfig, detector=None, backend=None):
+        if config.detect_every < 0:
+            raise ValueError(f"detect_every must be >= 0 (0 = automatic), got {config.detect_every}")
         self.config = config
         self.detector = detector or make_default_detector(config.detector, config.max_people)
         self.backend = backend or make_backend(config.backend, config.device, config.engine)
@@ -97,8 +99,6 @@ class FrameProcessor:
         self._frames_since_detection = 0
         self._last_detection_t: float | None = None
         self._detection_interval_s = 0.0  # source time between the last two detector runs
-        if config.detect_every < 0:
-            raise ValueError(f"detect_every must be >= 0 (0 = automatic), got {config.detect_every}")
         on_gpu = self.backend.device == "cuda"
         self.detect_every = config.detect_every or (1 if on_gpu else CPU_DETECT_EVERY)
 
@@ -125,8 +125,8 @@ class FrameProcessor:
         self._smoothers.clear()
         self._camera = None
         self._frames_since_detection = 0
-        self._last_detection_t: float | None = None
-        self._detection_interval_s = 0.0  # source time between the last two detector runs
+        self._last_detection_t = None
+        self._detection_interval_s = 0.0
 
     def camera_for(self, frame: Frame) -> CameraIntrinsics:
         if self._camera is None or (self._camera.cx, self._camera.cy) != (frame.width / 2, frame.height / 2):

@@ -200,3 +200,9 @@ def test_unknown_format_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "fbx" in err[0] and "json, bvh, csv" in err[0]
     assert not list(tmp_path.iterdir())
+
+
+def test_negative_detect_every_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["process", DEFAULT_SAMPLE, "--out", str(tmp_path), "--detect-every", "-1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--detect-every" in err[0]

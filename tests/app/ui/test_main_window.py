@@ -262,3 +262,9 @@ def test_live_close_joins_threads_and_finishes_the_recording(qapp, live):
     written = set(Path(live.recordings_dir).rglob("*.json")) - before
     assert len(written) == 1 and json.loads(next(iter(written)).read_text())["frames"]
     assert live.pipeline is None and not live.view3d.viewport.is_open
+
+
+def test_cli_negative_detect_every_is_refused_in_one_line():
+    done = run_main("--detect-every", "-2", "--max-frames", "1", timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--detect-every -2: must be 0 (automatic) or more" in done.stderr
