@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One prepared run on a lent CUDA machine: engine speed table, GPU tests, pipeline FPS (about 6 minutes).
+# One prepared run on a lent CUDA machine: engine speed table, GPU tests, pipeline FPS (about 4 minutes).
 #
 # For the project's H100 machine (CUDA PyTorch, ONNX Runtime CPU, OpenCV; no TensorRT, no
 # onnxruntime-gpu, no MediaPipe/Open3D/Qt). Needs the efficientnet_lite_pytorch wheel in .whl/
@@ -8,6 +8,7 @@
 # On the device tool, with carry [".whl"] and timeout_s 540:
 #     bash bench/gpu_session.sh                   # every step
 #     bash bench/gpu_session.sh pipeline process  # only those steps (check, tests, pipeline, process, warmup)
+#     bash bench/gpu_session.sh train             # training speed and the CUDA/AMP training path (not in "every")
 # Every step has its own timeout so one hang cannot cost the others; logs and JSON land in $OUT.
 set -u
 STEPS=" ${*:-check tests pipeline process warmup} "
@@ -52,4 +53,15 @@ fi
 # 5. The torch-cuda engine's build time and first call per batch bucket (graph capture), as the app runs it.
 if [[ $STEPS == *" warmup "* ]]; then
     timeout 60 python3 -m bench.gpu_warmup 2>&1 | tee "$OUT/warmup_app.log"
+fi
+
+# 6. Training: stage-1 steps/s of the paper and light configs at the paper's batch 64, AMP (bf16) vs fp32,
+#    data loading excluded; then the synthetic smoke recipe trained and evaluated on CUDA with AMP through
+#    `main.py train` / `main.py eval`, to compare with the same recipe on the CPU.
+if [[ $STEPS == *" train "* ]]; then
+    timeout 150 python3 -m bench.train_speed --configs paper light --batch 64 --steps 10 2>&1 | tee "$OUT/train_speed.log"
+    RUN=$(mktemp -d)
+    timeout 150 python3 main.py train model/configs/synthetic_cpu.yaml --device cuda --out-dir "$RUN" \
+        --set num_workers=6 --set cpu_threads=0 2>&1 | tee "$OUT/train_synthetic.log"
+    timeout 60 python3 main.py eval "$RUN/final.pt" synthetic --device cuda 2>&1 | tee "$OUT/eval_synthetic.log"
 fi
