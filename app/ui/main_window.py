@@ -108,8 +108,8 @@ class _ResultMailbox(QObject):
 class _RecordingSink:
     """Feeds every result (not only the drawn ones) to an app.recording.TrackRecorder.
 
-    add() runs on the inference thread, start()/stop() on the GUI thread; the lock makes sure the
-    recorder is never used by both at once, and stop() closes it (writing BVH) outside the lock.
+    add() runs on the inference thread, start()/detach() on the GUI thread; the lock makes sure the
+    recorder is never used by both at once, and whoever detaches it closes it (writing BVH) outside the lock.
     """
 
     def __init__(self):
@@ -139,11 +139,6 @@ class _RecordingSink:
         with self._lock:
             recorder, self._recorder = self._recorder, None
         return recorder
-
-    def stop(self) -> list[str]:
-        """Closes the recorder here; returns the paths written."""
-        recorder = self.detach()
-        return list(recorder.close()) if recorder is not None else []
 
 
 class MainWindow(QMainWindow):
