@@ -16,7 +16,7 @@ from app.backends.base import BackendError
 from app.placement import place_root
 from app.smoothing import OneEuroConfig, PoseSmoother
 from app.sources import FrameSource, SourceError, open_source
-from app.tracking import Tracker, TrackerConfig, box_iou
+from app.tracking import Tracker, TrackerConfig, box_inside_fraction, box_iou
 from app.types import CameraIntrinsics, Detection, Frame, FrameResult, PersonPose, Track
 
 BACKENDS = ("mediapipe", "cascade")
@@ -253,17 +253,11 @@ def remove_duplicate_poses(poses: list[PersonPose]) -> list[PersonPose]:
         if not any(
             np.median(np.linalg.norm(pose.keypoints_2d[:, :2] - other.keypoints_2d[:, :2], axis=1)) < DUPLICATE_DISTANCE * height
             or box_iou(pose.box_xyxy, other.box_xyxy) > DUPLICATE_IOU
-            or _inside_fraction(pose.box_xyxy, other.box_xyxy) > DUPLICATE_INSIDE
+            or box_inside_fraction(pose.box_xyxy, other.box_xyxy) > DUPLICATE_INSIDE
             for other in kept
         ):
             kept.append(pose)
     return kept
-
-
-def _inside_fraction(a: np.ndarray, b: np.ndarray) -> float:
-    """The fraction of box a's area that lies inside box b (xyxy)."""
-    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    return float(inter / max((a[2] - a[0]) * (a[3] - a[1]), 1e-6))
 
 
 def iter_results(processor: FrameProcessor, source: FrameSource, max_frames: int | None = None) -> Iterator[FrameResult]:
