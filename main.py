@@ -7,11 +7,16 @@ Sub-commands (each module defines add_arguments(parser) and run(args) -> exit co
   eval        evaluate a checkpoint on a dataset model.evaluate
   export      checkpoint -> ONNX/TensorRT + card export.cli
   distill     build the distillation set         model.distill
+
+Global option: --verbose shows the libraries' own log lines (Open3D, MediaPipe, TensorFlow Lite, Qt),
+which are kept off the terminal by default (app/quiet.py).
 """
 
 import argparse
 import importlib
 import sys
+
+from app.quiet import quiet_library_logs
 
 COMMANDS = {
     "gui": ("app.ui.cli", "open the live desktop app (the default)"),
@@ -29,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__.strip())
         print("\n`python main.py COMMAND --help` for a command's options; no command opens the app.")
         return 0
+    verbose = "--verbose" in argv
+    argv = [a for a in argv if a != "--verbose"]
+    quiet_library_logs(verbose)
     command = argv.pop(0) if argv and argv[0] in COMMANDS else "gui"
     module_name, help_text = COMMANDS[command]
     module = importlib.import_module(module_name)

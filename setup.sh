@@ -14,6 +14,8 @@ APT_PACKAGES=(
   libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-randr0
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
+  # a real X server for the GUI test on the xcb platform (tests/app/ui/test_xvfb.py)
+  xvfb xauth
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -1,6 +1,6 @@
 """Inference engines for the cascaded network behind one interface: TensorRT, ONNX Runtime, PyTorch.
 
-Every engine takes a float32 (N, 3, S, S) crop batch (app.crops) and returns the card's outputs as
+Every engine takes a float32 (N, 3, S, S) crop batch (model.crop) and returns the card's outputs as
 numpy arrays: 'uvz' (N, J, 3) (u, v crop px, z root-relative mm) and 'joints_3d' (N, J, 3) mm.
 
 select_engine() tries, per device, the fastest runtime first and falls back along
@@ -9,10 +9,11 @@ logging why each one it skipped could not run (not installed, no GPU, no or stal
 GPU engines come before CPU ones, so a GPU machine without TensorRT or onnxruntime-gpu runs PyTorch
 on the GPU rather than ONNX Runtime on the CPU.
 
-The PyTorch engine is the only place in app/ that imports model/: it rebuilds the network from
-model/network.py with the card's model_config and the checkpoint the card names.
+The PyTorch engine rebuilds the network through model/checkpoint.py (the checkpoint the card names);
+no other part of model/'s training stack is reached from here.
 """
 
+import importlib.util
 import logging
 import os
 import time
@@ -21,7 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from export.card import CardError, ModelCard, StaleArtifactError, check_artifact, pick_tensorrt_artifact, read_card, sha256_file
+from export.card import CardError, ModelCard, StaleArtifactError, check_artifact, pick_tensorrt_artifact, read_card
+from export.tensorrt_runtime import TensorRTRunner, TensorRTUnavailable, gpu_identity, require_cuda
+from model.atomic import sha256_file
+from model.errors import one_line
 
 LOG = logging.getLogger(__name__)
 
@@ -131,25 +135,15 @@ class OnnxRuntimeEngine(Engine):
         self.session = None
 
 
-def gpu_identity() -> tuple[str, str]:
-    """(name, compute capability 'major.minor') of CUDA device 0, read through PyTorch."""
-    import torch
-
-    major, minor = torch.cuda.get_device_capability(0)
-    return torch.cuda.get_device_name(0), f"{major}.{minor}"
-
-
 def _require_cuda() -> None:
     try:
-        import torch
-    except ImportError:
-        raise EngineUnavailable("PyTorch is not installed") from None
-    if not torch.cuda.is_available():
-        raise EngineUnavailable(f"no CUDA GPU available to PyTorch {torch.__version__}")
+        require_cuda()
+    except TensorRTUnavailable as e:
+        raise EngineUnavailable(str(e)) from None
 
 
 class TensorRTEngine(Engine):
-    """A serialized TensorRT engine (TensorRT 10 API, named I/O tensors), with PyTorch CUDA buffers.
+    """A serialized TensorRT engine picked from the card (export.tensorrt_runtime runs it).
 
     The card's engine must have been built for this GPU and TensorRT version (export.card checks
     that before the file is deserialized).
@@ -162,54 +156,22 @@ class TensorRTEngine(Engine):
         except ImportError as e:
             raise EngineUnavailable(f"TensorRT is not installed ({e}); {TENSORRT_HINT}") from None
         _require_cuda()
-        import torch
-
         gpu_name, capability = gpu_identity()
         artifact, path = pick_tensorrt_artifact(card, card_dir, gpu_name, capability, trt.__version__, precision)
-        self._trt_logger = trt.Logger(trt.Logger.WARNING)
-        self._runtime = trt.Runtime(self._trt_logger)
-        self._engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
-        if self._engine is None:
-            raise EngineUnavailable(f"{path}: TensorRT could not deserialize the engine")
-        self._context = self._engine.create_execution_context()
-        self._torch = torch
-        self._device = torch.device("cuda", 0)
-        self._stream = torch.cuda.Stream(self._device)
-        self._dtypes = {
-            name: _torch_dtype(torch, trt, self._engine.get_tensor_dtype(name))
-            for name in (card.input_name, *OUTPUT_NAMES)
-        }
+        try:
+            self._runner = TensorRTRunner(path, card.input_name, OUTPUT_NAMES, TENSORRT_HINT)
+        except TensorRTUnavailable as e:
+            raise EngineUnavailable(str(e)) from None
         self.input_name = card.input_name
         self.device = "cuda"
         self.name = f"tensorrt-{artifact.precision}"
         self.max_batch = artifact.max_batch
 
     def _run(self, images: np.ndarray) -> dict[str, np.ndarray]:
-        torch = self._torch
-        with torch.cuda.stream(self._stream):
-            x = torch.from_numpy(images).to(self._device, non_blocking=True).to(self._dtypes[self.input_name])
-            self._context.set_input_shape(self.input_name, tuple(x.shape))
-            self._context.set_tensor_address(self.input_name, x.data_ptr())
-            outputs = {}
-            for name in OUTPUT_NAMES:
-                shape = tuple(self._context.get_tensor_shape(name))
-                outputs[name] = torch.empty(shape, dtype=self._dtypes[name], device=self._device)
-                self._context.set_tensor_address(name, outputs[name].data_ptr())
-            if not self._context.execute_async_v3(self._stream.cuda_stream):
-                raise RuntimeError("TensorRT execution failed")
-            result = {name: t.float().cpu().numpy() for name, t in outputs.items()}
-        return result
+        return self._runner.run(images)
 
     def close(self) -> None:
-        self._context = None
-        self._engine = None
-
-
-def _torch_dtype(torch, trt, dtype):
-    table = {trt.float32: torch.float32, trt.float16: torch.float16}
-    if dtype not in table:
-        raise EngineUnavailable(f"TensorRT engine tensor type {dtype} is not supported here")
-    return table[dtype]
+        self._runner.close()
 
 
 class TorchEngine(Engine):
@@ -265,10 +227,7 @@ class TorchEngine(Engine):
         if device == "cuda":
             _require_cuda()
         try:
-            import torch
-
-            from model.config import ModelConfig
-            from model.network import CascadeNet
+            from model.checkpoint import CheckpointError, load_checkpoint
         except ImportError as e:
             raise EngineUnavailable(f"the PyTorch engine needs torch and model/ ({e})") from None
         path = Path(card_dir) / card.checkpoint_file
@@ -276,10 +235,10 @@ class TorchEngine(Engine):
             raise EngineUnavailable(f"{path}: checkpoint named by the card not found (the PyTorch engine needs it)")
         if sha256_file(path) != card.checkpoint_sha256:
             raise StaleArtifactError(f"{path}: checkpoint differs from the one the card was exported from (sha256); re-export")
-        cfg = ModelConfig.from_dict(card.model_config).replace(pretrained=False, backbone_weights="")
-        state = torch.load(path, map_location="cpu", weights_only=True)["model"]
-        net = CascadeNet(cfg)
-        net.load_state_dict(state)
+        try:
+            net = load_checkpoint(path).build_network()
+        except CheckpointError as e:
+            raise EngineUnavailable(str(e)) from None
         return cls(net, device=device, **options)
 
     def _forward(self, x):
@@ -335,11 +294,6 @@ class TorchEngine(Engine):
         self._graphs.clear()
 
 
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else error.__class__.__name__
-
-
 def engine_names() -> tuple[str, ...]:
     return tuple(name for name, _, _ in ENGINE_ORDER)
 
@@ -386,14 +340,28 @@ def select_engine(card_path: str | os.PathLike, preference: str | None = None, d
             engine = build_engine(name, card, card_dir)
         except (EngineUnavailable, CardError) as e:
             level = logging.WARNING if isinstance(e, StaleArtifactError) else logging.INFO
-            LOG.log(level, "engine %s skipped: %s", name, _one_line(e))
-            skipped.append((name, _one_line(e)))
+            LOG.log(level, "engine %s skipped: %s", name, one_line(e))
+            skipped.append((name, one_line(e)))
         except Exception as e:  # a runtime failing to load its artifact must not stop the next one
-            LOG.warning("engine %s failed to start, skipped: %s: %s", name, e.__class__.__name__, _one_line(e))
-            skipped.append((name, f"{e.__class__.__name__}: {_one_line(e)}"))
+            LOG.warning("engine %s failed to start, skipped: %s: %s", name, e.__class__.__name__, one_line(e))
+            skipped.append((name, f"{e.__class__.__name__}: {one_line(e)}"))
         else:
             engine.skipped = tuple(skipped)
             LOG.info("engine in use: %s (%s, started in %.1f s)", engine.name, card_path.name, time.perf_counter() - started)
             return engine
     reasons = "; ".join(f"{n}: {r}" for n, r in skipped) or "no engine matches the request"
     raise EngineUnavailable(f"{card_path}: no inference engine can run here ({reasons})")
+
+
+def available_devices() -> list[str]:
+    """'cpu', plus 'cuda' where PyTorch sees a GPU (torch is imported only to ask)."""
+    devices = ["cpu"]
+    if importlib.util.find_spec("torch") is not None:
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                devices.append("cuda")
+        except Exception:  # a broken CUDA install still leaves the CPU
+            pass
+    return devices

@@ -17,10 +17,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from app.backends.base import BackendError
-from app.pipeline import BACKENDS, FrameProcessor, PipelineConfig, iter_results
-from app.recording import FORMATS, TrackRecorder, safe_name
+from app.processor import BACKENDS, FrameProcessor, PipelineConfig, iter_results
+from app.formats.recording import FORMATS, TrackRecorder, safe_name
 from app.sources import SourceError, open_source
-from app.tracks_json import SourceInfo
+from app.types import SourceInfo
 
 EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

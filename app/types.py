@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.skeleton import NUM_JOINTS
+from model.skeleton import NUM_JOINTS
 
 
 def _check_shape(name: str, array: np.ndarray, shape: tuple[int, ...]) -> None:
@@ -129,3 +129,28 @@ class FrameResult:
     timings_ms: dict = field(default_factory=dict)
     backend: str = ""
     device: str = ""
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """Where the frames came from: path (or a description for cameras), size in pixels, fps, frame count (0 = unknown)."""
+
+    path: str
+    width: int
+    height: int
+    fps: float
+    frames: int = 0
+
+    @classmethod
+    def from_source(cls, source) -> "SourceInfo":
+        """From an app.sources.FrameSource."""
+        return cls(source.path or source.description, int(source.width), int(source.height),
+                   float(source.fps), int(source.frame_count))
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "width": self.width, "height": self.height, "fps": self.fps,
+                "frames": self.frames}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SourceInfo":
+        return cls(str(d["path"]), int(d["width"]), int(d["height"]), float(d["fps"]), int(d["frames"]))

@@ -30,8 +30,9 @@ import time
 import cv2
 import numpy as np
 
-from app.detection import UnionDetector
-from app.detectors import DetectorConfig, MediaPipeDetector, SSDLiteDetector
+from app.detection import DetectorConfig, UnionDetector
+from app.detection.mediapipe import MediaPipeDetector
+from app.detection.ssdlite import SSDLiteDetector
 from app.types import Frame
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -6,7 +6,7 @@ Data: out/distill/eval.npz from `python main.py distill`: every person triangula
 multi-person clip from cameras 1-3, seen by camera 4 (never used in training; frames >= 65 of that
 clip were not used in any view). Both backends get the same person box (the reference joints' box,
 grown by 10%) on the same full camera-4 frame, through their app code paths (CascadeBackend with the
-card's engine, or the PyTorch network with app.crops for a raw checkpoint; MediaPipeBackend).
+card's engine, or the PyTorch network with model.crop for a raw checkpoint; MediaPipeBackend).
 
 Metrics (per person, then averaged over the people both backends return a pose for):
 - 2D against the teacher (MediaPipe on the full camera-4 frame): mean pixel error and PCK@0.1 (error
@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from app.skeleton import NUM_JOINTS
+from model.skeleton import NUM_JOINTS
 
 
 def _box(points: np.ndarray, grow: float = 0.1) -> np.ndarray:
@@ -42,13 +42,13 @@ def _frames(video: str, wanted: set[int]) -> dict[int, np.ndarray]:
 
 
 class CheckpointBackend:
-    """A raw training checkpoint run like CascadeBackend (app.crops crops, CPU PyTorch), for runs in progress."""
+    """A raw training checkpoint run like CascadeBackend (model.crop crops, CPU PyTorch), for runs in progress."""
 
     name = "cascade/torch-checkpoint"
 
     def __init__(self, path: str) -> None:
-        from app.crops import CropSpec
-        from export.checkpoint import load_checkpoint
+        from model.crop import CropSpec
+        from model.checkpoint import load_checkpoint
 
         ckpt = load_checkpoint(path)
         self.net = ckpt.build_network("cpu").float()
@@ -60,7 +60,7 @@ class CheckpointBackend:
     def estimate(self, frame, detections):
         import torch
 
-        from app.crops import crop_to_image, cut_crops
+        from model.crop import crop_to_image, cut_crops
 
         boxes = np.stack([d.box_xyxy for d in detections])
         batch = cut_crops(frame.image, boxes, self.spec)
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from app.backends.mediapipe_backend import MediaPipeBackend
+    from app.backends.mediapipe import MediaPipeBackend
     from model.distill import HOLDOUT_CLIP, HOLDOUT_FROM_FRAME, HOLDOUT_VIEW, load_records, pose2sim_dir
 
     torch.set_num_threads(args.threads)

@@ -87,10 +87,10 @@ def check_config(name: str, batches, budget_s: float, work: Path) -> dict:
     import torch
 
     import main as entry
-    from app.crops import CropSpec
+    from model.crop import CropSpec
     from app.engines import OnnxRuntimeEngine, TensorRTEngine, TorchEngine
     from export.card import read_card
-    from export.checkpoint import load_checkpoint, make_random_checkpoint
+    from model.checkpoint import load_checkpoint, make_random_checkpoint
     from export.parity import compare, fixed_inputs
     from export.tensorrt_build import tensorrt_status
     from model.config import ModelConfig
@@ -204,7 +204,7 @@ def check_shipped(frames: tuple[int, ...] = (0, 25, 50, 75, 95), device: str = "
     both backends; differences are in image pixels (2D) and root-relative millimetres (3D).
     """
     from app.backends.cascade import CascadeBackend, default_card_path
-    from app.detectors import make_detector
+    from app.detection import make_detector
     from app.sources import DEFAULT_SAMPLE, open_source
 
     card = default_card_path()

@@ -13,7 +13,8 @@ import argparse
 import statistics
 import time
 
-from app.pipeline import FrameProcessor, Pipeline, PipelineConfig, iter_results
+from app.live import Pipeline
+from app.processor import FrameProcessor, PipelineConfig, iter_results
 from app.sources import DEFAULT_SAMPLE, open_source
 
 

@@ -22,10 +22,10 @@ import time
 
 import numpy as np
 
-from app.pipeline import FrameProcessor, PipelineConfig, iter_results
-from app.recording import TrackRecorder
+from app.processor import FrameProcessor, PipelineConfig, iter_results
+from app.formats.recording import TrackRecorder
 from app.sources import DEFAULT_SAMPLE, open_source
-from app.tracks_json import SourceInfo
+from app.types import SourceInfo
 from app.types import CameraIntrinsics, Frame, FrameResult, PersonPose, Track
 
 

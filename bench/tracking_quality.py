@@ -14,7 +14,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from app.pipeline import FrameProcessor, PipelineConfig, iter_results
+from app.processor import FrameProcessor, PipelineConfig, iter_results
 from app.sources import DEFAULT_SAMPLE, open_source
 
 FOREGROUND_HEIGHT = 0.28  # of the frame height; the bundled clip's background person is 0.25-0.26, its foreground >= 0.31

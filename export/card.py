@@ -10,13 +10,13 @@ runs there.
 This module imports no torch (the app reads cards without the training stack). Writes are atomic.
 """
 
-import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+
+from model.atomic import atomic_write_bytes, sha256_file
 
 CARD_FORMAT = "cascade3d-model-card"
 CARD_VERSION = 1
@@ -185,31 +185,6 @@ def write_card(card: ModelCard, path: str | os.PathLike) -> Path:
     path = Path(path)
     atomic_write_bytes(path, (json.dumps(card.to_dict(), indent=2) + "\n").encode("utf-8"))
     return path
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write `data` to `path` so that readers see the old file or the whole new one, never a part."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes owner-only files; artifacts are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _slug(text: str) -> str:

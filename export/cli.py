@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `main.py export --help` is fast and a broken torch install is one line.
-    from export.checkpoint import CheckpointError, load_checkpoint
+    from model.checkpoint import CheckpointError, load_checkpoint
 
     if args.max_batch < 1:
         print(f"export: --max-batch must be at least 1, got {args.max_batch}", file=sys.stderr)
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _export(checkpoint, out_dir: Path, args: argparse.Namespace) -> int:
-    from app.crops import CropSpec
+    from model.crop import CropSpec
     from export.parity import ParityError, fixed_inputs
 
     stem = checkpoint.path.stem
@@ -224,9 +224,9 @@ def _onnxruntime_outputs(path: Path, input_name: str, inputs: np.ndarray) -> dic
 
 def _ensure_tensorrt(card, out_dir, stem, inputs, reference, args) -> tuple[ModelCard, bool]:
     """Build (or reuse) the engine for this GPU; (card, False) with a one-line message if TensorRT can't run."""
-    from app.engines import TensorRTEngine, gpu_identity
     from export.parity import compare, require
     from export.tensorrt_build import build_engine, tensorrt_status
+    from export.tensorrt_runtime import TensorRTRunner, gpu_identity
 
     trt, reason = tensorrt_status()
     if trt is None:
@@ -250,12 +250,10 @@ def _ensure_tensorrt(card, out_dir, stem, inputs, reference, args) -> tuple[Mode
         checkpoint_sha256=card.checkpoint_sha256, gpu_name=gpu_name, compute_capability=capability,
         tensorrt_version=trt.__version__, source=source,
     )
-    # Load it the way the app will (only this engine listed), then compare.
-    trial = replace(card, artifacts=(artifact,))
-    engine = TensorRTEngine(trial, out_dir, precision=precision)
+    runner = TensorRTRunner(path, card.input_name, ("uvz", "joints_3d"))
     try:
-        result = require(compare(file, precision, reference, engine.infer(inputs)))
+        result = require(compare(file, precision, reference, runner.run(inputs)))
     finally:
-        engine.close()
+        runner.close()
     print(f"tensorrt: {result.line()}")
     return card.with_artifact(replace(artifact, parity=result.to_dict())), True

@@ -18,7 +18,7 @@ tensorrt_status() says why it cannot run.
 import os
 from pathlib import Path
 
-from export.card import atomic_write_bytes
+from model.atomic import atomic_write_bytes
 
 # The profile's optimum: a typical frame holds a handful of people.
 OPT_BATCH = 4

@@ -12,7 +12,7 @@ clockwise on screen. The same matrix moves the keypoints.
 The 3D joints (camera axes x right, y down, z forward, root-relative mm) get the same flip (x -> -x)
 and the same in-plane rotation of (x, y) about the camera's z axis, so the 2D and 3D labels stay
 consistent. This is exact for a rotation about the optical axis and the usual approximation for a
-crop away from the image centre. A flip also swaps left and right joints (app.skeleton.FLIP_INDEX):
+crop away from the image centre. A flip also swaps left and right joints (model.skeleton.FLIP_INDEX):
 the joint that was the left hip is the right hip of the mirrored person.
 
 Colour jitter scales each channel; synthetic occlusion paints a random rectangle of noise over the
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.skeleton import FLIP_INDEX, NUM_JOINTS
+from model.skeleton import FLIP_INDEX, NUM_JOINTS
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from app.skeleton import GEODESIC_MM, NUM_JOINTS
+from model.skeleton import GEODESIC_MM, NUM_JOINTS
 
 BACKBONES = ("resnet50", "resnet18", "efficientnet_lite0")
 
@@ -32,7 +32,7 @@ class ModelConfig:
     head_channels: int = 128  # width of the S3HT convs (bone, joint, depth-centric); "adds a few parameters"
     dilations: tuple[int, ...] = (1, 2, 4)  # parallel dilated 3x3 convs of the depth-centric context
     depth_bins: int = 64  # C, the cube side and the per-joint volume depth (the paper's C = 64)
-    num_joints: int = NUM_JOINTS  # the 17 Human3.6M joints of app.skeleton
+    num_joints: int = NUM_JOINTS  # the 17 Human3.6M joints of model.skeleton
     lift_width: int = 1024  # FC width of the 3D lifting block
     lift_blocks: int = 5  # residual blocks of two FC+BN+ReLU+Dropout each
     dropout: float = 0.5  # lifting-block dropout, as in Martinez et al.'s residual MLP the block follows

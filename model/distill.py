@@ -1,10 +1,10 @@
 """`python main.py distill`: builds the distillation training set for the default weights from offline footage.
 
 Stages (each cached under --out; rerunning skips what exists unless --force):
-1. teacher: MediaPipe's PoseLandmarker (app.mediapipe_task, the app's MediaPipe backend's model) runs
+1. teacher: MediaPipe's PoseLandmarker (model/teacher, also the app's MediaPipe backend's model) runs
    over every frame of every source video and stores the raw 33 BlazePose landmarks per person
    (image pixels + visibility, and metric world landmarks).
-2. labels: BlazePose -> 17 Human3.6M joints (app.backends.mediapipe_backend.blazepose_to_h36m). For
+2. labels: BlazePose -> 17 Human3.6M joints (model.teacher.blazepose_to_h36m). For
    the calibrated 4-view Pose2Sim clips, people are associated across views and triangulated
    (confidence-weighted DLT, model.multiview); the 3D joints are reprojected into every view as 2D
    labels and rotated into each camera as 3D labels. Bad labels (high reprojection error, left/right
@@ -31,7 +31,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from app.skeleton import FLIP_INDEX, NUM_JOINTS
+from model.atomic import atomic_open, atomic_write_text
+from model.boxes import points_box
+from model.crop import box_crop_affine
+from model.skeleton import FLIP_INDEX, NUM_JOINTS
+from model.teacher import blazepose_to_h36m
 
 POSE2SIM_CLIPS = ("Demo_SinglePerson", "Demo_MultiPerson")
 VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
@@ -95,7 +99,7 @@ def run_teacher(video: str, num_poses: int, stride: int = 1, upscale: float = 1.
     import cv2
     import mediapipe as mp
 
-    from app.mediapipe_task import create_pose_landmarker
+    from model.teacher import create_pose_landmarker
 
     landmarker = create_pose_landmarker(num_poses=num_poses, video_mode=True)
     frames, images, worlds, counts = [], [], [], []
@@ -126,10 +130,8 @@ def run_teacher(video: str, num_poses: int, stride: int = 1, upscale: float = 1.
 
 def _save_npz(path: str, **arrays) -> None:
     """Atomic np.savez_compressed."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = path + ".tmp.npz"
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_open(path, text=False) as f:
+        np.savez_compressed(f, **arrays)
 
 
 def teacher_sources() -> list[tuple[str, str, int, float]]:
@@ -181,33 +183,20 @@ class LabelStats:
     teacher_rejected: int = 0  # uncalibrated footage: low visibility or too small
 
 
-def _h36m(image_33: np.ndarray) -> np.ndarray:
-    from app.backends.mediapipe_backend import blazepose_to_h36m
-
-    return blazepose_to_h36m(image_33)
-
-
 def teacher_poses(teacher: dict, f: int) -> np.ndarray:
     """(N, 17, 3) x, y px and confidence of the people the teacher found in frame row f."""
     n = int(teacher["count"][f])
     if n == 0:
         return np.zeros((0, NUM_JOINTS, 3))
-    return np.stack([_h36m(teacher["image"][f, p]) for p in range(n)])
+    return np.stack([blazepose_to_h36m(teacher["image"][f, p]) for p in range(n)])
 
 
 def bones_plausible(joints: np.ndarray) -> bool:
     """Every bone of a (17, 3) mm skeleton between 30 mm and 700 mm (a wrong match breaks this)."""
-    from app.skeleton import BONES
+    from model.skeleton import BONES
 
     lengths = np.array([np.linalg.norm(joints[c] - joints[p]) for p, c in BONES])
     return bool(np.all(np.isfinite(lengths)) and lengths.min() > 30.0 and lengths.max() < 700.0)
-
-
-def box_of(points: np.ndarray) -> np.ndarray:
-    """(J, 2) px -> (4,) x1, y1, x2, y2 of the finite points."""
-    ok = np.isfinite(points).all(-1)
-    p = points[ok]
-    return np.array([*p.min(0), *p.max(0)])
 
 
 def _inside_fraction(points: np.ndarray, size: tuple[int, int]) -> float:
@@ -229,7 +218,6 @@ def triangulate_clip(cameras, teachers: list[dict], videos: list[str], cfg: Dist
     people when two overlap or one is small) and associate again.
     Returns per frame a list of (Association, per-view teacher poses used (V, 17, 3) NaN where none).
     """
-    from app.types import Detection, Frame
     from model.multiview import associate
 
     frames = [_read_frames(v) for v in videos] if backend is not None else None
@@ -247,10 +235,10 @@ def triangulate_clip(cameras, teachers: list[dict], videos: list[str], cfg: Dist
                     proj = cam.project(a.joints_world)
                     if not np.isfinite(proj).all() or _inside_fraction(proj, cam.size) < 0.7:
                         continue
-                    x1, y1, x2, y2 = box_of(proj)
+                    x1, y1, x2, y2 = points_box(proj)
                     pad = 0.1 * max(x2 - x1, y2 - y1)
                     box = np.array([x1 - pad, y1 - pad, x2 + pad, y2 + pad])
-                    res = backend.estimate(Frame(f, f / 60.0, frames[v][f]), [Detection(box, 1.0)])[0]
+                    res = backend.estimate(frames[v][f], [box])[0]
                     if res is not None:
                         poses[v] = np.concatenate([poses[v], res[0][None]], axis=0)
                         stats.second_pass_found += 1
@@ -368,9 +356,9 @@ def world_labels(name: str, cfg: DistillConfig, stats: LabelStats) -> list[dict]
     records = []
     for f in range(len(teacher["count"])):
         for p in range(int(teacher["count"][f])):
-            kp = _h36m(teacher["image"][f, p])
+            kp = blazepose_to_h36m(teacher["image"][f, p])
             world = _h36m(teacher["world"][f, p]) * 1000.0
-            x1, y1, x2, y2 = box_of(kp[:, :2])
+            x1, y1, x2, y2 = points_box(kp[:, :2])
             if kp[:, 2].mean() < cfg.min_mean_visibility or max(x2 - x1, y2 - y1) < cfg.min_box_px:
                 stats.teacher_rejected += 1
                 continue
@@ -397,9 +385,9 @@ def stage_labels(cfg: DistillConfig, force: bool = False) -> None:
     out = os.path.join(cfg.out, "labels.npz")
     if os.path.isfile(out) and not force:
         return
-    from app.backends.mediapipe_backend import MediaPipeBackend
+    from model.teacher import BlazePoseCropTeacher
 
-    backend = MediaPipeBackend()
+    backend = BlazePoseCropTeacher()
     stats = LabelStats()
     records = []
     for clip in POSE2SIM_CLIPS:
@@ -427,9 +415,7 @@ def stage_labels(cfg: DistillConfig, force: bool = False) -> None:
     _save_records(out, records)
     summary = {"train": asdict(stats), "eval": asdict(eval_stats),
                "splits": {s: sum(r["split"] == s for r in records) for s in ("train", "excluded", "eval")}}
-    with open(os.path.join(cfg.out, "labels_stats.json.tmp"), "w") as f:
-        json.dump(summary, f, indent=1)
-    os.replace(os.path.join(cfg.out, "labels_stats.json.tmp"), os.path.join(cfg.out, "labels_stats.json"))
+    atomic_write_text(os.path.join(cfg.out, "labels_stats.json"), json.dumps(summary, indent=1))
     print(json.dumps(summary), flush=True)
 
 
@@ -455,14 +441,6 @@ def load_records(path: str) -> list[dict]:
 # ------------------------------------------------------------------------------------------ crops
 
 STORE_PADDING = 1.75  # stored crop side / tight box side: room for 1.25 padding x 1.25 scale jitter + rotation
-
-
-def crop_affine(box_xyxy: np.ndarray, side_factor: float, size: int) -> np.ndarray:
-    """(2, 3) affine from image px to a size x size crop centred on the box, side = factor x box's larger side."""
-    x1, y1, x2, y2 = box_xyxy
-    side = max(x2 - x1, y2 - y1, 1.0) * side_factor
-    s = size / side
-    return np.array([[s, 0.0, size / 2 - s * (x1 + x2) / 2], [0.0, s, size / 2 - s * (y1 + y2) / 2]])
 
 
 def _video_of(source: str, view: str) -> str:
@@ -502,7 +480,7 @@ def stage_crops(cfg: DistillConfig, force: bool = False) -> None:
                 r = records[i]
                 pts = r["joints_2d"][r["valid_2d"]]
                 box = np.array([*pts.min(0), *pts.max(0)])
-                a = crop_affine(box, STORE_PADDING, CROP_SIZE)
+                a = box_crop_affine(box, STORE_PADDING, CROP_SIZE)
                 crops[i] = cv2.warpAffine(image, a, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_AREA,
                                           borderMode=cv2.BORDER_CONSTANT)
                 masks[i] = cv2.warpAffine(mask, a, (CROP_SIZE, CROP_SIZE), flags=cv2.INTER_LINEAR,

@@ -12,7 +12,7 @@ Adam, linear warm-up, cosine decay over the wall-clock budget; input sides drawn
 128/160/192 px (the network is fully convolutional up to the soft-argmax, and the lifting block reads
 size-normalised coordinates), so cheap small steps teach the same weights that run at 192 px.
 Stage 2 (the paper's second stage) fine-tunes the lifting block alone on the stage-1 network's own 2.5D
-output for the training crops plus mocap. A checkpoint in the export format (export/checkpoint.py) is
+output for the training crops plus mocap. A checkpoint in the export format (model/checkpoint.py) is
 written every --save-minutes, so a run cut short still leaves usable weights; --resume continues from
 OUT/last.pt.
 """
@@ -29,14 +29,15 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from app.skeleton import FLIP_INDEX, H36M
 from model.augment import AugmentConfig
+from model.checkpoint import load_checkpoint, make_payload, read_checkpoint, save_checkpoint
 from model.config import ModelConfig
 from model.datasets import DatasetError
 from model.datasets.distill import DistillAugment, DistillCrops, background_pool, load_split
 from model.losses import cascade_loss, pose_loss
 from model.mocap import ViewConfig, crop_uv, humanoid_to_camera_axes, load_all, random_views
 from model.network import CascadeNet, normalise_uvz
+from model.skeleton import FLIP_INDEX
 from model.targets import crop_to_grid, depth_to_grid, make_targets, normalise_geodesic
 
 CHECKPOINT_FORMAT = "cascade3d-distill"
@@ -89,19 +90,9 @@ def mocap_batch(poses_world: np.ndarray, n: int, cfg: ModelConfig, tcfg: Distill
 
 def checkpoint_payload(net: CascadeNet, cfg: ModelConfig, tcfg: DistillTrainConfig, step: int,
                        elapsed: float, logs: dict, fp16: bool = False) -> dict:
-    """The export-format checkpoint (export/checkpoint.py): weights, model config, skeleton, preprocessing."""
-    state = {k: (v.half() if fp16 and v.is_floating_point() else v).clone() for k, v in net.state_dict().items()}
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "model": state,
-        "model_config": cfg.to_dict(),
-        "skeleton": H36M.to_dict(),
-        "preprocessing": {"input_size": cfg.input_size, "channel_order": "RGB", "pixel_scale": 255.0,
-                          "pixel_mean": list(cfg.pixel_mean), "pixel_std": list(cfg.pixel_std),
-                          "crop_padding": 1.25, "crop_aspect": 1.0},
-        "train_config": asdict(tcfg),
-        "progress": {"step": step, "elapsed_s": elapsed, "last_losses": logs},
-    }
+    """The export-format checkpoint (model/checkpoint.py): weights, model config, skeleton, preprocessing."""
+    return make_payload(net, cfg, fp16=fp16, format=CHECKPOINT_FORMAT, train_config=asdict(tcfg),
+                        progress={"step": step, "elapsed_s": elapsed, "last_losses": logs})
 
 
 def mocap_poses(data_dir: str) -> np.ndarray:
@@ -112,13 +103,6 @@ def mocap_poses(data_dir: str) -> np.ndarray:
         raise DatasetError(f"{path}: no mocap clips for the lifting block; install pybullet==3.2.7 "
                            f"(requirements.txt) and run `python main.py distill --out {data_dir}`")
     return humanoid_to_camera_axes(np.concatenate(list(clips.values())))
-
-
-def save_atomic(payload: dict, path: str) -> None:
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = path + ".tmp"
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
 
 
 def lr_factor(step: int, progress: float, tcfg: DistillTrainConfig) -> float:
@@ -237,9 +221,9 @@ def _save(net, opt, cfg, tcfg, step, elapsed, epoch, logs, out_dir, frozen=()) -
     net.eval()
     payload = checkpoint_payload(net, cfg, tcfg, step, elapsed, logs)
     payload["progress"]["epoch"] = epoch
-    save_atomic(payload, os.path.join(out_dir, "weights.pt"))  # export format, no optimizer
+    save_checkpoint(payload, os.path.join(out_dir, "weights.pt"))  # export format, no optimizer
     payload["optimizer"] = opt.state_dict()
-    save_atomic(payload, os.path.join(out_dir, "last.pt"))
+    save_checkpoint(payload, os.path.join(out_dir, "last.pt"))
     net.train()
     set_frozen_eval(list(frozen))
     print(f"saved step {step} ({elapsed / 60:.1f} min) to {out_dir}", flush=True)
@@ -254,8 +238,6 @@ def stage2(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, steps: int, fo
     Rewrites OUT/weights.pt (the stage-1 weights are kept as OUT/weights_stage1.pt).
     """
     import shutil
-
-    from export.checkpoint import load_checkpoint
 
     torch.set_num_threads(tcfg.threads)
     rng = np.random.default_rng(tcfg.seed + 1)
@@ -307,20 +289,20 @@ def stage2(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, steps: int, fo
         if (step + 1) % 100 == 0:
             print(json.dumps({"stage2_step": step + 1, **{k: round(v, 4) for k, v in logs.items()}}), flush=True)
     net.eval()
-    payload = torch.load(stage1, map_location="cpu", weights_only=True)
+    payload = read_checkpoint(stage1)
     payload["model"] = {k: v.clone() for k, v in net.state_dict().items()}
     payload["progress"]["stage2"] = {"steps": steps, "footage_crops": count, "last_losses": logs}
-    save_atomic(payload, src)
+    save_checkpoint(payload, src)
     print(f"stage 2 done: {steps} steps -> {src}", flush=True)
 
 
 def ship_fp16(src: str, dst: str) -> None:
     """Copy an export-format checkpoint with its floating-point tensors stored as fp16 (half the size;
-    loading casts them back to fp32, see export/checkpoint.py)."""
-    payload = torch.load(src, map_location="cpu", weights_only=True)
+    loading casts them back to fp32, see model/checkpoint.py)."""
+    payload = read_checkpoint(src)
     payload["model"] = {k: v.half() if v.is_floating_point() else v for k, v in payload["model"].items()}
     payload["stored_dtype"] = "float16"
-    save_atomic(payload, dst)
+    save_checkpoint(payload, dst)
     print(f"{dst}: {os.path.getsize(dst) / 1e6:.1f} MB (fp16) from {src}")
 
 

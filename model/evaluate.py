@@ -18,14 +18,17 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from app.skeleton import ROOT
+from model.skeleton import ROOT
 from model import metrics
 from model.augment import AugmentConfig
 from model.datasets import DatasetError, dataset_root, load_records
 from model.datasets.human36m import PROTOCOL_METRIC
 from model.datasets.loader import CropDataset
 from model.datasets.synthetic_crops import EVAL_SEED, SyntheticCrops
-from model.train import CheckpointError, network_from_checkpoint, one_line, pick_device, read_checkpoint
+from model.checkpoint import CheckpointError, network_from_state, read_checkpoint
+from model.config import ModelConfig
+from model.errors import one_line
+from model.train import pick_device
 from model.train_config import ConfigError
 
 EVAL_DATASETS = ("human36m", "mupots", "synthetic")
@@ -107,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         data = read_checkpoint(args.checkpoint)
         device = pick_device(args.device)
         dataset, gt, records = test_set(args, data)
-        net = network_from_checkpoint(data, args.checkpoint, device)
+        net = network_from_state(data["model"], ModelConfig.from_dict(data["model_config"]), args.checkpoint).to(device)
         pred = predict(net, dataset, device, args.batch_size, args.workers)
     except (ConfigError, DatasetError, CheckpointError) as e:
         print(f"error: {one_line(e)}", file=sys.stderr)

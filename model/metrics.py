@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-from app.skeleton import JOINT_NAMES, PARENTS, ROOT
+from model.skeleton import JOINT_NAMES, PARENTS, ROOT
 from model.datasets.common import H36M_ACTION_COLUMNS
 
 PCK_THRESHOLD_MM = 150.0

@@ -6,7 +6,7 @@ frame holds the root position (m), the root and joint rotations (quaternions w, 
 elbow angles. pybullet's forward kinematics (DIRECT mode, no window) turns them into joint positions.
 
 The humanoid's frame: y up, x forward (the feet point along +x), z to the person's right; metres.
-Mapping to the 17 Human3.6M joints (app.skeleton), kept consistent with the teacher's BlazePose mapping:
+Mapping to the 17 Human3.6M joints (model.skeleton), kept consistent with the teacher's BlazePose mapping:
 hips, knees, ankles, shoulders, elbows, wrists = the URDF joints of the same name; pelvis = mid-hips;
 thorax = the neck joint; spine = mid(pelvis, thorax); head (top) and nose from the neck link's head
 sphere (centre 0.175 m above the neck joint, radius 0.1025 m at the humanoid's 0.25 scale).
@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.skeleton import NUM_JOINTS
+from model.atomic import atomic_open
+from model.skeleton import NUM_JOINTS
 
 # Motion-file layout after the duration: root pos (3), root rot (4), then per joint 4 (spherical) or 1
 # (revolute) numbers, in this order. pybullet numbers the URDF joints differently: looked up by name.
@@ -134,10 +135,8 @@ def load_all(cache: str = "") -> dict[str, np.ndarray]:
         return {k: data[k] for k in data.files}
     clips = {os.path.basename(p)[len("humanoid3d_"):-4]: load_clip(p) for p in motion_files()}
     if cache and clips:
-        os.makedirs(os.path.dirname(cache) or ".", exist_ok=True)
-        tmp = cache + ".tmp.npz"
-        np.savez_compressed(tmp, **clips)
-        os.replace(tmp, cache)
+        with atomic_open(cache, text=False) as f:
+            np.savez_compressed(f, **clips)
     return clips
 
 

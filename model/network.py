@@ -20,7 +20,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from app.skeleton import ROOT
+from model.skeleton import ROOT
 from model.backbones import build_backbone
 from model.config import ModelConfig
 
@@ -28,7 +28,7 @@ from model.config import ModelConfig
 class CascadeOutput(NamedTuple):
     """Everything the losses need from one training forward pass (all float tensors).
 
-    bone_heatmaps:  (B, J-1, H, W) predicted bone heatmaps (app.skeleton.BONES order).
+    bone_heatmaps:  (B, J-1, H, W) predicted bone heatmaps (model.skeleton.BONES order).
     joint_heatmaps: (B, J, H, W)   predicted joint heatmaps.
     depth_cube:     (B, C, H, W)   predicted depth-centric cube (joint heatmaps at their depth channel).
     ordinal_logits: (B, C, H, W)   logits of P(d(w,h) > c) for c = 0..C-1 (Eq. 5).

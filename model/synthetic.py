@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import torch
 
-from app.skeleton import BONES, NUM_JOINTS, PARENTS, ROOT
+from model.skeleton import BONES, NUM_JOINTS, PARENTS, ROOT
 
 # Bone lengths in mm (Human3.6M-like adult; thorax->spine->pelvis->hip->knee = 1073 mm geodesic).
 BONE_LENGTH_MM: tuple[float, ...] = (

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import torch
 
-from app.skeleton import BONES, ROOT
+from model.skeleton import BONES, ROOT
 from model.config import ModelConfig
 
 # Neck-to-knee geodesic path of Eq. 10 as bones (parent, child): thorax->spine->pelvis on the trunk,

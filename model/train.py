@@ -8,7 +8,6 @@ every epoch and a run resumes from it with --resume.
 """
 
 import argparse
-import io
 import json
 import os
 import sys
@@ -21,38 +20,21 @@ import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset
 from tqdm import tqdm
 
-from app.skeleton import H36M
-from model.config import ModelConfig
+from model.checkpoint import CheckpointError, make_payload, read_checkpoint, save_checkpoint
 from model.datasets import DATASETS, DatasetError, PoseRecord, dataset_root, load_records
 from model.datasets.loader import CropDataset, MixedBatchSampler, mixed_counts
 from model.datasets.synthetic_crops import SyntheticCrops
 from model.losses import cascade_loss, pose_loss
 from model.network import CascadeNet, normalise_uvz
 from model.targets import make_targets, normalise_geodesic
+from model.errors import one_line
 from model.train_config import ConfigError, TrainConfig, apply_override, config_from_dict, load_config
 
 CHECKPOINT_FORMAT = "cascade3d-train"
 CHECKPOINT_VERSION = 1
 
 
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used; the message is one line naming the file."""
-
-
 # ----------------------------------------------------------------------------- data
-
-def preprocessing(cfg: TrainConfig) -> dict:
-    """How crops are cut and normalised (recorded in checkpoints; export/checkpoint.py reads it)."""
-    return {
-        "input_size": cfg.model.input_size,
-        "channel_order": "RGB",
-        "pixel_scale": 255.0,
-        "pixel_mean": list(cfg.model.pixel_mean),
-        "pixel_std": list(cfg.model.pixel_std),
-        "crop_padding": cfg.crop_padding,
-        "crop_aspect": 1.0,
-    }
-
 
 def make_dataset(name: str, cfg: TrainConfig, split: str, has_3d: bool, augment, seed: int) -> Dataset:
     """One dataset as CropSamples; 'synthetic' renders stick figures instead of reading files."""
@@ -102,52 +84,6 @@ def set_epoch(dataset: Dataset, epoch: int) -> None:
 
 
 # ----------------------------------------------------------------------------- checkpoints
-
-def save_checkpoint(path: str, payload: dict) -> None:
-    """torch.save to a temporary file beside `path`, then an atomic rename."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(buffer.getvalue())
-    os.replace(tmp, path)
-
-
-def read_checkpoint(path: str) -> dict:
-    """A training checkpoint as a dict; problems are one-line CheckpointErrors naming the file."""
-    if not os.path.isfile(path):
-        raise CheckpointError(f"{path}: checkpoint not found")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # truncated or foreign files raise many different types
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({e.__class__.__name__})") from None
-    if not isinstance(data, dict) or "model" not in data or "model_config" not in data:
-        raise CheckpointError(f"{path}: not a Cascade3D checkpoint (needs 'model' and 'model_config')")
-    return data
-
-
-def network_from_checkpoint(data: dict, path: str, device: torch.device) -> CascadeNet:
-    """The checkpoint's network on `device` (pretrained-weight loading off: the weights are in the file)."""
-    try:
-        cfg = ModelConfig.from_dict(data["model_config"]).replace(pretrained=False, backbone_weights="")
-        net = CascadeNet(cfg)
-        net.load_state_dict(data["model"])
-    except (ValueError, TypeError, AssertionError, RuntimeError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
-        raise CheckpointError(f"{path}: weights or model_config unusable ({first})") from None
-    return net.to(device)
-
-
-def one_line(error: Exception) -> str:
-    """The one-line message of a user-facing error, also when a DataLoader worker re-raised it with the
-    worker's traceback folded into the message."""
-    text = str(error).strip()
-    if "Original Traceback" in text:
-        last = text.splitlines()[-1]
-        text = last.split(": ", 1)[1] if ": " in last else last
-    return text.splitlines()[0] if text else error.__class__.__name__
-
 
 # ----------------------------------------------------------------------------- training
 
@@ -203,22 +139,19 @@ class Trainer:
         return cfg.stage2_epochs, cfg.stage2_lr, cfg.stage2_lr_decay_epochs
 
     def payload(self, stage: int, epoch: int, optimizer, scaler) -> dict:
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "version": CHECKPOINT_VERSION,
-            "model": self.net.state_dict(),
-            "model_config": self.cfg.model.to_dict(),
-            "train_config": self.cfg.to_dict(),
-            "skeleton": H36M.to_dict(),
-            "preprocessing": preprocessing(self.cfg),
-            "stage": stage,
-            "epoch": epoch,  # epochs of `stage` completed
-            "global_step": self.progress["global_step"],
-            "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict(),
-            "history": self.history,
-            "torch_version": str(torch.__version__),
-        }
+        return make_payload(
+            self.net, self.cfg.model, crop_padding=self.cfg.crop_padding,
+            format=CHECKPOINT_FORMAT,
+            version=CHECKPOINT_VERSION,
+            train_config=self.cfg.to_dict(),
+            stage=stage,
+            epoch=epoch,  # epochs of `stage` completed
+            global_step=self.progress["global_step"],
+            optimizer=optimizer.state_dict(),
+            scaler=scaler.state_dict(),
+            history=self.history,
+            torch_version=str(torch.__version__),
+        )
 
     def run(self) -> str:
         """All configured stages from the current progress; returns the path of the final checkpoint."""

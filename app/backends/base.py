@@ -17,7 +17,7 @@ class PoseBackend(Protocol):
     estimate(frame, detections) returns one (keypoints_2d, joints_3d) pair per detection, in the
     same order: keypoints_2d (17, 3) image pixels + confidence; joints_3d (17, 3) millimetres,
     camera axes, root-relative. A person the backend could not estimate is returned as None.
-    Absolute placement (the root in camera space) is done afterwards by app.placement.
+    Absolute placement (the root in camera space) is done afterwards by app.people.placement.
     """
 
     name: str

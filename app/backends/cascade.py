@@ -1,6 +1,6 @@
 """The cascaded dimension-lifting network as a pose backend: crops -> one engine call -> image pixels.
 
-All person crops of a frame go through the engine in one batch (app.crops cuts them with one affine
+All person crops of a frame go through the engine in one batch (model.crop cuts them with one affine
 warp each); (u, v) come back in crop pixels and are mapped to image pixels with each crop's inverse
 warp; joints_3d are root-relative millimetres in camera axes, as the network outputs them. The crop
 is axis-aligned (no rotation), so the crop's axes are the camera's.
@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from app.backends.base import BackendError
-from app.crops import CropSpec, crop_to_image, cut_crops
+from model.crop import CropSpec, crop_to_image, cut_crops
 from app.engines import Engine, EngineUnavailable, select_engine
 from app.types import Detection, Frame
 from export.card import CardError, read_card

@@ -6,7 +6,7 @@ import signal
 import sys
 import traceback
 
-from app.pipeline import BACKENDS, PipelineConfig
+from app.processor import BACKENDS, PipelineConfig
 
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -61,11 +61,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"--fov {args.fov}: must be between 5 and 170 degrees", file=sys.stderr)
         return 2
     _use_offscreen_if_no_display()
-    # app.pipeline imported cv2, which points Qt at OpenCV's own (incompatible) Qt plugins.
+    # app.processor imported cv2, which points Qt at OpenCV's own (incompatible) Qt plugins.
     os.environ.pop("QT_QPA_PLATFORM_PLUGIN_PATH", None)
     from PyQt6.QtWidgets import QApplication
 
-    from app.ui.main_window import MainWindow, ScriptedRun
+    from app.ui.main_window import MainWindow
+    from app.ui.scripted import ScriptedRun
 
     scripted = None
     if args.max_frames is not None or args.screenshot:

@@ -1,144 +1,34 @@
 """The main window: live video with 2D skeletons, the 3D viewport, controls and a status line.
 
-Threads: the Pipeline calls on_result on its inference thread. _ResultMailbox keeps only the
-newest result and wakes the GUI thread through a queued signal, at most one wake-up in flight,
-so a slow GUI drops results instead of queueing them; the GUI thread only draws.
+Threads: the Pipeline calls on_result on its inference thread; app.ui.mailbox hands the newest
+result to the GUI thread, which only draws. Recording (app.formats.recording.RecordingSink), the
+status text (app.status) and scripted runs (app.ui.scripted) live in their own modules.
 """
 
 import dataclasses
-import importlib.util
 import os
 import sys
-import threading
 import time
-from collections import deque
-from dataclasses import dataclass
 from datetime import datetime
 
-from PyQt6.QtCore import QObject, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QLabel, QMainWindow, QMessageBox, QPushButton,
-    QSpinBox, QSplitter, QToolBar, QWidget,
+    QCheckBox, QComboBox, QFileDialog, QLabel, QMainWindow, QMessageBox, QPushButton, QSpinBox, QSplitter, QToolBar,
 )
 
-from app.pipeline import BACKENDS, Pipeline, PipelineConfig
-from app.types import FrameResult
+from app.engines import available_devices
+from app.formats.recording import RecordingSink, TrackRecorder, new_folder_name
+from app.live import Pipeline
+from app.processor import BACKENDS, PipelineConfig
+from app.status import StatusInputs, status_text
+from app.types import FrameResult, SourceInfo
+from app.ui.mailbox import ResultMailbox
+from app.ui.scripted import ScriptedRun, save_screenshot
 from app.ui.widgets import VideoView, View3D
+from model.errors import one_line
 
 STATS_INTERVAL_MS = 500  # how often the status line is refreshed
-FPS_WINDOW = 30  # results the FPS is averaged over: steady, yet follows a change within seconds
 STOP_TIMEOUT_S = 5.0  # Pipeline.stop never blocks longer than this
-
-
-def available_devices() -> list[str]:
-    """'cpu', plus 'cuda' where PyTorch sees a GPU (torch is imported only to ask)."""
-    devices = ["cpu"]
-    if importlib.util.find_spec("torch") is not None:
-        try:
-            import torch
-
-            if torch.cuda.is_available():
-                devices.append("cuda")
-        except Exception:  # a broken CUDA install still leaves the CPU
-            pass
-    return devices
-
-
-@dataclass(frozen=True)
-class ScriptedRun:
-    """A headless run: stop after max_frames results, save a screenshot, quit with an exit code."""
-
-    max_frames: int | None = None  # None = until the source ends
-    screenshot: str | None = None  # PNG path of the whole window, written after the last result
-
-
-class _ResultMailbox(QObject):
-    """Hands results from the inference thread to the GUI thread, keeping only the newest."""
-
-    ready = pyqtSignal()
-    status = pyqtSignal(str)
-
-    def __init__(self, max_results: int | None, recorder_sink):
-        super().__init__()
-        self._lock = threading.Lock()
-        self._latest: tuple[int, FrameResult] | None = None
-        self._wake_pending = False
-        self._max_results = max_results
-        self._recorder_sink = recorder_sink
-        self.received = 0  # results delivered by the pipeline (not all of them are drawn)
-        self.dropped = 0
-        self._arrivals: deque[float] = deque(maxlen=FPS_WINDOW)
-
-    def fps(self) -> float:
-        """Results per second over the last FPS_WINDOW results (0 until two have come)."""
-        with self._lock:
-            arrivals = list(self._arrivals)
-        if len(arrivals) < 2 or arrivals[-1] <= arrivals[0]:
-            return 0.0
-        return (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
-
-    def on_result(self, result: FrameResult) -> None:
-        """Called on the inference thread."""
-        with self._lock:
-            if self._max_results is not None and self.received >= self._max_results:
-                return
-            self.received += 1
-            self._arrivals.append(time.perf_counter())
-            if self._latest is not None:
-                self.dropped += 1
-            self._latest = (self.received, result)
-            wake = not self._wake_pending
-            self._wake_pending = True
-        self._recorder_sink(result)
-        if wake:
-            self.ready.emit()
-
-    def on_status(self, message: str) -> None:
-        """Called on the inference/capture thread."""
-        self.status.emit(message)
-
-    def take(self) -> tuple[int, FrameResult] | None:
-        """Called on the GUI thread: the newest (ordinal, result), or None."""
-        with self._lock:
-            latest, self._latest = self._latest, None
-            self._wake_pending = False
-            return latest
-
-
-class _RecordingSink:
-    """Feeds every result (not only the drawn ones) to an app.recording.TrackRecorder.
-
-    add() runs on the inference thread, start()/detach() on the GUI thread; the lock makes sure the
-    recorder is never used by both at once, and whoever detaches it closes it (writing BVH) outside the lock.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._recorder = None
-        self.error: str | None = None  # set when writing failed; the GUI reports it and stops
-
-    @property
-    def active(self) -> bool:
-        return self._recorder is not None
-
-    def start(self, recorder) -> None:
-        with self._lock:
-            self._recorder, self.error = recorder, None
-
-    def __call__(self, result: FrameResult) -> None:
-        with self._lock:
-            if self._recorder is None or self.error is not None:
-                return
-            try:
-                self._recorder.add(result)
-            except Exception as exc:  # a full disk must not stop the live pipeline
-                self.error = f"recording failed: {_one_line(exc)}"
-
-    def detach(self):
-        """Stops feeding the recorder and hands it over (None if none was recording); the caller closes it."""
-        with self._lock:
-            recorder, self._recorder = self._recorder, None
-        return recorder
 
 
 class MainWindow(QMainWindow):
@@ -156,11 +46,8 @@ class MainWindow(QMainWindow):
         self.pipeline: Pipeline | None = None
         self.last_error: str | None = None
         self.last_result: FrameResult | None = None
-        self._mailbox: _ResultMailbox | None = None
-        self._recording = _RecordingSink()
-        # Closing a recorder writes the final JSON and a BVH per track: tens of seconds after a long
-        # session, so it runs on its own thread and the window stays responsive (closeEvent waits).
-        self._closers: list[threading.Thread] = []
+        self._mailbox: ResultMailbox | None = None
+        self._recording = RecordingSink()
         self.recording_finished.connect(self._on_recording_finished, Qt.ConnectionType.QueuedConnection)
         self._screen_latency_ms: float | None = None
         self._finishing = False
@@ -236,11 +123,7 @@ class MainWindow(QMainWindow):
 
         self.record_button = QPushButton("Record")
         self.record_button.setCheckable(True)
-        if importlib.util.find_spec("app.recording") is None:
-            self.record_button.setEnabled(False)
-            self.record_button.setToolTip("recording is not available: app/recording.py is missing")
-        else:
-            self.record_button.setToolTip(f"record tracks as JSON, BVH and CSV into {self.recordings_dir}/<time>/")
+        self.record_button.setToolTip(f"record tracks as JSON, BVH and CSV into {self.recordings_dir}/<time>/")
         self.record_button.toggled.connect(self.set_recording)
         bar.addWidget(self.record_button)
         self.reset_button = QPushButton("Reset 3D view")
@@ -292,10 +175,7 @@ class MainWindow(QMainWindow):
                 self.record_button.setChecked(False)
                 self.show_error("nothing to record: no source is running")
                 return
-            from app.recording import TrackRecorder
-            from app.tracks_json import SourceInfo
-
-            out_dir = _new_folder_name(os.path.join(self.recordings_dir, datetime.now().strftime("%Y%m%d-%H%M%S")))
+            out_dir = new_folder_name(os.path.join(self.recordings_dir, datetime.now().strftime("%Y%m%d-%H%M%S")))
             try:
                 recorder = TrackRecorder(out_dir, SourceInfo.from_source(self.pipeline.source))
             except OSError as exc:
@@ -310,21 +190,13 @@ class MainWindow(QMainWindow):
             self._finish_recording()
 
     def _finish_recording(self) -> None:
-        """Stops recording now and writes the final files on a background thread."""
-        recorder = self._recording.detach()
-        if recorder is None:
-            return
-        self.statusBar().showMessage(f"finishing the recording in {recorder.out_dir}/ …")
-        closer = threading.Thread(target=self._close_recorder, args=(recorder,), name="recording-close")
-        self._closers = [t for t in self._closers if t.is_alive()] + [closer]
-        closer.start()
+        """Stops recording now; the final files are written on a background thread."""
+        recorder = self._recording.finish(self._on_recorder_closed)
+        if recorder is not None:
+            self.statusBar().showMessage(f"finishing the recording in {recorder.out_dir}/ …")
 
-    def _close_recorder(self, recorder) -> None:
-        try:
-            paths = recorder.close()
-            message, failed = (f"recorded: {', '.join(paths)}" if paths else "nothing recorded"), False
-        except Exception as exc:  # a failed write must not take the app down
-            message, failed = f"recording failed: {_one_line(exc)}", True
+    def _on_recorder_closed(self, message: str, failed: bool) -> None:
+        """On the recorder's closing thread."""
         if self._closed:  # the window is going away: say it where the user still looks
             print(message, file=sys.stderr if failed else sys.stdout, flush=True)
         self.recording_finished.emit(message, failed)
@@ -337,9 +209,7 @@ class MainWindow(QMainWindow):
 
     def wait_for_recordings(self) -> None:
         """Blocks until every recording being finished is written (the app must not quit before)."""
-        for closer in self._closers:
-            closer.join()
-        self._closers = []
+        self._recording.wait()
 
     # ---- pipeline lifecycle --------------------------------------------------------------
 
@@ -347,7 +217,7 @@ class MainWindow(QMainWindow):
         """Stops the running pipeline and starts one with `config`; False (error shown) if it fails."""
         self.stop_pipeline()
         self.config = config
-        mailbox = _ResultMailbox(self.scripted and self.scripted.max_frames, self._recording)
+        mailbox = ResultMailbox(self.scripted and self.scripted.max_frames, self._recording)
         mailbox.ready.connect(self._on_result_ready, Qt.ConnectionType.QueuedConnection)
         mailbox.status.connect(self.show_error, Qt.ConnectionType.QueuedConnection)
         if self.scripted is not None:
@@ -361,7 +231,7 @@ class MainWindow(QMainWindow):
             pipeline.start()
         except Exception as exc:  # SourceError, BackendError or a broken install: one line, app stays
             pipeline.stop(STOP_TIMEOUT_S)
-            self.show_error(_one_line(exc))
+            self.show_error(one_line(exc))
             if self.scripted is not None:
                 self._finish(exit_code=2)
             return False
@@ -416,39 +286,25 @@ class MainWindow(QMainWindow):
         self._refresh_status()
 
     def status_text(self) -> str:
-        """The status line: FPS | latency | people | backend on device | source."""
+        """The status line (app.status.status_text of what the window knows now)."""
         pipeline = self.pipeline
         if pipeline is None:
-            return self.last_error or "no source running: pick a camera or open a file"
-        fps = self._mailbox.fps() if self._mailbox is not None else 0.0
-        parts = ["paused" if pipeline.paused else f"{fps:.1f} fps"]
-        result = self.last_result
-        if result is not None:
-            latency = result.timings_ms.get("latency")
-            if self._screen_latency_ms is not None:
-                text = f"latency {self._screen_latency_ms:.0f} ms"
-                if latency is not None:
-                    text += f" (to result {latency:.0f} ms)"
-                parts.append(text)
-            people = len(result.tracks)
-            parts.append(f"{people} {'person' if people == 1 else 'people'}")
-            parts.append(f"{result.backend or self.config.backend} on {result.device or self.config.device}")
-            processor = pipeline.processor
-            if processor is not None and processor.detect_every > 1:
-                parts.append(f"detector every {processor.detect_every} frames")
-        else:
-            parts.append(f"{self.config.backend} on {self.config.device}")
-        source = pipeline.source
-        if source is not None:
-            description = source.description
-            if source.fallback_reason:
-                description += f" ({source.fallback_reason})"
-            parts.append(description)
-        if self._recording.active:
-            parts.append("● recording")
-        if self.last_error:
-            parts.append(self.last_error)
-        return " | ".join(parts)
+            return status_text(StatusInputs(running=False, error=self.last_error))
+        processor, source = pipeline.processor, pipeline.source
+        return status_text(StatusInputs(
+            running=True,
+            paused=pipeline.paused,
+            fps=self._mailbox.fps() if self._mailbox is not None else 0.0,
+            screen_latency_ms=self._screen_latency_ms,
+            result=self.last_result,
+            backend=self.config.backend,
+            device=self.config.device,
+            detect_every=processor.detect_every if processor is not None else 1,
+            source=source.description if source is not None else "",
+            source_fallback=(source.fallback_reason or "") if source is not None else "",
+            recording=self._recording.active,
+            error=self.last_error,
+        ))
 
     def _refresh_status(self) -> None:
         self.stats_label.setText(self.status_text())
@@ -498,27 +354,3 @@ class MainWindow(QMainWindow):
             self.wait_for_recordings()
             self.view3d.close_viewport()
         event.accept()
-
-
-def save_screenshot(widget: QWidget, path: str) -> None:
-    """The whole widget as PNG, written atomically (tmp file, then rename)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp")
-    if not widget.grab().save(tmp, "PNG"):
-        raise OSError("Qt could not encode the image")
-    os.replace(tmp, path)
-
-
-def _new_folder_name(path: str) -> str:
-    """path, or path-2, path-3, ... whichever does not exist yet (two recordings in one second)."""
-    candidate, n = path, 1
-    while os.path.exists(candidate):
-        n += 1
-        candidate = f"{path}-{n}"
-    return candidate
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__

@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from app.colors import track_color
-from app.skeleton import BONES, JOINT_NAMES, NUM_JOINTS
+from model.skeleton import BONES, JOINT_NAMES, NUM_JOINTS
 from app.types import Track
 
 # Open3D's EGL renderer crashes without a display unless it is told to run surfaceless.

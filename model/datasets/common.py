@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.skeleton import JOINT_NAMES, NUM_JOINTS
+from model.skeleton import JOINT_NAMES, NUM_JOINTS
 
 # The 15 Human3.6M actions in the order of the public annotations (action_idx 2..16) and the
 # column abbreviations of the paper's Tables 1-2 (same order).
@@ -26,7 +26,7 @@ class DatasetError(Exception):
 
 @dataclass(frozen=True)
 class PoseRecord:
-    """One annotated person in one image, in our 17-joint order (app.skeleton).
+    """One annotated person in one image, in our 17-joint order (model.skeleton).
 
     joints_2d: (17, 2) float64 px in the original image (x right, y down).
     valid_2d: (17,) bool; False where the dataset lacks the joint or it is unlabelled.
@@ -64,7 +64,7 @@ class PoseRecord:
 
 
 def joint_index(name: str) -> int:
-    """Index of one of our joints by name (app.skeleton.JOINT_NAMES)."""
+    """Index of one of our joints by name (model.skeleton.JOINT_NAMES)."""
     return JOINT_NAMES.index(name)
 
 

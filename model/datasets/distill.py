@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
-from app.skeleton import NUM_JOINTS
+from model.skeleton import NUM_JOINTS
 from model.augment import AugmentConfig, AugmentParams, augment_sample, crop_matrix, sample_params
 from model.datasets.common import DatasetError
 from model.datasets.loader import IMAGENET_MEAN, IMAGENET_STD, CropSample, make_crop_sample

@@ -11,7 +11,7 @@ Expected layout (as distributed with the public top-down 3D pose code by Moon et
 Image entries carry id, file_name (relative to images/), width, height, subject, action_idx (2..16),
 subaction_idx, cam_idx and frame_idx (0-based); annotation entries carry image_id and bbox
 (x, y, w, h px). 3D joints are world millimetres in the Human3.6M 17-joint order, which is our order
-(app/skeleton.py: 'Torso' is our spine, 'Neck' our thorax). Camera space is X_cam = R (X_world - t).
+(model/skeleton.py: 'Torso' is our spine, 'Neck' our thorax). Camera space is X_cam = R (X_world - t).
 
 Protocols (the paper's numbering; note that Moon et al.'s code swaps the two names):
   1: train S1, S5, S6, S7, S8; test S9, S11; metric MPJPE (Table 1).
@@ -24,7 +24,7 @@ import os
 
 import numpy as np
 
-from app.skeleton import NUM_JOINTS
+from model.skeleton import NUM_JOINTS
 from model.datasets.common import (
     DatasetError, PoseRecord, clip_box, coco_index, project, read_json, require_dir, require_keys,
     world_to_camera,

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from app.skeleton import ROOT
+from model.skeleton import ROOT
 from model.augment import AugmentConfig, augment_sample, sample_params
 from model.datasets.common import DatasetError, PoseRecord, crop_box
 

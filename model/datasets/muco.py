@@ -25,7 +25,7 @@ import os
 
 import numpy as np
 
-from app.skeleton import NUM_JOINTS
+from model.skeleton import NUM_JOINTS
 from model.datasets.common import (
     DatasetError, PoseRecord, clip_box, coco_index, map_joints, read_json, require_dir, require_keys,
 )

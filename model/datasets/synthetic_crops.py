@@ -9,7 +9,7 @@ as a 2D-only dataset (their 3D labels dropped), so mixed 3D/2D batches can be ex
 import numpy as np
 from torch.utils.data import Dataset
 
-from app.skeleton import NUM_JOINTS, ROOT
+from model.skeleton import NUM_JOINTS, ROOT
 from model.augment import AugmentConfig, augment_sample, sample_params
 from model.datasets.loader import IMAGENET_MEAN, IMAGENET_STD, CropSample, make_crop_sample
 from model.synthetic import StickFigureDataset

@@ -10,7 +10,7 @@ import torch
 import main
 from app.engines import EngineUnavailable, OnnxRuntimeEngine, TorchEngine, engine_names, select_engine
 from export.card import read_card, write_card
-from export.checkpoint import make_random_checkpoint
+from model.checkpoint import make_random_checkpoint
 from export.parity import compare, require
 from model.config import ModelConfig
 
@@ -18,12 +18,9 @@ HAVE_CUDA = torch.cuda.is_available()
 
 
 @pytest.fixture(scope="module")
-def card_path(tmp_path_factory):
+def card_path(export_tiny):
     """A tiny random-weight network exported by the real CLI (ONNX + card + checkpoint in one folder)."""
-    root = tmp_path_factory.mktemp("engines")
-    checkpoint = make_random_checkpoint(root / "tiny.pt", ModelConfig.tiny(), seed=3)
-    assert main.main(["export", str(checkpoint)]) == 0
-    return root / "tiny.card.json"
+    return export_tiny(3)
 
 
 @pytest.fixture
@@ -97,7 +94,8 @@ def test_a_card_for_another_checkpoint_is_refused(copy_of):
 def test_foreign_tensorrt_engine_in_the_card_never_breaks_selection(copy_of):
     from dataclasses import replace
 
-    from export.card import Artifact, engine_filename, sha256_file
+    from export.card import Artifact, engine_filename
+    from model.atomic import sha256_file
 
     card = read_card(copy_of)
     file = engine_filename("tiny", card.checkpoint_sha256, "fp16", 16, "NVIDIA A100", "8.0", "10.0.1")

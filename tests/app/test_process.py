@@ -15,13 +15,12 @@ import numpy as np
 import pytest
 
 import app.process
-from app.skeleton import JOINT_NAMES
+from model.skeleton import JOINT_NAMES
 from app.sources import DEFAULT_SAMPLE
-from app.tracks_json import read_series, read_tracks
+from app.formats.tracks_json import read_series, read_tracks
 from main import main
 from tests.app.track_fixtures import forward_kinematics, reference_cm, validate_track_json
 
-pytest.importorskip("mediapipe", reason="the MediaPipe backend is not installed")
 REPO = Path(__file__).resolve().parents[2]
 FRAMES = 20
 
@@ -65,7 +64,6 @@ def test_one_bvh_per_track(processed):
 
 def test_bvh_forward_kinematics_round_trip(processed):
     """Joints from an independent parser's FK equal the track's joints with median bone lengths."""
-    pytest.importorskip("bvh", reason="the independent BVH parser (pip install bvh==0.3) is missing")
     out, _ = processed
     _, series = read_series(out / "sample_two_people.json")
     for track_id, track in series.items():

@@ -3,8 +3,8 @@
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from app.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
-from app.tracks_json import FORMAT
+from model.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
+from app.formats.tracks_json import FORMAT
 from app.types import CameraIntrinsics, Frame, FrameResult, PersonPose, Track
 
 CAMERA = CameraIntrinsics(800.0, 800.0, 320.0, 240.0)
@@ -127,7 +127,7 @@ def forward_kinematics(path: str) -> tuple[dict[str, np.ndarray], object]:
 def reference_cm(joints_camera_mm: np.ndarray) -> np.ndarray:
     """The track's joints with each bone set to its median length (directions kept), in BVH axes (Y up, cm).
 
-    Written here from the documented conventions, independently of app.bvh.
+    Written here from the documented conventions, independently of app.formats.bvh.
     """
     lengths = [np.median(np.linalg.norm(joints_camera_mm[:, j] - joints_camera_mm[:, PARENTS[j]], axis=-1))
                for j in range(NUM_JOINTS)]

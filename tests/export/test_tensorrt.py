@@ -9,7 +9,7 @@ import torch
 import main
 from app.engines import EngineUnavailable, TensorRTEngine, select_engine
 from export.card import read_card, write_card
-from export.checkpoint import make_random_checkpoint
+from model.checkpoint import make_random_checkpoint
 from export.tensorrt_build import tensorrt_status
 from model.config import ModelConfig
 

@@ -6,7 +6,7 @@ import os
 import cv2
 import numpy as np
 
-from app.skeleton import NUM_JOINTS
+from model.skeleton import NUM_JOINTS
 from model.datasets.common import H36M_ACTIONS, project, world_to_camera
 from model.datasets.mpii import MPII_JOINTS
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from app.skeleton import FLIP_INDEX, JOINT_NAMES, NUM_JOINTS
+from model.skeleton import FLIP_INDEX, JOINT_NAMES, NUM_JOINTS
 from model.augment import (
     AugmentConfig, AugmentParams, augment_sample, crop_matrix, sample_params, transform_joints_3d,
     transform_points,

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.utils.data import ConcatDataset, DataLoader
 
-from app.skeleton import JOINT_NAMES, NUM_JOINTS
+from model.skeleton import JOINT_NAMES, NUM_JOINTS
 from model.augment import AugmentConfig
 from model.datasets import DatasetError, load_records
 from model.datasets.coco import COCO_JOINTS

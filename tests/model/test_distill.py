@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from app.skeleton import FLIP_INDEX, NUM_JOINTS
+from model.skeleton import FLIP_INDEX, NUM_JOINTS
 from model.augment import AugmentConfig
 from model.config import ModelConfig
 from model.datasets.distill import DistillAugment, DistillCrops
-from model.distill import HOLDOUT_CLIP, HOLDOUT_FROM_FRAME, HOLDOUT_VIEW, bones_plausible, crop_affine, split_of
+from model.distill import HOLDOUT_CLIP, HOLDOUT_FROM_FRAME, HOLDOUT_VIEW, bones_plausible, split_of
 from model.distill_train import DistillTrainConfig, checkpoint_payload, mocap_batch
 
 STAND = np.array([[0, 0, 0], [-100, 0, 0], [-100, 450, 0], [-100, 850, 0], [100, 0, 0], [100, 450, 0],
@@ -96,13 +96,6 @@ def test_background_replacement_keeps_the_person():
     assert img.mean(0)[y, x] > 1.0
 
 
-def test_crop_affine_centres_the_box():
-    a = crop_affine(np.array([100.0, 200.0, 300.0, 600.0]), 1.75, 256)
-    centre = a[:, :2] @ np.array([200.0, 400.0]) + a[:, 2]
-    np.testing.assert_allclose(centre, [128, 128])
-    assert a[0, 0] == pytest.approx(256 / (400 * 1.75))
-
-
 def test_mocap_batch_is_a_consistent_lifting_sample():
     cfg = ModelConfig.light()
     poses = np.tile(STAND, (5, 1, 1))
@@ -124,7 +117,7 @@ def test_mocap_batch_is_a_consistent_lifting_sample():
 
 
 def test_checkpoint_loads_through_export(tmp_path):
-    from export.checkpoint import load_checkpoint
+    from model.checkpoint import load_checkpoint
     from model.network import CascadeNet
 
     cfg = ModelConfig.tiny()

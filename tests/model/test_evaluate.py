@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import main
-from app.skeleton import NUM_JOINTS
+from model.skeleton import NUM_JOINTS
 from model.datasets.common import H36M_ACTION_COLUMNS, project
 
 W, H = 160, 120

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from app.skeleton import NUM_JOINTS
+from model.skeleton import NUM_JOINTS
 from model.config import ModelConfig
 from model.losses import LOSS_NAMES, cascade_loss, heatmap_loss, ordinal_loss, pose_loss, uvz_loss
 from model.network import CascadeOutput

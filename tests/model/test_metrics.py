@@ -6,7 +6,7 @@ from scipy.linalg import orthogonal_procrustes
 from scipy.spatial import procrustes
 from scipy.spatial.transform import Rotation
 
-from app.skeleton import NUM_JOINTS
+from model.skeleton import NUM_JOINTS
 from model import metrics
 from model.datasets.common import H36M_ACTION_COLUMNS
 

@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from app.skeleton import BONES, JOINT_NAMES
+from model.skeleton import BONES, JOINT_NAMES
 from model.mocap import ViewConfig, crop_uv, humanoid_to_camera_axes, load_clip, motion_files, random_views
 
-pytest.importorskip("pybullet", reason="pybullet==3.2.7 ships the DeepMimic clips")
 
 
 @pytest.fixture(scope="module")

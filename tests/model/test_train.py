@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import main
-from app.skeleton import H36M
+from model.skeleton import H36M
 from model.train_config import ConfigError, TrainConfig, load_config
 from tests.model.dataset_fixtures import make_h36m, make_mpii
 

@@ -1,0 +1,1 @@
+"""Per-person stages after the pose backend: metric placement, tracking (IDs over time) and smoothing."""

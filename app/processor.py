@@ -1,0 +1,243 @@
+"""The per-frame work of the pipeline: detect -> pose -> place -> track -> smooth, one frame at a time.
+
+FrameProcessor does it synchronously; iter_results drives it over a whole source without dropping
+frames (headless processing, streaming, tests). The live threading around it is app/live.py.
+"""
+
+from dataclasses import dataclass, field
+import time
+from typing import Iterator
+
+import numpy as np
+
+from app.backends import BACKENDS, make_backend  # noqa: F401  (BACKENDS: the front ends list them)
+from app.detection import make_default_detector
+from app.people.placement import place_root
+from app.people.smoothing import OneEuroConfig, PoseSmoother
+from app.sources import FrameSource
+from app.people.tracking import Tracker, TrackerConfig
+from model.boxes import box_inside_fraction, box_iou
+from app.types import CameraIntrinsics, Detection, Frame, FrameResult, PersonPose, Track
+
+TRACK_ROI_SCORE = 0.3  # score given to a region taken from a track rather than from the detector
+KEYPOINT_BOX_CONFIDENCE = 0.3  # joints below this confidence do not shape a pose's box
+DUPLICATE_DISTANCE = 0.2  # poses whose joints are closer than this (in body heights) are one person
+DUPLICATE_IOU = 0.7  # ... or whose boxes overlap this much
+DUPLICATE_INSIDE = 0.85  # ... or whose box lies this much inside the other's (part of the same body)
+CPU_DETECT_EVERY = 3  # detect_every=0 on a CPU
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """What to run and how; change fields with dataclasses.replace."""
+
+    source: str = ""  # "" = camera 0, else the bundled clip; a digit = camera index; else a path
+    backend: str = "cascade"  # pose backend: the shipped cascaded network, or "mediapipe" (BlazePose)
+    device: str = "auto"  # 'cpu', 'cuda' or 'auto' (GPU where the backend can use one, else CPU)
+    engine: str | None = None  # cascade backend runtime: None = best available, or e.g. 'onnxruntime', 'torch-cpu'
+
+    detector: str = "mediapipe+ssdlite"  # person detector(s), app.detection.make_detector; "a+b" = union (README)
+    horizontal_fov_deg: float = 60.0  # camera field of view for placement; typical webcams are 55-70
+    smoothing: bool = True  # One-Euro filter per joint per track
+    one_euro: OneEuroConfig = field(default_factory=OneEuroConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    max_people: int = 6  # people estimated per frame, largest detections first
+    track_rois: bool = True  # also look where tracked people were: bridges detector misses
+    track_roi_max_missed_s: float = 0.5  # stop looking for a lost person after this long
+    track_roi_max_unconfirmed_s: float = 0.5  # ... or once no detector has seen them for this long (no ghosts)
+    # Run the person detector on every Nth frame only, following tracked people in between; 0 = automatic:
+    # every frame where the pose network runs on a GPU, every CPU_DETECT_EVERY-th on a CPU, where the
+    # detector costs half of each frame (bench/pipeline.py: about 1.6x the frame rate; bench/tracking_quality.py:
+    # 94.2 % instead of 95.3 % of frames with exactly the right people on the real clips).
+    detect_every: int = 0
+    loop: bool = False  # replay file sources forever (the GUI does)
+    realtime: bool = False  # pace file sources at their own frame rate (the GUI does)
+
+
+class FrameProcessor:
+    """detect -> pose -> place -> track -> smooth, one frame at a time.
+
+    detector/backend may be passed in (already built) to share them between runs or in tests.
+    """
+
+    def __init__(self, config: PipelineConfig, detector=None, backend=None):
+        if config.detect_every < 0:
+            raise ValueError(f"detect_every must be >= 0 (0 = automatic), got {config.detect_every}")
+        self.config = config
+        self.detector = detector or make_default_detector(config.detector, config.max_people)
+        self.backend = backend or make_backend(config.backend, config.device, config.engine)
+        self.tracker = Tracker(config.tracker)
+        self._smoothers: dict[int, PoseSmoother] = {}
+        self._smoothing = config.smoothing
+        self._smoothing_requested = config.smoothing
+        self._camera: CameraIntrinsics | None = None
+        self._frames_since_detection = 0
+        self._last_detection_t: float | None = None
+        self._detection_interval_s = 0.0  # source time between the last two detector runs
+        on_gpu = self.backend.device == "cuda"
+        self.detect_every = config.detect_every or (1 if on_gpu else CPU_DETECT_EVERY)
+
+    @property
+    def longest_unconfirmed_run(self) -> int:
+        """Most consecutive frames any track lived on its predicted regions alone since reset()."""
+        return self.tracker.longest_unconfirmed_run
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    @property
+    def device(self) -> str:
+        return self.backend.device
+
+    def set_smoothing(self, enabled: bool) -> None:
+        """Safe to call from another thread: takes effect at the next frame."""
+        self._smoothing_requested = enabled
+
+    def reset(self) -> None:
+        """Forget tracks and filters (between two unrelated inputs)."""
+        self.tracker.reset()
+        self._smoothers.clear()
+        self._camera = None
+        self._frames_since_detection = 0
+        self._last_detection_t = None
+        self._detection_interval_s = 0.0
+
+    def camera_for(self, frame: Frame) -> CameraIntrinsics:
+        if self._camera is None or (self._camera.cx, self._camera.cy) != (frame.width / 2, frame.height / 2):
+            self._camera = CameraIntrinsics.from_fov(frame.width, frame.height, self.config.horizontal_fov_deg)
+        return self._camera
+
+    def process(self, frame: Frame, fps: float = 30.0) -> FrameResult:
+        if self._smoothing_requested != self._smoothing:
+            self._smoothing = self._smoothing_requested
+            self._smoothers.clear()
+        camera = self.camera_for(frame)
+        t0 = time.perf_counter()
+        detections = self._detect(frame)
+        t1 = time.perf_counter()
+        detected = self._estimate(frame, detections, camera)
+        poses = detected
+        if self.config.track_rois:
+            rois = self._track_rois(detected, frame.time_s, fps)
+            poses = remove_duplicate_poses(detected + self._estimate(frame, rois, camera))
+        t2 = time.perf_counter()
+        confirmed_ids = {id(p) for p in detected}
+        tracks = self._track_and_smooth(poses, [id(p) in confirmed_ids for p in poses], frame.time_s, fps)
+        t3 = time.perf_counter()
+        timings = {
+            "detect": (t1 - t0) * 1000,
+            "pose": (t2 - t1) * 1000,
+            "track": (t3 - t2) * 1000,
+            "total": (t3 - t0) * 1000,
+        }
+        if frame.captured_at:
+            timings["latency"] = (t3 - frame.captured_at) * 1000
+        return FrameResult(frame, tuple(tracks), camera, timings, self.backend.name, self.backend.device)
+
+    def _detect(self, frame: Frame) -> list[Detection]:
+        """The detector's people on every detect_every-th frame, and on every frame while nobody is tracked
+        or a tracked person was not found in the last one; else none (the tracks' regions carry people)."""
+        due = (self._frames_since_detection + 1 >= self.detect_every or not self.tracker.live_ids
+               or self.tracker.someone_lost)
+        if not due:
+            self._frames_since_detection += 1
+            return []
+        self._frames_since_detection = 0
+        if self._last_detection_t is not None and frame.time_s > self._last_detection_t:
+            self._detection_interval_s = frame.time_s - self._last_detection_t
+        self._last_detection_t = frame.time_s
+        return self.detector.detect(frame)[: self.config.max_people]
+
+    def _estimate(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics) -> list[PersonPose]:
+        """Poses for the boxes (one backend call), placed in camera space, duplicates removed.
+
+        A pose's box is the padded extent of its confident joints, not the detector's box: it is
+        tighter where detectors merge two people, and is the same kind of box for every backend.
+        """
+        if not detections:
+            return []
+        poses = []
+        for det, estimate in zip(detections, self.backend.estimate(frame, detections)):
+            if estimate is None:
+                continue
+            keypoints_2d, joints_3d = estimate
+            box = keypoint_box(keypoints_2d, det.box_xyxy)
+            root = place_root(keypoints_2d, joints_3d, camera, box)
+            poses.append(PersonPose(box, keypoints_2d, joints_3d, root, float(det.score)))
+        return remove_duplicate_poses(poses)
+
+    def _track_rois(self, poses: list[PersonPose], t: float, fps: float) -> list[Detection]:
+        """Regions where tracked people should be but no detected pose matches them.
+
+        Person detectors miss people in some frames (unusual clothing, partial views, one box
+        around two people); the pose backend, given the region where the person just was, usually
+        still finds them, the way MediaPipe's own video mode follows a region between detections.
+        A backend with a presence score (MediaPipe) finds nobody in an empty region; one that always
+        answers (the cascade network) would follow a person who left, so a track no detector has
+        confirmed for track_roi_max_unconfirmed_s is no longer followed (and such poses never start
+        a track: app.people.tracking).
+        """
+        max_missed = int(round(self.config.track_roi_max_missed_s * fps))
+        missing = self.tracker.unmatched_track_ids(poses, t)
+        # A track must survive from one detector run to the next, however far apart live processing puts them.
+        max_unconfirmed = max(self.config.track_roi_max_unconfirmed_s, 1.5 * self._detection_interval_s)
+        boxes = self.tracker.predicted_boxes(t, max_missed, missing, max_unconfirmed)
+        rois = [Detection(box, TRACK_ROI_SCORE) for _, box in boxes]
+        return rois[: max(0, self.config.max_people - len(poses))]
+
+    def _track_and_smooth(self, poses: list[PersonPose], confirmed: list[bool], t: float, fps: float) -> list[Track]:
+        tracks = []
+        for track_id, pose, age, missed in self.tracker.update(poses, t, fps, confirmed):
+            if self._smoothing and missed == 0:
+                smoother = self._smoothers.setdefault(track_id, PoseSmoother(self.config.one_euro))
+                kp, joints, root = smoother(pose.keypoints_2d, pose.joints_3d, pose.root, t)
+                pose = PersonPose(pose.box_xyxy, kp, joints, root, pose.score)
+            tracks.append(Track(track_id, pose, age, missed, self._smoothing))
+        live = set(self.tracker.live_ids)
+        for track_id in list(self._smoothers):
+            if track_id not in live:
+                del self._smoothers[track_id]
+        return tracks
+
+    def close(self) -> None:
+        for part in (self.detector, self.backend):
+            close = getattr(part, "close", None)
+            if close is not None:
+                close()
+
+
+def keypoint_box(keypoints_2d: np.ndarray, fallback: np.ndarray, padding: float = 0.1) -> np.ndarray:
+    """(4,) box around the confident joints, padded by `padding` of its size (the head top and
+    feet extend past the joints); `fallback` where fewer than 3 joints are confident."""
+    confident = keypoints_2d[keypoints_2d[:, 2] >= KEYPOINT_BOX_CONFIDENCE, :2]
+    if len(confident) < 3:
+        return fallback
+    (x1, y1), (x2, y2) = confident.min(0), confident.max(0)
+    pad_x, pad_y = padding * (x2 - x1) + 2, padding * (y2 - y1) + 2
+    return np.array([x1 - pad_x, y1 - pad_y, x2 + pad_x, y2 + pad_y])
+
+
+def remove_duplicate_poses(poses: list[PersonPose]) -> list[PersonPose]:
+    """Keep one pose per person where two boxes (two detectors, or a detection and a track region)
+    found the same one: most joints in the same place (the median, so a partial box's guessed legs do
+    not hide it), boxes overlapping by DUPLICATE_IOU, or a box lying almost wholly inside a better one."""
+    kept: list[PersonPose] = []
+    for pose in sorted(poses, key=lambda p: -p.score):
+        height = max(float(np.ptp(pose.keypoints_2d[:, 1])), 1.0)
+        if not any(
+            np.median(np.linalg.norm(pose.keypoints_2d[:, :2] - other.keypoints_2d[:, :2], axis=1)) < DUPLICATE_DISTANCE * height
+            or box_iou(pose.box_xyxy, other.box_xyxy) > DUPLICATE_IOU
+            or box_inside_fraction(pose.box_xyxy, other.box_xyxy) > DUPLICATE_INSIDE
+            for other in kept
+        ):
+            kept.append(pose)
+    return kept
+
+
+def iter_results(processor: FrameProcessor, source: FrameSource, max_frames: int | None = None) -> Iterator[FrameResult]:
+    """Every frame of `source` through `processor`, in order, none dropped."""
+    for n, frame in enumerate(source):
+        if max_frames is not None and n >= max_frames:
+            return
+        yield processor.process(frame, source.fps)

@@ -1,0 +1,52 @@
+"""The status line's text: a pure function of what the window knows (tested without Qt)."""
+
+from dataclasses import dataclass
+
+from app.types import FrameResult
+
+
+@dataclass(frozen=True)
+class StatusInputs:
+    """What the status line shows. running=False: no pipeline (then only the error or a hint)."""
+
+    running: bool
+    paused: bool = False
+    fps: float = 0.0  # results per second arriving from the pipeline
+    screen_latency_ms: float | None = None  # capture to drawn on screen
+    result: FrameResult | None = None  # the last drawn result
+    backend: str = ""  # configured backend and device, shown until a result names the real ones
+    device: str = ""
+    detect_every: int = 1  # the processor's detector interval (shown when > 1)
+    source: str = ""  # the source's description
+    source_fallback: str = ""  # why the source is not the one asked for (e.g. no camera: sample clip)
+    recording: bool = False
+    error: str | None = None  # the last one-line error
+
+
+def status_text(s: StatusInputs) -> str:
+    """FPS | latency | people | backend on device | detector interval | source | recording | error."""
+    if not s.running:
+        return s.error or "no source running: pick a camera or open a file"
+    parts = ["paused" if s.paused else f"{s.fps:.1f} fps"]
+    result = s.result
+    if result is not None:
+        latency = result.timings_ms.get("latency")
+        if s.screen_latency_ms is not None:
+            text = f"latency {s.screen_latency_ms:.0f} ms"
+            if latency is not None:
+                text += f" (to result {latency:.0f} ms)"
+            parts.append(text)
+        people = len(result.tracks)
+        parts.append(f"{people} {'person' if people == 1 else 'people'}")
+        parts.append(f"{result.backend or s.backend} on {result.device or s.device}")
+        if s.detect_every > 1:
+            parts.append(f"detector every {s.detect_every} frames")
+    else:
+        parts.append(f"{s.backend} on {s.device}")
+    if s.source:
+        parts.append(f"{s.source} ({s.source_fallback})" if s.source_fallback else s.source)
+    if s.recording:
+        parts.append("● recording")
+    if s.error:
+        parts.append(s.error)
+    return " | ".join(parts)
