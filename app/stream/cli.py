@@ -1,0 +1,125 @@
+"""`main.py stream`: live poses from a camera or a file, streamed headless to a VMC receiver (Blender, Unity, VSeeFace...).
+
+One performer is streamed (the largest person, or --track ID), one OSC bundle per processed frame
+(app.stream.vmc). Exit codes: 0 done, 1 the source failed (missing, unreadable, broke mid-way),
+2 the command cannot start (bad option, bad or unreachable --vmc target, backend that cannot load),
+130 after Ctrl-C. A receiver that is not running is no error: UDP packets are simply lost.
+"""
+
+import argparse
+import sys
+import time
+
+from app.backends.base import BackendError
+from app.processor import BACKENDS, FrameProcessor, PipelineConfig, iter_results
+from app.sources import SourceError, open_source
+from app.stream.performer import Streamer
+from app.stream.vmc import DEFAULT_PORT, VmcError, VmcSender
+
+EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--vmc", required=True, metavar="HOST:PORT",
+                        help=f"where the VMC receiver listens, e.g. 127.0.0.1:{DEFAULT_PORT} (its usual port)")
+    parser.add_argument("--source", default="",
+                        help="camera index (0, 1, ...) or a video file, image file or image folder; "
+                             "default: camera 0, or the bundled sample clip when there is no camera")
+    parser.add_argument("--track", type=int, default=None, metavar="ID",
+                        help="stream this track id only (default: the largest person, kept while tracked)")
+    parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N processed frames")
+    parser.add_argument("--loop", action="store_true", help="replay a file source forever")
+    parser.add_argument("--no-pacing", action="store_true",
+                        help="stream a file as fast as it is processed (default: at the file's own frame rate)")
+    parser.add_argument("--backend", choices=BACKENDS, default=PipelineConfig.backend,
+                        help="pose backend (default: %(default)s)")
+    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default=PipelineConfig.device,
+                        help="inference device (default %(default)s: the GPU where the backend can use one)")
+    parser.add_argument("--engine", default=None,
+                        help="cascade backend runtime (tensorrt, onnxruntime, torch, onnxruntime-cpu, ...)")
+    parser.add_argument("--detector", default=PipelineConfig.detector,
+                        help="person detector: ssdlite, mediapipe, or a union such as mediapipe+ssdlite "
+                             "(default %(default)s)")
+    parser.add_argument("--detect-every", type=int, default=PipelineConfig.detect_every, metavar="N",
+                        help="run the person detector on every Nth frame only (0 = automatic: every frame with a "
+                             "GPU, every 3rd on a CPU; default %(default)s)")
+    parser.add_argument("--fov", type=float, default=PipelineConfig.horizontal_fov_deg, metavar="DEG",
+                        help="horizontal field of view of the camera in degrees (default %(default)s)")
+    parser.add_argument("--no-smoothing", action="store_true", help="stream raw per-frame poses (no One-Euro filter)")
+
+
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+
+
+def _check(args: argparse.Namespace) -> str | None:
+    """The first problem with the options, as one line, or None."""
+    if args.max_frames is not None and args.max_frames < 1:
+        return f"--max-frames {args.max_frames}: must be at least 1"
+    if args.detect_every < 0:
+        return f"--detect-every {args.detect_every}: must be 0 (automatic) or more"
+    if not 5.0 <= args.fov <= 170.0:
+        return f"--fov {args.fov}: must be between 5 and 170 degrees"
+    if args.track is not None and args.track < 0:
+        return f"--track {args.track}: track ids are 0 or more"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = _check(args)
+    if problem:
+        _error(problem)
+        return EXIT_USAGE
+    try:
+        sender = VmcSender(args.vmc)  # before the models load: a typo costs no waiting
+    except VmcError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    config = PipelineConfig(source=args.source, backend=args.backend, device=args.device, engine=args.engine,
+                            detector=args.detector, detect_every=args.detect_every, horizontal_fov_deg=args.fov,
+                            smoothing=not args.no_smoothing, loop=args.loop, realtime=not args.no_pacing)
+    streamer = Streamer(sender, args.track)
+    try:
+        try:
+            source = open_source(config.source, loop=config.loop, realtime=config.realtime)
+        except SourceError as exc:
+            _error(str(exc))
+            return EXIT_SOURCE_FAILED
+        try:
+            processor = FrameProcessor(config)
+        except BackendError as exc:
+            source.close()
+            _error(str(exc))
+            return EXIT_USAGE
+        return _stream(processor, source, streamer, args)
+    finally:
+        streamer.close()
+
+
+def _stream(processor: FrameProcessor, source, streamer: Streamer, args: argparse.Namespace) -> int:
+    """Process and send every frame; prints one summary line; returns the exit code."""
+    if source.fallback_reason:
+        print(source.fallback_reason, flush=True)
+    print(f"streaming {source.description} to {streamer.sender.target} (VMC); Ctrl-C stops", flush=True)
+    code, processed, start = EXIT_OK, 0, time.perf_counter()
+    try:
+        for result in iter_results(processor, source, args.max_frames):
+            processed += 1
+            streamer.send(result)
+    except SourceError as exc:
+        _error(str(exc))
+        code = EXIT_SOURCE_FAILED
+    except VmcError as exc:
+        _error(str(exc))
+        code = EXIT_USAGE
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    finally:
+        source.close()
+        processor.close()
+    elapsed = max(time.perf_counter() - start, 1e-9)
+    sender = streamer.sender
+    print(f"done: {processed} frames processed, {sender.frames_sent} sent "
+          f"({sender.frames_with_performer} with a performer) to {sender.target}, {processed / elapsed:.1f} fps"
+          + (" (interrupted)" if code == EXIT_INTERRUPTED else ""), flush=True)
+    return code

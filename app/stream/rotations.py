@@ -1,0 +1,111 @@
+"""Rotation helpers shared by the BVH export and the VMC stream: bases, shortest arcs, twist, the body's side axes.
+
+Everything works on batches of coordinate vectors (N, 3) and rotation matrices (N, 3, 3) acting on column
+vectors. The maths is on coordinates only, so it holds in right-handed axes (BVH, the camera) and in
+left-handed ones (Unity) alike, as long as the joints and the rest pose are given in the same axes.
+
+Twist: a shortest-arc rotation points a bone but leaves its spin about itself to chance. For the spine,
+neck and head the spin is observed instead: the hip line, the shoulder line and the face each give a
+"side axis" (from the person's right to their left), and each bone is turned about itself so that its
+rest side axis lies along the observed one (or along a blend of two, for bones between them).
+"""
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from model.skeleton import JOINT_NAMES
+
+_J = {name: i for i, name in enumerate(JOINT_NAMES)}
+FACE_PLANE_MIN_SIN = 0.2  # below this sine of the thorax-nose-head angle the face plane fades to the shoulders
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    """Vectors (..., 3) scaled to length 1 (zero vectors stay near zero)."""
+    norm = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.maximum(norm, 1e-9)
+
+
+def reject(v: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """The part of v (N, 3) perpendicular to the unit axis (N, 3)."""
+    return v - np.einsum("ni,ni->n", v, axis)[:, None] * axis
+
+
+def shortest_arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) rotations taking unit vectors a (N, 3) to unit vectors b (N, 3) along the shortest arc."""
+    axis = np.cross(a, b)
+    sin = np.linalg.norm(axis, axis=-1)
+    cos = np.einsum("ni,ni->n", a, b)
+    angle = np.arctan2(sin, cos)
+    # Opposite vectors: any axis perpendicular to a works; pick one away from a.
+    fallback = np.cross(a, np.where(np.abs(a[:, :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]]))
+    axis = np.where((sin < 1e-9)[:, None], fallback, axis)
+    return Rotation.from_rotvec(unit(axis) * angle[:, None]).as_matrix()
+
+
+def basis(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) orthonormal bases with columns (f, s, f x s): f = first, s = second made perpendicular to f."""
+    f = unit(first)
+    s = unit(reject(second, f))
+    return np.stack([f, s, np.cross(f, s)], axis=-1)
+
+
+def rotation_between(rest_first: np.ndarray, rest_second: np.ndarray, first: np.ndarray,
+                     second: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) rotations taking the rest pair to the observed pair: rest_first exactly onto first,
+    rest_second onto second as far as it can (its part perpendicular to first). All (N, 3) or (3,)."""
+    n = len(first)
+    rest = basis(np.broadcast_to(rest_first, (n, 3)), np.broadcast_to(rest_second, (n, 3)))
+    return basis(first, second) @ np.swapaxes(rest, 1, 2)
+
+
+def twist_to(g: np.ndarray, axis: np.ndarray, rest_side: np.ndarray, side: np.ndarray,
+             weight: np.ndarray | float = 1.0) -> np.ndarray:
+    """Turn world frames g (N, 3, 3) about the unit bone axis (N, 3) so that g @ rest_side points along
+    `side` (N, 3) as seen across the bone, by `weight` (N,) of the angle. Where the bone is pointing, it stays."""
+    current = unit(reject(g @ np.asarray(rest_side, dtype=np.float64), axis))
+    target = unit(reject(side, axis))
+    angle = np.arctan2(np.einsum("ni,ni->n", axis, np.cross(current, target)), np.einsum("ni,ni->n", current, target))
+    twist = Rotation.from_rotvec(axis * (np.asarray(weight) * angle)[:, None]).as_matrix()
+    return twist @ g
+
+
+def blend(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """Unit side axes (N, 3) a fraction t of the way from a to b (0: a, 1: b)."""
+    return unit((1.0 - t) * a + t * b)
+
+
+def side_axes(joints: np.ndarray) -> dict[str, np.ndarray]:
+    """The body's side axes, unit vectors (N, 3) from the person's right to their left, in the joints' axes.
+
+    joints: (N, 17, 3) in the Human3.6M order, any axes and units. Keys:
+    'hips': right hip -> left hip; 'shoulders': right shoulder -> left shoulder;
+    'head': the normal of the plane through thorax, nose and head top (the face's own side axis: it turns
+    with the head, unlike the shoulders), signed to agree with the shoulders (a head never turns 90 degrees
+    from them). Where the three points are nearly in a line it fades to the shoulder axis.
+    """
+    hips = unit(joints[:, _J["l_hip"]] - joints[:, _J["r_hip"]])
+    shoulders = unit(joints[:, _J["l_shoulder"]] - joints[:, _J["r_shoulder"]])
+    up = joints[:, _J["head"]] - joints[:, _J["thorax"]]
+    forward = joints[:, _J["nose"]] - joints[:, _J["thorax"]]
+    normal = np.cross(up, forward)
+    sin = np.linalg.norm(normal, axis=-1) / np.maximum(np.linalg.norm(up, axis=-1) * np.linalg.norm(forward, axis=-1), 1e-9)
+    normal = unit(normal) * np.sign(np.einsum("ni,ni->n", normal, shoulders) + 1e-12)[:, None]
+    weight = np.clip(sin / FACE_PLANE_MIN_SIN, 0.0, 1.0)[:, None]
+    head = unit(weight * normal + (1.0 - weight) * shoulders)
+    return {"hips": hips, "shoulders": shoulders, "head": head}
+
+
+# The side axis each spine, neck and head bone turns to: (from, to, fraction of the way). The lower spine
+# sits between the hips and the shoulders, the neck between the shoulders and the face.
+TWIST_SIDES = {
+    "lower_spine": ("hips", "shoulders", 0.5),
+    "upper_spine": ("shoulders", "shoulders", 1.0),
+    "neck": ("shoulders", "head", 0.5),
+    "head": ("head", "head", 1.0),
+}
+
+
+def twist_sides(joints: np.ndarray) -> dict[str, np.ndarray]:
+    """Unit side axes (N, 3) for the keys of TWIST_SIDES, from joints (N, 17, 3) (see side_axes)."""
+    axes = side_axes(joints)
+    return {key: blend(axes[a], axes[b], t) for key, (a, b, t) in TWIST_SIDES.items()}
