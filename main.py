@@ -3,6 +3,7 @@
 Sub-commands (each module defines add_arguments(parser) and run(args) -> exit code):
   (none)/gui  the live desktop app               app.ui.cli
   process     videos -> JSON/BVH/CSV tracks      app.process
+  stream      live poses -> a VMC receiver       app.stream.cli
   train       train the cascaded network         model.train
   eval        evaluate a checkpoint on a dataset model.evaluate
   export      checkpoint -> ONNX/TensorRT + card export.cli
@@ -21,6 +22,7 @@ from app.quiet import quiet_library_logs
 COMMANDS = {
     "gui": ("app.ui.cli", "open the live desktop app (the default)"),
     "process": ("app.process", "process video files headless into JSON/BVH/CSV pose tracks"),
+    "stream": ("app.stream.cli", "stream one performer's pose live to a VMC receiver (Blender, Unity, VSeeFace, Warudo)"),
     "train": ("model.train", "train the cascaded dimension-lifting network"),
     "eval": ("model.evaluate", "evaluate a checkpoint on a dataset"),
     "export": ("export.cli", "export a checkpoint to ONNX / TensorRT with a model card"),
