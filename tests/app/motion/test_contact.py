@@ -90,7 +90,7 @@ def test_pinning_reduces_sliding_and_keeps_bones(noise):
     # Live, a track's bones are refined slowly after the warm-up second: a small fraction of a mm per frame.
     change = np.abs(np.diff(lengths[60:], axis=0))
     assert change.max() < 2.0 and np.median(change) < 0.2
-    assert np.abs(lengths[-1] - lengths[-30]).max() < 3.0  # settled: the last second moves bones < 3 mm
+    assert np.abs(lengths[-1] - lengths[-30]).max() < 6.0  # settled: the last second moves bones a few mm at most
     # Pinned feet sit on the floor: stance ankles at standing height.
     assert np.median(world.height(ankles(out_pinned)[contact])) == pytest.approx(80.0, abs=5.0)
 
