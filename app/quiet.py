@@ -1,9 +1,9 @@
 """Quiet by default: the libraries' own log chatter (Open3D, MediaPipe/absl, TensorFlow Lite, Qt, Mesa) kept off the terminal.
 
-Most of it is written by native code straight to file descriptor 2, where Python's logging and
-warnings filters cannot reach. So, unless --verbose, fd 2 is routed through a pipe whose reader
-thread drops lines that match CHATTER and passes every other line (the project's own messages,
-tracebacks) on to the real stderr. Environment variables quiet what can be quieted at the source.
+Most of it is written by native code straight to file descriptors 1 and 2, where Python's logging
+and warnings filters cannot reach. So, unless --verbose, both are routed through pipes whose reader
+threads drop lines that match CHATTER and pass every other line (the project's own messages,
+tracebacks) on to the real stdout/stderr. Environment variables quiet what can be quieted at the source.
 """
 
 import atexit
@@ -29,6 +29,8 @@ CHATTER = re.compile(
     r"|This plugin does not support propagateSizeHints"
     r"|FEngine \(\d+ bits\) created"  # Filament (Open3D's renderer)
     r"|EGL(Display|Context)? "  # Mesa/EGL notes
+    r"|EGL\(\d|OpenGL\(\d"  # Filament's backend banner
+    r"|WARNING: Using soft CircularBuffer"  # Filament
     r"|libEGL warning"
     r"|MESA-LOADER"
     r")"
@@ -50,7 +52,8 @@ def quiet_library_logs(verbose: bool = False) -> None:
     warnings.filterwarnings("ignore", message=r".*SymbolDatabase\.GetPrototype\(\) is deprecated.*")
     for name in ("absl", "jax", "matplotlib", "ray"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    _filter_fd2()
+    _filter_fd(1, sys.stdout)
+    _filter_fd(2, sys.stderr)
 
 
 def _ensure_runtime_dir() -> None:
@@ -67,33 +70,42 @@ def _ensure_runtime_dir() -> None:
         os.environ["XDG_RUNTIME_DIR"] = path
 
 
-def _filter_fd2() -> None:
+def _filter_fd(fd: int, stream) -> None:
     try:
-        sys.stderr.flush()
-        real = os.dup(2)
+        stream.flush()
+        real = os.dup(fd)
         read_end, write_end = os.pipe()
-        os.dup2(write_end, 2)
+        os.dup2(write_end, fd)
         os.close(write_end)
-    except OSError:  # no fd 2 (some service managers): nothing to filter
+    except (OSError, ValueError):  # no such fd (some service managers): nothing to filter
         return
     out = os.fdopen(real, "wb", buffering=0)
 
     def pump() -> None:
-        with os.fdopen(read_end, "rb") as lines:
+        pending = b""
+        while chunk := os.read(read_end, 65536):
+            *lines, pending = (pending + chunk).split(b"\n")
             for line in lines:
                 if not CHATTER.match(line.decode("utf-8", "replace")):
-                    out.write(line)
+                    out.write(line + b"\n")
+            if b"\r" in pending:  # a progress bar redraws its line with \r: show it now, not at the next \n
+                cut = pending.rindex(b"\r") + 1
+                out.write(pending[:cut])
+                pending = pending[cut:]
+        if pending and not CHATTER.match(pending.decode("utf-8", "replace")):
+            out.write(pending)
+        os.close(read_end)
 
-    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
+    thread = threading.Thread(target=pump, name=f"fd{fd}-filter", daemon=True)
     thread.start()
 
     def finish() -> None:
         # Native libraries print more at teardown (e.g. Mesa's eglDestroySurface errors): after the
-        # last of our own lines is through, fd 2 goes to /dev/null.
+        # last of our own lines is through, the descriptor goes to /dev/null.
         try:
-            sys.stderr.flush()
+            stream.flush()
             devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
+            os.dup2(devnull, fd)
             os.close(devnull)
         except OSError:
             return
