@@ -1,6 +1,8 @@
 """Frame sources: cameras, video files, still images and image folders, with one-line errors."""
 
+import contextlib
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -33,6 +35,7 @@ class FrameSource:
     is_camera = False
     path: str | None = None
     fallback_reason: str | None = None
+    skipped: tuple[str, ...] = ()  # one line per unreadable item passed over (images of a folder)
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -122,11 +125,18 @@ def _open_video(path: str) -> cv2.VideoCapture:
 
 
 class ImageSource(FrameSource):
-    """One still image, or every image in a folder in name order, as consecutive frames."""
+    """One still image, or every image in a folder in name order, as consecutive frames.
+
+    A folder's unreadable images are skipped (each adds a line to `skipped`); frame index k is always the
+    folder's k-th image, so indices show which were skipped. width/height are the first readable image's;
+    images of other sizes are delivered at their own size (the processor places each frame with a camera
+    for its size and the track file records it).
+    """
 
     def __init__(self, path: str, loop: bool = False, realtime: bool = False):
         self.path = str(path)
         self.loop, self.realtime = loop, realtime
+        self._skipped: list[str] = []
         if os.path.isdir(self.path):
             self._files = sorted(
                 str(p) for p in Path(self.path).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
@@ -137,16 +147,30 @@ class ImageSource(FrameSource):
         else:
             self._files = [self.path]
             self.description = f"image {os.path.basename(self.path)}"
-        first = self._read(self._files[0])
+        first = None
+        for file in self._files:
+            first = self._read(file)
+            if first is not None:
+                break
+        if first is None:
+            what = "no readable image" if len(self._files) > 1 else "not a readable image"
+            raise SourceError(f"{self.path}: {what}")
         self.height, self.width = first.shape[:2]
         self.fps = IMAGE_FOLDER_FPS
         self.frame_count = len(self._files)
 
-    @staticmethod
-    def _read(path: str) -> np.ndarray:
-        image = cv2.imread(path, cv2.IMREAD_COLOR)
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        return tuple(self._skipped)
+
+    def _read(self, path: str) -> np.ndarray | None:
+        """The image, or None (noted once in `skipped`) when it cannot be decoded."""
+        with _quiet_opencv():
+            image = cv2.imread(path, cv2.IMREAD_COLOR)
         if image is None:
-            raise SourceError(f"{path}: not a readable image")
+            message = f"{path}: not a readable image, skipped"
+            if message not in self._skipped:
+                self._skipped.append(message)
         return image
 
     def __iter__(self) -> Iterator[Frame]:
@@ -154,11 +178,24 @@ class ImageSource(FrameSource):
         index = 0
         while True:
             for i, path in enumerate(self._files):
-                pacer.wait(i / self.fps)
-                yield Frame(index, index / self.fps, self._read(path), time.perf_counter())
+                image = self._read(path)
+                if image is not None:
+                    pacer.wait(i / self.fps)
+                    yield Frame(index, index / self.fps, image, time.perf_counter())
                 index += 1
             if not self.loop:
                 return
+
+
+@contextlib.contextmanager
+def _quiet_opencv():
+    """OpenCV's own log lines off (a missing camera prints a dozen, a bad JPEG one): the caller reports in one line."""
+    previous = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(previous)
 
 
 class CameraSource(FrameSource):
@@ -169,11 +206,14 @@ class CameraSource(FrameSource):
     def __init__(self, index: int):
         self.index = index
         self.description = f"camera {index}"
-        self._capture = cv2.VideoCapture(index)
-        ok = self._capture.isOpened()
-        image = None
-        if ok:
-            ok, image = self._capture.read()
+        if sys.platform.startswith("linux") and not os.path.exists(f"/dev/video{index}"):
+            raise SourceError(f"camera {index}: cannot be opened (no such camera: /dev/video{index} does not exist)")
+        with _quiet_opencv():
+            self._capture = cv2.VideoCapture(index)
+            ok = self._capture.isOpened()
+            image = None
+            if ok:
+                ok, image = self._capture.read()
         if not ok or image is None:
             self._capture.release()
             raise SourceError(f"camera {index}: cannot be opened (no such camera, or it is busy)")
@@ -198,9 +238,7 @@ class CameraSource(FrameSource):
 
 
 def _quiet_camera_probe(index: int) -> CameraSource | None:
-    """Camera `index` if one exists; OpenCV's own warnings for a missing device are silenced."""
-    if os.name == "posix" and not os.path.exists(f"/dev/video{index}"):
-        return None
+    """Camera `index` if one exists (CameraSource keeps OpenCV quiet about a missing one)."""
     try:
         return CameraSource(index)
     except SourceError:

@@ -11,12 +11,14 @@ This module imports no torch (the app reads cards without the training stack). W
 """
 
 import json
+import math
 import os
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from model.atomic import atomic_write_bytes, sha256_file
+from model.errors import one_line
 
 CARD_FORMAT = "cascade3d-model-card"
 CARD_VERSION = 1
@@ -130,29 +132,134 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "card") -> "ModelCard":
-        """Inverse of to_dict; a wrong format, version or field becomes a one-line CardError."""
+        """Inverse of to_dict; a wrong format, version or field becomes a one-line CardError naming the field.
+
+        Every field is checked for its type and range (numbers finite, sizes and scales positive), so a
+        card that reads is one the engines and the crop code can use.
+        """
         if not isinstance(d, dict) or d.get("format") != CARD_FORMAT:
             raise CardError(f"{source}: not a model card (expected format {CARD_FORMAT!r})")
-        if d.get("version") != CARD_VERSION:
+        if d.get("version") != CARD_VERSION or isinstance(d.get("version"), bool):
             raise CardError(f"{source}: model card version {d.get('version')!r} is not supported (expected {CARD_VERSION})")
         known = {f.name for f in fields(cls)}
         missing = sorted(known - set(d) - {"artifacts", "format", "version"})
-        unknown = sorted(set(d) - known)
+        unknown = sorted(set(d) - known, key=str)
         if missing or unknown:
             raise CardError(f"{source}: model card fields missing {missing or '[]'}, unknown {unknown or '[]'}")
-        try:
-            values = dict(d)
-            values["joint_names"] = tuple(d["joint_names"])
-            values["parents"] = tuple(int(p) for p in d["parents"])
-            values["pixel_mean"] = tuple(float(v) for v in d["pixel_mean"])
-            values["pixel_std"] = tuple(float(v) for v in d["pixel_std"])
-            values["outputs"] = tuple(
-                OutputSpec(o["name"], tuple(int(s) for s in o["shape"]), o["meaning"], o["units"]) for o in d["outputs"]
-            )
-            values["artifacts"] = tuple(Artifact(**a) for a in d.get("artifacts", []))
-            return cls(**values)
-        except (KeyError, TypeError, ValueError, AssertionError) as e:
-            raise CardError(f"{source}: malformed model card ({e.__class__.__name__}: {e})") from None
+        f = _Fields(d, source)
+        joint_names = f.list_of("joint_names", f.text)
+        parents = f.list_of("parents", lambda v, where: f.integer(v, where, low=-1, high=len(joint_names) - 1))
+        if len(parents) != len(joint_names):
+            raise CardError(f"{source}: field 'parents': {len(parents)} parents for {len(joint_names)} joints")
+        return cls(
+            name=f.text(d["name"], "name"),
+            joint_names=joint_names,
+            parents=parents,
+            input_name=f.text(d["input_name"], "input_name"),
+            input_size=f.integer(d["input_size"], "input_size", low=1),
+            channel_order=f.choice(d["channel_order"], "channel_order", ("RGB", "BGR")),
+            pixel_scale=f.number(d["pixel_scale"], "pixel_scale", positive=True),
+            pixel_mean=f.list_of("pixel_mean", f.number, length=3),
+            pixel_std=f.list_of("pixel_std", lambda v, where: f.number(v, where, positive=True), length=3),
+            crop_padding=f.number(d["crop_padding"], "crop_padding", positive=True),
+            crop_aspect=f.number(d["crop_aspect"], "crop_aspect", positive=True),
+            outputs=f.list_of("outputs", f.output),
+            checkpoint_file=f.text(d["checkpoint_file"], "checkpoint_file"),
+            checkpoint_sha256=f.text(d["checkpoint_sha256"], "checkpoint_sha256"),
+            model_config=f.mapping(d["model_config"], "model_config"),
+            exporter=f.mapping(d["exporter"], "exporter"),
+            created_utc=f.text(d["created_utc"], "created_utc"),
+            artifacts=f.list_of("artifacts", f.artifact) if "artifacts" in d else (),
+        )
+
+
+class _Fields:
+    """Typed reading of a card's fields; each problem is a CardError naming the card and the field."""
+
+    def __init__(self, data: dict, source: str):
+        self.data, self.source = data, source
+
+    def fail(self, where: str, expected: str, value) -> CardError:
+        shown = repr(value)
+        return CardError(f"{self.source}: field '{where}' is {shown[:40] + '...' if len(shown) > 43 else shown}, "
+                         f"expected {expected}")
+
+    def text(self, value, where: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(where, "a string", value)
+        return value
+
+    def optional_text(self, value, where: str) -> str | None:
+        return None if value is None else self.text(value, where)
+
+    def choice(self, value, where: str, choices: tuple) -> str:
+        if value not in choices or not isinstance(value, str):
+            raise self.fail(where, f"one of {', '.join(choices)}", value)
+        return value
+
+    def integer(self, value, where: str, low: int | None = None, high: int | None = None) -> int:
+        if (not isinstance(value, int) or isinstance(value, bool) or (low is not None and value < low)
+                or (high is not None and value > high)):
+            span = f" from {low}" if low is not None else ""
+            span += f" to {high}" if high is not None else ""
+            raise self.fail(where, f"an integer{span}", value)
+        return value
+
+    def number(self, value, where: str, positive: bool = False) -> float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok:
+            value = float(value)
+            ok = math.isfinite(value) and (value > 0 or not positive)
+        if not ok:
+            raise self.fail(where, "a positive number" if positive else "a finite number", value)
+        return value
+
+    def mapping(self, value, where: str) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(where, "an object", value)
+        return value
+
+    def list_of(self, key: str, item, length: int | None = None, data: dict | None = None, where: str = "") -> tuple:
+        values = (self.data if data is None else data)[key]
+        where = where or key
+        if not isinstance(values, list) or (length is not None and len(values) != length):
+            raise self.fail(where, f"a list of {length}" if length else "a list", values)
+        return tuple(item(v, f"{where}[{k}]") for k, v in enumerate(values))
+
+    def output(self, value, where: str) -> OutputSpec:
+        spec = self.mapping(value, where)
+        self._keys(spec, where, ("name", "shape", "meaning", "units"), ())
+        return OutputSpec(self.text(spec["name"], f"{where}.name"),
+                          self.list_of("shape", lambda v, at: self.integer(v, at, low=-1), data=spec,
+                                       where=f"{where}.shape"),
+                          self.text(spec["meaning"], f"{where}.meaning"), self.text(spec["units"], f"{where}.units"))
+
+    def artifact(self, value, where: str) -> Artifact:
+        a = self.mapping(value, where)
+        required = ("kind", "file", "sha256", "precision", "max_batch", "checkpoint_sha256")
+        optional = ("opset", "tensorrt_version", "gpu_name", "compute_capability", "source", "parity")
+        self._keys(a, where, required, optional)
+        opset = a.get("opset")
+        return Artifact(
+            kind=self.choice(a["kind"], f"{where}.kind", ARTIFACT_KINDS),
+            file=self.text(a["file"], f"{where}.file"),
+            sha256=self.text(a["sha256"], f"{where}.sha256"),
+            precision=self.choice(a["precision"], f"{where}.precision", PRECISIONS),
+            max_batch=self.integer(a["max_batch"], f"{where}.max_batch", low=0),
+            checkpoint_sha256=self.text(a["checkpoint_sha256"], f"{where}.checkpoint_sha256"),
+            opset=None if opset is None else self.integer(opset, f"{where}.opset", low=1),
+            tensorrt_version=self.optional_text(a.get("tensorrt_version"), f"{where}.tensorrt_version"),
+            gpu_name=self.optional_text(a.get("gpu_name"), f"{where}.gpu_name"),
+            compute_capability=self.optional_text(a.get("compute_capability"), f"{where}.compute_capability"),
+            source=self.optional_text(a.get("source"), f"{where}.source"),
+            parity=self.mapping(a.get("parity", {}), f"{where}.parity"),
+        )
+
+    def _keys(self, value: dict, where: str, required: tuple, optional: tuple) -> None:
+        missing = [k for k in required if k not in value]
+        unknown = sorted((str(k) for k in value if k not in required + optional))
+        if missing or unknown:
+            raise CardError(f"{self.source}: field '{where}': missing {missing or '[]'}, unknown {unknown or '[]'}")
 
 
 def _jsonable(value):
@@ -171,12 +278,22 @@ def card_path_for(out_dir: str | os.PathLike, stem: str) -> Path:
 def read_card(path: str | os.PathLike) -> ModelCard:
     """Read a card; a missing or broken file becomes a one-line CardError naming it."""
     path = Path(path)
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError:  # a name too long for the file system, for instance
+        found = False
+    if not found:
         raise CardError(f"{path}: model card not found (create one with `python main.py export CHECKPOINT`)")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as e:
+        raise CardError(f"{path}: cannot read the model card ({e.strerror or e})") from None
+    except UnicodeDecodeError as e:
+        raise CardError(f"{path}: not valid JSON (not UTF-8 text at byte {e.start})") from None
+    except json.JSONDecodeError as e:
         raise CardError(f"{path}: not valid JSON ({e})") from None
+    except (ValueError, RecursionError) as e:  # an integer too long to convert, nesting too deep
+        raise CardError(f"{path}: not valid JSON ({one_line(e)})") from None
     return ModelCard.from_dict(data, source=str(path))
 
 
