@@ -357,7 +357,7 @@ def world_labels(name: str, cfg: DistillConfig, stats: LabelStats) -> list[dict]
     for f in range(len(teacher["count"])):
         for p in range(int(teacher["count"][f])):
             kp = blazepose_to_h36m(teacher["image"][f, p])
-            world = _h36m(teacher["world"][f, p]) * 1000.0
+            world = blazepose_to_h36m(teacher["world"][f, p]) * 1000.0
             x1, y1, x2, y2 = points_box(kp[:, :2])
             if kp[:, 2].mean() < cfg.min_mean_visibility or max(x2 - x1, y2 - y1) < cfg.min_box_px:
                 stats.teacher_rejected += 1

@@ -221,9 +221,9 @@ def _save(net, opt, cfg, tcfg, step, elapsed, epoch, logs, out_dir, frozen=()) -
     net.eval()
     payload = checkpoint_payload(net, cfg, tcfg, step, elapsed, logs)
     payload["progress"]["epoch"] = epoch
-    save_checkpoint(payload, os.path.join(out_dir, "weights.pt"))  # export format, no optimizer
+    save_checkpoint(os.path.join(out_dir, "weights.pt"), payload)  # export format, no optimizer
     payload["optimizer"] = opt.state_dict()
-    save_checkpoint(payload, os.path.join(out_dir, "last.pt"))
+    save_checkpoint(os.path.join(out_dir, "last.pt"), payload)
     net.train()
     set_frozen_eval(list(frozen))
     print(f"saved step {step} ({elapsed / 60:.1f} min) to {out_dir}", flush=True)
@@ -292,7 +292,7 @@ def stage2(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, steps: int, fo
     payload = read_checkpoint(stage1)
     payload["model"] = {k: v.clone() for k, v in net.state_dict().items()}
     payload["progress"]["stage2"] = {"steps": steps, "footage_crops": count, "last_losses": logs}
-    save_checkpoint(payload, src)
+    save_checkpoint(src, payload)
     print(f"stage 2 done: {steps} steps -> {src}", flush=True)
 
 
@@ -302,7 +302,7 @@ def ship_fp16(src: str, dst: str) -> None:
     payload = read_checkpoint(src)
     payload["model"] = {k: v.half() if v.is_floating_point() else v for k, v in payload["model"].items()}
     payload["stored_dtype"] = "float16"
-    save_checkpoint(payload, dst)
+    save_checkpoint(dst, payload)
     print(f"{dst}: {os.path.getsize(dst) / 1e6:.1f} MB (fp16) from {src}")
 
 
