@@ -24,6 +24,12 @@ Conventions (also in README, section "process"):
     y = up the spine (pelvis->spine resp. spine->thorax), Gram-Schmidt with x first;
   links and single-child joints: the shortest-arc rotation taking the rest bone direction (in the
     parent's frame) to the observed one, so they carry no twist of their own, except
+  spine, neck and head (pelvis_to_spine, spine, thorax_to_nose, nose): twist about the bone is observed
+    (app.formats.rotations): the bone's rest side axis (+X) is turned to the person's right-to-left
+    axis, which is the hip line for the pelvis, halfway from the hip line to the shoulder line for
+    pelvis_to_spine, the shoulder line for spine (and thorax), halfway from the shoulder line to the
+    face for thorax_to_nose, and the face (the normal of the thorax-nose-head-top plane) for nose,
+    so the head (its End Site) turns where the nose points; and
   hips and shoulders: twist about the bone is set so the knee (elbow) points where the limb
     bends (the plane of thigh and shin, upper arm and forearm); the twist fades to the
     shortest-arc one while the limb is nearly straight (bend under 10 degrees, fully on at 30).
@@ -40,6 +46,7 @@ from typing import Iterator
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from app.formats.rotations import basis, shortest_arc, twist_sides, twist_to, unit
 from model.atomic import atomic_open
 from model.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
 
@@ -68,6 +75,9 @@ FRAME_JOINTS = {"pelvis": ("r_hip", "l_hip", "pelvis", "spine"),
 BEND_DIRECTIONS = {"r_hip": (0, 0, 1), "l_hip": (0, 0, 1),  # knees point forward
                    "r_shoulder": (0, 0, -1), "l_shoulder": (0, 0, -1)}  # elbows point backward
 BEND_FADE_DEG = (10.0, 30.0)
+# Spine, neck and head nodes whose twist is observed: node -> side axis of rotations.TWIST_SIDES.
+TWIST_NODES = {"pelvis_to_spine": "lower_spine", "spine": "upper_spine", "thorax_to_nose": "neck", "nose": "head"}
+REST_SIDE = np.array([1.0, 0.0, 0.0])  # the person's right-to-left axis at rest (T-pose facing +Z)
 
 
 @dataclass(frozen=True)
@@ -97,11 +107,6 @@ class BvhMotion:
         assert self.rotations.shape == (f, len(self.nodes), 3)
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(v, axis=-1, keepdims=True)
-    return v / np.maximum(norm, 1e-9)
-
-
 def _children() -> list[list[int]]:
     kids: list[list[int]] = [[] for _ in range(NUM_JOINTS)]
     for child, parent in enumerate(PARENTS):
@@ -116,7 +121,7 @@ def build_nodes(bone_lengths_cm: np.ndarray) -> tuple[BvhNode, ...]:
     nodes: list[BvhNode] = []
 
     def offset(joint: int) -> np.ndarray:
-        return bone_lengths_cm[joint] * _unit(np.asarray(REST_DIRECTIONS[JOINT_NAMES[joint]], dtype=np.float64))
+        return bone_lengths_cm[joint] * unit(np.asarray(REST_DIRECTIONS[JOINT_NAMES[joint]], dtype=np.float64))
 
     def visit(joint: int, parent_node: int) -> None:
         name = JOINT_NAMES[joint]
@@ -163,38 +168,8 @@ def normalise_bones(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     out[:, 0] = joints[:, 0]
     for j in range(1, NUM_JOINTS):
         p = PARENTS[j]
-        out[:, j] = out[:, p] + lengths[j] * _unit(joints[:, j] - joints[:, p])
+        out[:, j] = out[:, p] + lengths[j] * unit(joints[:, j] - joints[:, p])
     return out
-
-
-def _shortest_arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, 3, 3) rotations taking unit vectors a (N, 3) to unit vectors b (N, 3) along the shortest arc."""
-    axis = np.cross(a, b)
-    sin = np.linalg.norm(axis, axis=-1)
-    cos = np.einsum("ni,ni->n", a, b)
-    angle = np.arctan2(sin, cos)
-    # Opposite vectors: any axis perpendicular to a works; pick one away from a.
-    fallback = np.cross(a, np.where(np.abs(a[:, :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]]))
-    axis = np.where((sin < 1e-9)[:, None], fallback, axis)
-    return Rotation.from_rotvec(_unit(axis) * angle[:, None]).as_matrix()
-
-
-def _frame_from(x: np.ndarray, up: np.ndarray) -> np.ndarray:
-    """(N, 3, 3) orthonormal bases with columns x, y, z: x first, y = up made perpendicular to x."""
-    x = _unit(x)
-    y = _unit(up - np.einsum("ni,ni->n", up, x)[:, None] * x)
-    z = np.cross(x, y)
-    return np.stack([x, y, z], axis=-1)
-
-
-def _twist_to(g: np.ndarray, axis: np.ndarray, rest_bend: np.ndarray, bend: np.ndarray,
-              weight: np.ndarray) -> np.ndarray:
-    """Turn world frames g (N, 3, 3) about the unit bone axis (N, 3) so rest_bend points along bend, by `weight` of the angle."""
-    current = g @ rest_bend
-    current = _unit(current - np.einsum("ni,ni->n", current, axis)[:, None] * axis)
-    angle = np.arctan2(np.einsum("ni,ni->n", axis, np.cross(current, bend)), np.einsum("ni,ni->n", current, bend))
-    twist = Rotation.from_rotvec(axis * (weight * angle)[:, None]).as_matrix()
-    return twist @ g
 
 
 def solve_rotations(joints_bvh: np.ndarray, nodes: tuple[BvhNode, ...]) -> np.ndarray:
@@ -202,11 +177,12 @@ def solve_rotations(joints_bvh: np.ndarray, nodes: tuple[BvhNode, ...]) -> np.nd
     f = len(joints_bvh)
     kids = _children()
     index = {name: i for i, name in enumerate(JOINT_NAMES)}
-    rest = {j: _unit(np.asarray(REST_DIRECTIONS[JOINT_NAMES[j]], dtype=np.float64)) for j in range(1, NUM_JOINTS)}
+    rest = {j: unit(np.asarray(REST_DIRECTIONS[JOINT_NAMES[j]], dtype=np.float64)) for j in range(1, NUM_JOINTS)}
+    sides = twist_sides(joints_bvh)
 
     def observed(j: int) -> np.ndarray:
         """(F, 3) unit direction of the bone ending at joint j."""
-        return _unit(joints_bvh[:, j] - joints_bvh[:, PARENTS[j]])
+        return unit(joints_bvh[:, j] - joints_bvh[:, PARENTS[j]])
 
     world = np.zeros((f, len(nodes), 3, 3))
     local = np.zeros_like(world)
@@ -215,17 +191,19 @@ def solve_rotations(joints_bvh: np.ndarray, nodes: tuple[BvhNode, ...]) -> np.nd
         name = node.name
         if "_to_" in name:  # a link: point its one child's bone
             child = index[name.split("_to_")[1]]
-            g = _shortest_arc(parent_world @ rest[child], observed(child)) @ parent_world
+            g = shortest_arc(parent_world @ rest[child], observed(child)) @ parent_world
+            if name in TWIST_NODES:
+                g = twist_to(g, observed(child), REST_SIDE, sides[TWIST_NODES[name]])
         elif name in FRAME_JOINTS:
             right, left, up_from, up_to = (index[k] for k in FRAME_JOINTS[name])
-            seen = _frame_from(joints_bvh[:, left] - joints_bvh[:, right], joints_bvh[:, up_to] - joints_bvh[:, up_from])
+            seen = basis(joints_bvh[:, left] - joints_bvh[:, right], joints_bvh[:, up_to] - joints_bvh[:, up_from])
             rest_x = rest[left] - rest[right]  # both bones leave this joint sideways in the T-pose
-            rest_frame = _frame_from(np.broadcast_to(rest_x, (f, 3)), np.broadcast_to(rest[up_to], (f, 3)))
+            rest_frame = basis(np.broadcast_to(rest_x, (f, 3)), np.broadcast_to(rest[up_to], (f, 3)))
             g = seen @ np.swapaxes(rest_frame, 1, 2)
         elif kids[node.joint]:  # single child: shortest arc (+ bend twist for hips and shoulders)
             child = kids[node.joint][0]
             direction = observed(child)
-            g = _shortest_arc(parent_world @ rest[child], direction) @ parent_world
+            g = shortest_arc(parent_world @ rest[child], direction) @ parent_world
             if name in BEND_DIRECTIONS:
                 lower = observed(kids[child][0])
                 bend = direction - lower
@@ -233,7 +211,9 @@ def solve_rotations(joints_bvh: np.ndarray, nodes: tuple[BvhNode, ...]) -> np.nd
                 angle = np.degrees(np.arccos(np.clip(np.einsum("ni,ni->n", direction, lower), -1, 1)))
                 lo, hi = BEND_FADE_DEG
                 weight = np.clip((angle - lo) / (hi - lo), 0.0, 1.0)
-                g = _twist_to(g, direction, np.asarray(BEND_DIRECTIONS[name], dtype=np.float64), _unit(bend), weight)
+                g = twist_to(g, direction, np.asarray(BEND_DIRECTIONS[name], dtype=np.float64), unit(bend), weight)
+            if name in TWIST_NODES:
+                g = twist_to(g, direction, REST_SIDE, sides[TWIST_NODES[name]])
         else:  # a leaf: only its End Site hangs on it, it follows its parent
             g = parent_world.copy()
         world[:, n] = g

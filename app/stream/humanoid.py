@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from app.stream.rotations import rotation_between, shortest_arc, side_axes, twist_sides, twist_to, unit
+from app.formats.rotations import rotation_between, shortest_arc, side_axes, twist_sides, twist_to, unit
 from model.skeleton import JOINT_NAMES
 
 _J = {name: i for i, name in enumerate(JOINT_NAMES)}

@@ -1,4 +1,4 @@
-"""Rotation helpers shared by the BVH export and the VMC stream: bases, shortest arcs, twist, the body's side axes.
+"""Rotation helpers shared by the BVH export and the VMC stream (app.stream): bases, shortest arcs, twist, side axes.
 
 Everything works on batches of coordinate vectors (N, 3) and rotation matrices (N, 3, 3) acting on column
 vectors. The maths is on coordinates only, so it holds in right-handed axes (BVH, the camera) and in
@@ -16,7 +16,9 @@ from scipy.spatial.transform import Rotation
 from model.skeleton import JOINT_NAMES
 
 _J = {name: i for i, name in enumerate(JOINT_NAMES)}
-FACE_PLANE_MIN_SIN = 0.2  # below this sine of the thorax-nose-head angle the face plane fades to the shoulders
+# The face plane (thorax, nose, head top) is ill-conditioned when the three are nearly in a line: between these
+# sines of the angle at the thorax it fades to the shoulder axis (real network output: 0.24-0.33 on the sample clip).
+FACE_PLANE_SIN = (0.1, 0.25)
 
 
 def unit(v: np.ndarray) -> np.ndarray:
@@ -81,7 +83,7 @@ def side_axes(joints: np.ndarray) -> dict[str, np.ndarray]:
     'hips': right hip -> left hip; 'shoulders': right shoulder -> left shoulder;
     'head': the normal of the plane through thorax, nose and head top (the face's own side axis: it turns
     with the head, unlike the shoulders), signed to agree with the shoulders (a head never turns 90 degrees
-    from them). Where the three points are nearly in a line it fades to the shoulder axis.
+    from them). Where the three points are nearly in a line (FACE_PLANE_SIN) it fades to the shoulder axis.
     """
     hips = unit(joints[:, _J["l_hip"]] - joints[:, _J["r_hip"]])
     shoulders = unit(joints[:, _J["l_shoulder"]] - joints[:, _J["r_shoulder"]])
@@ -90,7 +92,8 @@ def side_axes(joints: np.ndarray) -> dict[str, np.ndarray]:
     normal = np.cross(up, forward)
     sin = np.linalg.norm(normal, axis=-1) / np.maximum(np.linalg.norm(up, axis=-1) * np.linalg.norm(forward, axis=-1), 1e-9)
     normal = unit(normal) * np.sign(np.einsum("ni,ni->n", normal, shoulders) + 1e-12)[:, None]
-    weight = np.clip(sin / FACE_PLANE_MIN_SIN, 0.0, 1.0)[:, None]
+    lo, hi = FACE_PLANE_SIN
+    weight = np.clip((sin - lo) / (hi - lo), 0.0, 1.0)[:, None]
     head = unit(weight * normal + (1.0 - weight) * shoulders)
     return {"hips": hips, "shoulders": shoulders, "head": head}
 
