@@ -13,6 +13,7 @@ cast back to the network's dtype on load.
 """
 
 import io
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ import torch
 
 from model.atomic import atomic_write_bytes, sha256_file
 from model.config import ModelConfig
+from model.errors import one_line
 from model.network import CascadeNet
 from model.skeleton import H36M, Skeleton
 
@@ -76,8 +78,7 @@ def network_from_state(state_dict: dict, cfg: ModelConfig, path: str | os.PathLi
         net = CascadeNet(inference_config(cfg))
         net.load_state_dict(state_dict)
     except (ValueError, TypeError, AssertionError, RuntimeError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
-        raise CheckpointError(f"{path}: weights do not fit its model_config ({first})") from None
+        raise CheckpointError(f"{path}: weights do not fit its model_config ({one_line(e)})") from None
     return net
 
 
@@ -116,25 +117,92 @@ def default_preprocessing(cfg: ModelConfig, crop_padding: float | None = None) -
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Load and validate a checkpoint file; every problem is a one-line CheckpointError naming it."""
+    """Load and validate a checkpoint file; every problem is a one-line CheckpointError naming it and the field.
+
+    Checked here (so that a checkpoint that loads is one the network, the crop code and export can use):
+    'model' is a dict of tensors; every model_config field has its default's type; the skeleton has
+    num_joints names and parent indices; preprocessing fields have their types and ranges.
+    """
     path = Path(path)
     data = read_checkpoint(path)
-    try:
-        config = ModelConfig.from_dict(data["model_config"])
-    except (ValueError, TypeError, AssertionError) as e:
-        raise CheckpointError(f"{path}: bad model_config ({e})") from None
+    state = data["model"]
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in state.items()):
+        raise CheckpointError(f"{path}: field 'model' is not a dict of named tensors")
+    config = _model_config(data["model_config"], path)
     try:
         skeleton = Skeleton.from_dict(data["skeleton"]) if "skeleton" in data else H36M
-    except (ValueError, TypeError, KeyError, AttributeError) as e:
-        raise CheckpointError(f"{path}: bad skeleton ({e})") from None
+        assert all(isinstance(n, str) for n in skeleton.joint_names)
+        assert all(-1 <= p < len(skeleton.parents) for p in skeleton.parents)
+    except (ValueError, TypeError, KeyError, AttributeError, AssertionError, OverflowError) as e:
+        raise CheckpointError(f"{path}: field 'skeleton' is malformed ({one_line(e)})") from None
     if len(skeleton.joint_names) != config.num_joints:
         raise CheckpointError(f"{path}: skeleton has {len(skeleton.joint_names)} joints, model_config {config.num_joints}")
-    preprocessing = default_preprocessing(config) | dict(data.get("preprocessing") or {})
-    if int(preprocessing["input_size"]) != config.input_size:
+    preprocessing = _preprocessing(default_preprocessing(config), data.get("preprocessing"), path)
+    if preprocessing["input_size"] != config.input_size:
         raise CheckpointError(
             f"{path}: preprocessing input_size {preprocessing['input_size']} differs from model_config {config.input_size}"
         )
-    return Checkpoint(path, sha256_file(path), config, data["model"], skeleton, preprocessing)
+    return Checkpoint(path, sha256_file(path), config, state, skeleton, preprocessing)
+
+
+def _model_config(values, path: Path) -> ModelConfig:
+    """ModelConfig from a checkpoint's dict, each field of its default's type (ints for floats allowed)."""
+    if not isinstance(values, dict):
+        raise CheckpointError(f"{path}: field 'model_config' is not a dict")
+    defaults = ModelConfig()
+    for key, value in values.items():
+        if not hasattr(defaults, str(key)):
+            continue  # from_dict names unknown keys
+        default = getattr(defaults, key)
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, (int, float)):
+            ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                  and (isinstance(value, int) or isinstance(default, float)))
+        elif isinstance(default, tuple):
+            ok = isinstance(value, (list, tuple)) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+        else:
+            ok = isinstance(value, type(default))
+        if not ok:
+            shown = repr(value)
+            raise CheckpointError(f"{path}: field 'model_config.{key}' is {shown[:40]}, expected "
+                                  f"{type(default).__name__}")
+    try:
+        return ModelConfig.from_dict(values)
+    except (ValueError, TypeError, AssertionError, KeyError, ZeroDivisionError) as e:
+        raise CheckpointError(f"{path}: bad model_config ({one_line(e)})") from None
+
+
+def _preprocessing(defaults: dict, values, path: Path) -> dict:
+    """The checkpoint's preprocessing over the defaults, each field checked (numbers finite, scales positive)."""
+    if values is None:
+        return defaults
+    if not isinstance(values, dict):
+        raise CheckpointError(f"{path}: field 'preprocessing' is not a dict")
+    out = defaults | values
+
+    def fail(key: str, expected: str) -> CheckpointError:
+        return CheckpointError(f"{path}: field 'preprocessing.{key}' is {out[key]!r:.40}, expected {expected}")
+
+    def number(value, positive: bool) -> bool:
+        return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+                and (value > 0 or not positive))
+
+    if not isinstance(out["input_size"], int) or isinstance(out["input_size"], bool) or out["input_size"] < 1:
+        raise fail("input_size", "a positive integer")
+    if out["channel_order"] not in ("RGB", "BGR"):
+        raise fail("channel_order", "RGB or BGR")
+    for key in ("pixel_scale", "crop_padding", "crop_aspect"):
+        if not number(out[key], positive=True):
+            raise fail(key, "a positive number")
+        out[key] = float(out[key])
+    for key, positive in (("pixel_mean", False), ("pixel_std", True)):
+        if not isinstance(out[key], (list, tuple)) or len(out[key]) != 3 or not all(number(v, positive) for v in out[key]):
+            raise fail(key, "3 " + ("positive " if positive else "") + "numbers")
+        out[key] = [float(v) for v in out[key]]
+    return out
 
 
 def make_random_checkpoint(path: str | os.PathLike, cfg: ModelConfig, seed: int = 0) -> Path:
