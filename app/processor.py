@@ -12,6 +12,7 @@ import numpy as np
 
 from app.backends import BACKENDS, make_backend  # noqa: F401  (BACKENDS: the front ends list them)
 from app.detection import make_default_detector
+from app.detection.background import BackgroundDetector
 from app.people.placement import place_root
 from app.people.smoothing import OneEuroConfig, PoseSmoother
 from app.sources import FrameSource
@@ -25,6 +26,7 @@ DUPLICATE_DISTANCE = 0.2  # poses whose joints are closer than this (in body hei
 DUPLICATE_IOU = 0.7  # ... or whose boxes overlap this much
 DUPLICATE_INSIDE = 0.85  # ... or whose box lies this much inside the other's (part of the same body)
 CPU_DETECT_EVERY = 3  # detect_every=0 on a CPU
+CONFIRM_IOU = 0.3  # a detector box overlapping a followed person's region this much confirms that person
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,10 @@ class PipelineConfig:
     track_rois: bool = True  # also look where tracked people were: bridges detector misses
     track_roi_max_missed_s: float = 0.5  # stop looking for a lost person after this long
     track_roi_max_unconfirmed_s: float = 0.5  # ... or once no detector has seen them for this long (no ghosts)
+    # With detect_every=0 on a CPU the detector runs on its own thread (app.detection.background): every person
+    # is followed from their last pose, and the detector's boxes, a frame or two old when they arrive, only
+    # confirm people already followed and bring in new ones; one pose-network call per frame (issue 12).
+    detector_thread: bool = True
     # Run the person detector on every Nth frame only, following tracked people in between; 0 = automatic:
     # every frame where the pose network runs on a GPU, every CPU_DETECT_EVERY-th on a CPU, where the
     # detector costs half of each frame (bench/pipeline.py: about 1.6x the frame rate; bench/tracking_quality.py:
@@ -76,6 +82,14 @@ class FrameProcessor:
         self._detection_interval_s = 0.0  # source time between the last two detector runs
         on_gpu = self.backend.device == "cuda"
         self.detect_every = config.detect_every or (1 if on_gpu else CPU_DETECT_EVERY)
+        self._background: BackgroundDetector | None = None
+        if config.detector_thread and config.detect_every == 0 and not on_gpu and config.track_rois:
+            self._background = BackgroundDetector(self.detector)
+
+    @property
+    def detector_thread(self) -> bool:
+        """Whether the detector runs on its own thread (PipelineConfig.detector_thread)."""
+        return self._background is not None
 
     @property
     def longest_unconfirmed_run(self) -> int:
@@ -102,6 +116,8 @@ class FrameProcessor:
         self._frames_since_detection = 0
         self._last_detection_t = None
         self._detection_interval_s = 0.0
+        if self._background is not None:
+            self._background.wait()  # boxes of the previous input must not reach the next one
 
     def camera_for(self, frame: Frame) -> CameraIntrinsics:
         if self._camera is None or (self._camera.cx, self._camera.cy) != (frame.width / 2, frame.height / 2):
@@ -114,16 +130,25 @@ class FrameProcessor:
             self._smoothers.clear()
         camera = self.camera_for(frame)
         t0 = time.perf_counter()
-        detections = self._detect(frame)
-        t1 = time.perf_counter()
-        detected = self._estimate(frame, detections, camera)
-        poses = detected
-        if self.config.track_rois:
-            rois = self._track_rois(detected, frame.time_s, fps)
-            poses = remove_duplicate_poses(detected + self._estimate(frame, rois, camera))
+        if self._background is not None:
+            boxes, box_confirmed = self._follow_and_detect(frame, fps)
+            t1 = time.perf_counter()
+            found = self._poses(frame, boxes, camera)
+            flags = {id(p): ok for p, ok in zip(found, box_confirmed) if p is not None}
+            poses = remove_duplicate_poses([p for p in found if p is not None])
+            confirmed = [flags[id(p)] for p in poses]
+        else:
+            detections = self._detect(frame)
+            t1 = time.perf_counter()
+            detected = self._estimate(frame, detections, camera)
+            poses = detected
+            if self.config.track_rois:
+                rois = self._track_rois(detected, frame.time_s, fps)
+                poses = remove_duplicate_poses(detected + self._estimate(frame, rois, camera))
+            confirmed_ids = {id(p) for p in detected}
+            confirmed = [id(p) in confirmed_ids for p in poses]
         t2 = time.perf_counter()
-        confirmed_ids = {id(p) for p in detected}
-        tracks = self._track_and_smooth(poses, [id(p) in confirmed_ids for p in poses], frame.time_s, fps)
+        tracks = self._track_and_smooth(poses, confirmed, frame.time_s, fps)
         t3 = time.perf_counter()
         timings = {
             "detect": (t1 - t0) * 1000,
@@ -149,23 +174,67 @@ class FrameProcessor:
         self._last_detection_t = frame.time_s
         return self.detector.detect(frame)[: self.config.max_people]
 
-    def _estimate(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics) -> list[PersonPose]:
-        """Poses for the boxes (one backend call), placed in camera space, duplicates removed.
+    def _follow_and_detect(self, frame: Frame, fps: float) -> tuple[list[Detection], list[bool]]:
+        """With the detector on its own thread: the boxes to estimate this frame, and whether each is confirmed.
+
+        Every followed person gets the region of their last pose (as the sync path does between detector
+        runs); the detector's newest boxes, from a frame or two ago, confirm the followed people they
+        overlap and add the people nobody follows yet. With nobody to follow, this frame waits for the
+        detector, so a clip's first person appears on the frame the detector saw.
+        """
+        background = self._background
+        found = background.take()
+        due = (self._frames_since_detection + 1 >= self.detect_every or not self.tracker.live_ids
+               or self.tracker.someone_lost)
+        self._frames_since_detection += 1
+        if due and background.submit(frame):
+            self._frames_since_detection = 0
+        if found is None and not self.tracker.live_ids:
+            found = background.wait()
+        max_missed = int(round(self.config.track_roi_max_missed_s * fps))
+        if found is not None:
+            seen, _ = found
+            if self._last_detection_t is not None and seen.time_s > self._last_detection_t:
+                self._detection_interval_s = seen.time_s - self._last_detection_t
+            self._last_detection_t = seen.time_s
+        max_unconfirmed = max(self.config.track_roi_max_unconfirmed_s, 1.5 * self._detection_interval_s)
+        followed = self.tracker.predicted_boxes(frame.time_s, max_missed, set(self.tracker.live_ids), max_unconfirmed)
+        boxes = [Detection(box, TRACK_ROI_SCORE) for _, box in followed]
+        confirmed = [False] * len(boxes)
+        for det in found[1][: self.config.max_people] if found is not None else []:
+            overlaps = [box_iou(det.box_xyxy, box) for _, box in followed]
+            best = int(np.argmax(overlaps)) if overlaps else -1
+            if best >= 0 and overlaps[best] >= CONFIRM_IOU:
+                confirmed[best] = True
+            else:
+                boxes.append(det)
+                confirmed.append(True)
+        return boxes[: self.config.max_people], confirmed[: self.config.max_people]
+
+    def _poses(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics) -> list[PersonPose | None]:
+        """One pose per box (one backend call), placed in camera space; None where the backend found none.
 
         A pose's box is the padded extent of its confident joints, not the detector's box: it is
         tighter where detectors merge two people, and is the same kind of box for every backend.
         """
         if not detections:
             return []
-        poses = []
+        poses: list[PersonPose | None] = []
         for det, estimate in zip(detections, self.backend.estimate(frame, detections)):
             if estimate is None:
+                poses.append(None)
                 continue
             keypoints_2d, joints_3d = estimate
             box = keypoint_box(keypoints_2d, det.box_xyxy)
             root = place_root(keypoints_2d, joints_3d, camera, box)
-            poses.append(PersonPose(box, keypoints_2d, joints_3d, root, float(det.score)))
-        return remove_duplicate_poses(poses)
+            # A backend's own person score (app.backends.base.PoseEstimate) replaces the detector's box score.
+            score = float(getattr(estimate, "score", det.score))
+            poses.append(PersonPose(box, keypoints_2d, joints_3d, root, score))
+        return poses
+
+    def _estimate(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics) -> list[PersonPose]:
+        """Poses for the boxes (one backend call), placed in camera space, duplicates removed."""
+        return remove_duplicate_poses([p for p in self._poses(frame, detections, camera) if p is not None])
 
     def _track_rois(self, poses: list[PersonPose], t: float, fps: float) -> list[Detection]:
         """Regions where tracked people should be but no detected pose matches them.
@@ -201,7 +270,8 @@ class FrameProcessor:
         return tracks
 
     def close(self) -> None:
-        for part in (self.detector, self.backend):
+        # The background detector owns the detector: it stops its thread before closing it.
+        for part in (self._background or self.detector, self.backend):
             close = getattr(part, "close", None)
             if close is not None:
                 close()

@@ -158,6 +158,40 @@ def test_detecting_every_third_frame_still_tracks_both_people():
     assert len({t.track_id for r in results for t in _foreground(r)}) == 2
 
 
+class _CountingBackend:
+    """The real cascade backend, counting its calls (one per frame is the point of the detector thread)."""
+
+    def __init__(self, config: PipelineConfig):
+        from app.backends import make_backend
+
+        self.inner = make_backend(config.backend, config.device, config.engine)
+        self.name, self.device = self.inner.name, self.inner.device
+        self.calls = 0
+
+    def estimate(self, frame, detections):
+        self.calls += 1
+        return self.inner.estimate(frame, detections)
+
+    def close(self):
+        self.inner.close()
+
+
+def test_detector_on_its_own_thread_follows_both_people_with_one_network_call_per_frame():
+    config = PipelineConfig(source=DEFAULT_SAMPLE, backend="cascade", device="cpu")  # detect_every 0: threaded on a CPU
+    detector, backend = _CountingDetector(config), _CountingBackend(config)
+    processor = FrameProcessor(config, detector=detector, backend=backend)
+    try:
+        assert processor.detector_thread
+        results = list(iter_results(processor, open_source(DEFAULT_SAMPLE), 60))
+    finally:
+        processor.close()
+    both = [len([t for t in _foreground(r) if t.missed == 0]) == 2 for r in results]
+    assert sum(both) >= 57, f"both people in {sum(both)} of 60 frames"
+    assert len({t.track_id for r in results for t in _foreground(r)}) == 2
+    assert backend.calls == 60  # followed people and new ones go through the network together
+    assert 60 / 3 / 2 <= len(detector.frames) <= 60 / 3 + 2  # every 3rd frame at most, never stalled for long
+
+
 def test_the_cascade_backend_does_not_follow_people_no_detector_sees_any_more():
     """The network always answers, so a region where a person was always yields 'a pose': without the
     detector confirming it the track must end (track_roi_max_unconfirmed_s), not live on as a ghost."""
