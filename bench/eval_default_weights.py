@@ -64,13 +64,19 @@ class CheckpointBackend:
 
         boxes = np.stack([d.box_xyxy for d in detections])
         batch = cut_crops(frame.image, boxes, self.spec)
+        from app.backends.cascade import PERSON_THRESHOLD
+
         with torch.no_grad():
-            uvz, joints = self.net.infer(torch.from_numpy(batch.images))
-        uv = crop_to_image(uvz[..., :2].numpy().astype(np.float64), batch.to_crop)
+            outputs = self.net.infer_outputs(torch.from_numpy(batch.images))
+        uv = crop_to_image(outputs["uvz"][..., :2].numpy().astype(np.float64), batch.to_crop)
         out = []
         for i in range(len(detections)):
-            kp = np.concatenate([uv[i], np.ones((NUM_JOINTS, 1))], axis=1)
-            j = joints[i].numpy().astype(np.float64)
+            # As the app's CascadeBackend: crops the person head rejects are no pose.
+            if "person_score" in outputs and not float(outputs["person_score"][i]) >= PERSON_THRESHOLD:
+                out.append(None)
+                continue
+            kp = np.concatenate([uv[i], outputs["joint_confidence"][i].numpy()[:, None]], axis=1)
+            j = outputs["joints_3d"][i].numpy().astype(np.float64)
             out.append((kp, j - j[0]))
         return out
 
@@ -234,10 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(results, indent=1))
     print(format_table(results))
     if args.json:
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(results, f, indent=1)
-        os.replace(tmp, args.json)
+        from model.atomic import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(results, indent=1))
     return 0
 
 

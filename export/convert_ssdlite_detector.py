@@ -35,6 +35,8 @@ import sys
 
 import numpy as np
 
+from model.atomic import atomic_path
+
 INPUT_SIZE = 300
 # The graph's internal names for the cut points (see the docstring).
 TF_RESIZED_IMAGE = "Preprocessor/map/TensorArrayStack/TensorArrayGatherV3:0"
@@ -100,9 +102,8 @@ def convert(pb_path: str, out_path: str, opset: int) -> None:
         "boxes (1,1917,4) ymin,xmin,ymax,xmax normalised, scores (1,1917) person probability."
     )
     onnx.checker.check_model(model_proto)
-    tmp = out_path + ".tmp"
-    onnx.save(model_proto, tmp)
-    os.replace(tmp, out_path)
+    with atomic_path(out_path) as tmp:
+        onnx.save(model_proto, str(tmp))
     print(f"wrote {out_path} ({os.path.getsize(out_path) / 1e6:.1f} MB)")
 
 

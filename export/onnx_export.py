@@ -14,6 +14,9 @@ Graph I/O:
   images    float32 (batch, 3, S, S)  normalised crops (see the model card)
   uvz       float32 (batch, J, 3)     u, v crop px; z root-relative mm
   joints_3d float32 (batch, J, 3)     root-relative mm, camera axes
+  joint_confidence float32 (batch, J) peak mass of each joint's 2D heatmap, [0, 1] (model/confidence.py)
+  person_score     float32 (batch,)   probability that the crop holds a person, [0, 1]; only for a
+                                      network with a person head (ModelConfig.person_head > 0)
 """
 
 import copy
@@ -24,11 +27,12 @@ from pathlib import Path
 import onnx
 import torch
 
+from model.atomic import atomic_path
 from model.network import CascadeNet, InferenceWrapper
 
 ONNX_OPSET = 17
 INPUT_NAME = "images"
-OUTPUT_NAMES = ("uvz", "joints_3d")
+OUTPUT_NAMES = ("uvz", "joints_3d")  # the outputs every exported network has; net.output_names lists all of them
 
 
 def export_onnx(
@@ -47,27 +51,22 @@ def export_onnx(
     net = net.eval().cpu()
     wrapper = InferenceWrapper(net).eval() if precision == "fp32" else _HalfInference(net)
     example = torch.zeros(2, 3, size, size)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         with warnings.catch_warnings():
             # The legacy exporter warns that it is legacy, and the tracer about shape asserts.
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 wrapper, (example,), str(tmp), dynamo=False, opset_version=opset,
-                input_names=[INPUT_NAME], output_names=list(OUTPUT_NAMES),
-                dynamic_axes={name: {0: "batch"} for name in (INPUT_NAME, *OUTPUT_NAMES)},
+                input_names=[INPUT_NAME], output_names=list(net.output_names),
+                dynamic_axes={name: {0: "batch"} for name in (INPUT_NAME, *net.output_names)},
                 do_constant_folding=True,
             )
         model = onnx.load(str(tmp))
-        _fix_output_dims(model, (net.cfg.num_joints, 3))
+        _fix_output_dims(model, output_dims(net))
         if metadata:
             onnx.helper.set_model_props(model, {str(k): str(v) for k, v in metadata.items()})
         onnx.checker.check_model(model)
         onnx.save(model, str(tmp))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 
@@ -83,14 +82,22 @@ class _HalfInference(torch.nn.Module):
         # The per-joint volume logits leave the fp16 trunk here, before the softmax.
         self.net.volume.register_forward_hook(lambda _module, _inputs, logits: logits.float())
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.net.infer(images.half())
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(t.float() for t in self.net.infer_outputs(images.half()).values())
 
 
-def _fix_output_dims(model: onnx.ModelProto, dims: tuple[int, ...]) -> None:
-    """Write the known (J, 3) trailing output dims into the graph: the tracer leaves them symbolic
+def output_dims(net: CascadeNet) -> dict[str, tuple[int, ...]]:
+    """The trailing (non-batch) dims of each output of `net`'s exported graph."""
+    j = net.cfg.num_joints
+    dims = {"uvz": (j, 3), "joints_3d": (j, 3), "joint_confidence": (j,), "person_score": ()}
+    return {name: dims[name] for name in net.output_names}
+
+
+def _fix_output_dims(model: onnx.ModelProto, dims_by_name: dict[str, tuple[int, ...]]) -> None:
+    """Write the known trailing output dims into the graph: the tracer leaves them symbolic
     (they come out of a reshape with -1), and consumers such as TensorRT read them from here."""
     for output in model.graph.output:
+        dims = dims_by_name[output.name]
         shape = output.type.tensor_type.shape.dim
         assert len(shape) == 1 + len(dims), f"{output.name}: unexpected rank {len(shape)}"
         for dim, value in zip(shape[1:], dims):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from model.augment import AugmentConfig
 from model.config import ModelConfig
+from model.errors import one_line
 
 MODEL_PRESETS = ("paper", "light", "tiny")
 
@@ -41,7 +42,10 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)  # the paper's network (ResNet-50, 256 px, C = 64)
     # --- optimisation, stage 1: the whole network on mixed 3D + 2D batches ---
     stages: tuple[int, ...] = (1, 2)  # the paper trains the network, then fine-tunes the lifting block
-    batch_size: int = 64  # the paper's batch size (over two P100s)
+    batch_size: int = 64  # the paper's batch size (over two P100s); under torchrun the global batch, split evenly
+    # Forward/backward each batch in this many equal parts and average their gradients (a big batch on a small
+    # GPU). BatchNorm statistics and loss normalisation are per part, exactly as in N torchrun processes.
+    micro_batches: int = 1
     optimizer: str = "adam"  # the paper uses Adam
     lr: float = 1e-3  # the paper's initial learning rate
     epochs: int = 20  # the paper trains for 20 epochs
@@ -67,6 +71,7 @@ class TrainConfig:
             (self.protocol in (1, 2), "protocol must be 1 or 2"),
             (0.0 < self.fraction_3d <= 1.0, "fraction_3d must be in (0, 1]"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.micro_batches >= 1, "micro_batches must be >= 1"),
             (self.optimizer in ("adam", "adamw", "sgd"), "optimizer must be adam, adamw or sgd"),
             (set(self.stages) <= {1, 2} and len(self.stages) >= 1, "stages must be a subset of (1, 2)"),
             (len(self.datasets_3d) >= 1, "datasets_3d needs at least one 3D dataset"),
@@ -215,8 +220,7 @@ def read_config_file(path: str) -> dict:
         else:
             data = json.loads(text)
     except Exception as e:  # yaml and json raise different error types with multi-line messages
-        first = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
-        raise ConfigError(f"{path}: cannot parse ({first})") from None
+        raise ConfigError(f"{path}: cannot parse ({one_line(e)})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -7,6 +7,7 @@ import numpy as np
 
 from app.detection.base import DetectorConfig, DetectorError, check_frame, select_detections
 from app.types import Detection, Frame
+from model.errors import one_line
 
 ASSETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "assets")
 SSDLITE_MODEL = os.path.join(ASSETS_DIR, "person_detector_ssdlite.onnx")
@@ -39,7 +40,7 @@ class SSDLiteDetector:
         try:
             self._session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own types for corrupt files
-            raise DetectorError(f"{model_path}: cannot load person detector model ({str(exc).splitlines()[0]})") from exc
+            raise DetectorError(f"{model_path}: cannot load person detector model ({one_line(exc)})") from exc
         self.config = config
 
     def raw(self, frame: Frame) -> tuple[np.ndarray, np.ndarray]:
