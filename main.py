@@ -8,6 +8,7 @@ Sub-commands (each module defines add_arguments(parser) and run(args) -> exit co
   eval        evaluate a checkpoint on a dataset model.evaluate
   export      checkpoint -> ONNX/TensorRT + card export.cli
   distill     build the distillation set         model.distill
+  synth       synthetic people with exact labels model.synth.generate
 
 Global option: --verbose shows the libraries' own log lines (Open3D, MediaPipe, TensorFlow Lite, Qt),
 which are kept off the terminal by default (app/quiet.py).
@@ -27,6 +28,7 @@ COMMANDS = {
     "eval": ("model.evaluate", "evaluate a checkpoint on a dataset"),
     "export": ("export.cli", "export a checkpoint to ONNX / TensorRT with a model card"),
     "distill": ("model.distill", "build the distillation training set from offline footage"),
+    "synth": ("model.synth.generate", "render synthetic people with exact 2D/3D labels (resumable shards; requirements-synth.txt)"),
 }
 
 
