@@ -1,10 +1,13 @@
-"""The per-frame work of the pipeline: detect -> pose -> place -> track -> smooth, one frame at a time.
+"""The per-frame work of the pipeline: detect -> pose -> place -> track -> smooth -> motion, one frame at a time.
+
+The motion step (app.motion) fits every track to its constant bones, estimates the floor and world
+frame, flags foot contacts and pins feet in contact; PersonPose keeps the network's joints as joints_3d_raw.
 
 FrameProcessor does it synchronously; iter_results drives it over a whole source without dropping
 frames (headless processing, streaming, tests). The live threading around it is app/live.py.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import time
 from typing import Iterator
 
@@ -14,6 +17,8 @@ from app.backends import BACKENDS, make_backend  # noqa: F401  (BACKENDS: the fr
 from app.detection import make_default_detector
 from app.detection.background import BackgroundDetector
 from app.people.placement import place_root
+from app.motion.bones import fit_to_lengths
+from app.motion.layer import MotionConfig, MotionLayer, PersonInput
 from app.people.smoothing import OneEuroConfig, PoseSmoother
 from app.sources import FrameSource
 from app.people.tracking import Tracker, TrackerConfig
@@ -43,6 +48,8 @@ class PipelineConfig:
     smoothing: bool = True  # One-Euro filter per joint per track
     one_euro: OneEuroConfig = field(default_factory=OneEuroConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    motion: bool = True  # constant bones per track, floor and world frame, foot contact and pinning (app.motion)
+    motion_config: MotionConfig = field(default_factory=MotionConfig)
     max_people: int = 6  # people estimated per frame, largest detections first
     track_rois: bool = True  # also look where tracked people were: bridges detector misses
     track_roi_max_missed_s: float = 0.5  # stop looking for a lost person after this long
@@ -73,6 +80,7 @@ class FrameProcessor:
         self.detector = detector or make_default_detector(config.detector, config.max_people)
         self.backend = backend or make_backend(config.backend, config.device, config.engine)
         self.tracker = Tracker(config.tracker)
+        self.motion = MotionLayer(config.motion_config) if config.motion else None
         self._smoothers: dict[int, PoseSmoother] = {}
         self._smoothing = config.smoothing
         self._smoothing_requested = config.smoothing
@@ -112,6 +120,8 @@ class FrameProcessor:
         """Forget tracks and filters (between two unrelated inputs)."""
         self.tracker.reset()
         self._smoothers.clear()
+        if self.motion is not None:
+            self.motion.reset()
         self._camera = None
         self._frames_since_detection = 0
         self._last_detection_t = None
@@ -150,15 +160,42 @@ class FrameProcessor:
         t2 = time.perf_counter()
         tracks = self._track_and_smooth(poses, confirmed, frame.time_s, fps)
         t3 = time.perf_counter()
+        if self.motion is not None:
+            tracks = self._apply_motion(tracks, frame.time_s)
+        t4 = time.perf_counter()
         timings = {
             "detect": (t1 - t0) * 1000,
             "pose": (t2 - t1) * 1000,
             "track": (t3 - t2) * 1000,
-            "total": (t3 - t0) * 1000,
+            "motion": (t4 - t3) * 1000,
+            "total": (t4 - t0) * 1000,
         }
         if frame.captured_at:
-            timings["latency"] = (t3 - frame.captured_at) * 1000
-        return FrameResult(frame, tuple(tracks), camera, timings, self.backend.name, self.backend.device)
+            timings["latency"] = (t4 - frame.captured_at) * 1000
+        world = self.motion.world if self.motion is not None else None
+        return FrameResult(frame, tuple(tracks), camera, timings, self.backend.name, self.backend.device, world)
+
+    def _apply_motion(self, tracks: list[Track], t: float) -> list[Track]:
+        """Tracks seen this frame go through the motion layer; held ones (missed > 0) only get their bones."""
+        seen = [tr for tr in tracks if tr.missed == 0]
+        outputs = self.motion.step([PersonInput(tr.track_id, tr.pose.joints_3d, tr.pose.root, tr.pose.keypoints_2d)
+                                    for tr in seen], t)
+        by_id = {out.track_id: out for out in outputs}
+        result = []
+        for tr in tracks:
+            pose = tr.pose
+            raw = pose.joints_3d_raw if pose.joints_3d_raw is not None else pose.joints_3d
+            out = by_id.get(tr.track_id) if tr.missed == 0 else None
+            if out is not None:
+                pose = replace(pose, joints_3d=out.joints_3d, joints_3d_raw=raw, world_root=out.world_root,
+                               contact=out.contact)
+            else:
+                lengths = self.motion.lengths(tr.track_id)
+                joints = fit_to_lengths(raw, lengths, self.motion.config.bones.keep) if lengths is not None else raw
+                pose = replace(pose, joints_3d=joints, joints_3d_raw=raw, contact=np.zeros(2, dtype=bool))
+            result.append(replace(tr, pose=pose))
+        self.motion.forget(self.tracker.live_ids)
+        return result
 
     def _detect(self, frame: Frame) -> list[Detection]:
         """The detector's people on every detect_every-th frame, and on every frame while nobody is tracked

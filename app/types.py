@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.motion.floor import WorldFrame
 from model.skeleton import NUM_JOINTS
 
 
@@ -77,9 +78,15 @@ class PersonPose:
 
     box_xyxy: (4,) person box in image pixels.
     keypoints_2d: (17, 3) float: x, y in image pixels and a confidence in [0, 1], Human3.6M order.
-    joints_3d: (17, 3) float, millimetres, camera axes, root-relative (joint 0 is 0, 0, 0).
+    joints_3d: (17, 3) float, millimetres, camera axes, root-relative (joint 0 is 0, 0, 0). After the
+      motion layer (app.motion): fitted to the track's constant bone lengths, feet in contact pinned.
     root: (3,) float, millimetres, camera space: where the pelvis is.
     score: detection/pose confidence in [0, 1].
+    joints_3d_raw: (17, 3) the network's joints before the motion layer (same units), or None when
+      the motion layer did not run (then joints_3d is the network's).
+    world_root: (3,) float, millimetres, world frame (app.motion.floor: Y up, floor at Y=0, origin
+      below the camera), or None while the floor is unknown.
+    contact: (2,) bool, right foot then left foot on the floor, or None (motion layer off).
     """
 
     box_xyxy: np.ndarray
@@ -87,12 +94,21 @@ class PersonPose:
     joints_3d: np.ndarray
     root: np.ndarray
     score: float
+    joints_3d_raw: np.ndarray | None = None
+    world_root: np.ndarray | None = None
+    contact: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         _check_shape("box_xyxy", self.box_xyxy, (4,))
         _check_shape("keypoints_2d", self.keypoints_2d, (NUM_JOINTS, 3))
         _check_shape("joints_3d", self.joints_3d, (NUM_JOINTS, 3))
         _check_shape("root", self.root, (3,))
+        if self.joints_3d_raw is not None:
+            _check_shape("joints_3d_raw", self.joints_3d_raw, (NUM_JOINTS, 3))
+        if self.world_root is not None:
+            _check_shape("world_root", self.world_root, (3,))
+        if self.contact is not None:
+            _check_shape("contact", self.contact, (2,))
 
     @property
     def joints_camera(self) -> np.ndarray:
@@ -121,6 +137,7 @@ class FrameResult:
 
     timings_ms: stage name -> milliseconds (e.g. 'detect', 'pose', 'track', 'total'); latency_ms
     is capture-to-result. camera: the intrinsics used for placement. backend/device: what ran.
+    world: the floor and world frame estimated so far (app.motion.floor.WorldFrame), or None.
     """
 
     frame: Frame
@@ -129,6 +146,7 @@ class FrameResult:
     timings_ms: dict = field(default_factory=dict)
     backend: str = ""
     device: str = ""
+    world: WorldFrame | None = None
 
 
 @dataclass(frozen=True)

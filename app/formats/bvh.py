@@ -1,19 +1,25 @@
 """BVH export of one track: a rest pose with the track's median bone lengths and joint rotations solved from its 3D joints.
 
 Conventions (also in README, section "process"):
-- Axes: Y up, right-handed. Camera space (x right, y down, z forward, mm) becomes BVH space by a
-  180-degree turn about the camera's x axis: X = x, Y = -y, Z = -z, then mm -> cm. So the BVH
-  origin is the camera, the camera looks along -Z, and a person facing the camera faces +Z.
-  Several tracks of one video therefore line up in one scene.
+- Axes: Y up, right-handed. By default the world frame of the recording's floor (app.motion.floor:
+  floor at Y = 0, origin on the floor below the camera, the camera's view laid flat on the floor is
+  -Z), mm -> cm: the person's trajectory runs over the floor and a camera that looks down does not tilt
+  anyone. In camera frame (`process --bvh-frame camera`, or no floor found), camera space (x right,
+  y down, z forward, mm) becomes BVH space by a 180-degree turn about the camera's x axis: X = x,
+  Y = -y, Z = -z, then mm -> cm, so the BVH origin is the camera. Either way the camera looks along
+  about -Z, a person facing the camera faces +Z, and several tracks of one video line up in one scene.
 - Units: centimetres (offsets and root translation); angles in degrees.
 - Hierarchy: the 17 Human3.6M joints with the pelvis as ROOT (6 channels: X/Y/Z position, then
   rotations); every other joint has 3 rotation channels. A joint with several children (pelvis,
   thorax) gets one zero-length link joint per child, named PARENT_to_CHILD (e.g. pelvis_to_spine):
   a single rotation cannot point three bones whose mutual angles change from frame to frame, a
   link per bone can, so positions are reproduced exactly. Leaves (ankles, wrists, head) end in
-  an End Site (a short foot / hand / head-top stub for display only).
+  an End Site (a hand / head-top stub for display only; the foot's goes from the ankle down along the
+  shin to the sole, ANKLE_HEIGHT_MM, so a standing foot's tip is on the floor: the 17 joints have no
+  toes, and a foot stub pointing forward would tilt with the shin and dip through the floor).
 - Rest pose: a T-pose facing +Z (legs down, spine up, arms out sideways), bone lengths = the
-  median of the track's bone lengths over its frames; constant, so bones never stretch.
+  median of the track's bone lengths over its frames: the tracks' joints are already fitted to one
+  constant skeleton (app.motion), so the BVH's forward kinematics equals them.
 - Rotation order, per joint in its CHANNELS line as BVH allows: ZXY (Zrotation Xrotation Yrotation,
   local matrix R = Rz(z) @ Rx(x) @ Ry(y) on column vectors) for all joints except the leg joints
   (r_hip, r_knee, r_ankle, l_hip, l_knee, l_ankle), which use XZY (R = Rx(x) @ Rz(z) @ Ry(y)): hip
@@ -47,6 +53,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from app.formats.rotations import basis, shortest_arc, twist_sides, twist_to, unit
+from app.motion.floor import ANKLE_HEIGHT_MM, WorldFrame
 from model.atomic import atomic_open
 from model.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
 
@@ -65,9 +72,10 @@ REST_DIRECTIONS = {
     "l_shoulder": (1, 0, 0), "l_elbow": (1, 0, 0), "l_wrist": (1, 0, 0),
     "r_shoulder": (-1, 0, 0), "r_elbow": (-1, 0, 0), "r_wrist": (-1, 0, 0),
 }
-# End Site stubs (cm) for display: feet forward, hands along the arm, head-top upward.
-END_SITES = {"r_ankle": (0, 0, 12), "l_ankle": (0, 0, 12), "l_wrist": (8, 0, 0), "r_wrist": (-8, 0, 0),
-             "head": (0, 5, 0)}
+# End Site stubs (cm): feet down the shin to the sole (on the floor when standing), hands along the arm,
+# head-top upward.
+END_SITES = {"r_ankle": (0, -ANKLE_HEIGHT_MM * CM_PER_MM, 0), "l_ankle": (0, -ANKLE_HEIGHT_MM * CM_PER_MM, 0),
+             "l_wrist": (8, 0, 0), "r_wrist": (-8, 0, 0), "head": (0, 5, 0)}
 # Joints whose orientation comes from a left-right line and an up direction: joint -> (right, left, up-from, up-to).
 FRAME_JOINTS = {"pelvis": ("r_hip", "l_hip", "pelvis", "spine"),
                 "thorax": ("r_shoulder", "l_shoulder", "spine", "thorax")}
@@ -141,8 +149,10 @@ def build_nodes(bone_lengths_cm: np.ndarray) -> tuple[BvhNode, ...]:
     return tuple(nodes)
 
 
-def camera_to_bvh(joints_camera_mm: np.ndarray) -> np.ndarray:
-    """(..., 3) mm camera space -> cm BVH space (Y up)."""
+def camera_to_bvh(joints_camera_mm: np.ndarray, world: WorldFrame | None = None) -> np.ndarray:
+    """(..., 3) mm camera space -> cm BVH space (Y up): the world frame of `world`, or camera frame when None."""
+    if world is not None:
+        return world.to_world(joints_camera_mm) * CM_PER_MM
     return (np.asarray(joints_camera_mm, dtype=np.float64) @ CAMERA_TO_BVH.T) * CM_PER_MM
 
 
@@ -243,7 +253,7 @@ def _continuous_euler(local: np.ndarray, orders: list[str], previous: np.ndarray
 
 
 def _solve_chunks(frame_indices: np.ndarray, joints_camera_mm: np.ndarray, nodes: tuple[BvhNode, ...],
-                  chunk_frames: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                  chunk_frames: int, world: WorldFrame | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(root_position (C, 3) cm, rotations (C, nodes, 3) deg) for every frame first..last, chunk by chunk.
 
     Frames are independent except for Euler continuity, which carries the last angles over, so
@@ -253,24 +263,27 @@ def _solve_chunks(frame_indices: np.ndarray, joints_camera_mm: np.ndarray, nodes
     previous = np.zeros((len(nodes), 3))
     for start in range(int(frame_indices[0]), int(frame_indices[-1]) + 1, chunk_frames):
         at = np.arange(start, min(start + chunk_frames, int(frame_indices[-1]) + 1))
-        joints = camera_to_bvh(interpolate(frame_indices, joints_camera_mm, at))
+        joints = camera_to_bvh(interpolate(frame_indices, joints_camera_mm, at), world)
         rotations = _continuous_euler(solve_rotations(joints, nodes), orders, previous)
         previous = rotations[-1]
         yield joints[:, 0], rotations
 
 
-def _check_track(frame_indices: np.ndarray, joints_camera_mm: np.ndarray, fps: float) -> tuple[BvhNode, ...]:
+def _check_track(frame_indices: np.ndarray, joints_camera_mm: np.ndarray, fps: float,
+                 world: WorldFrame | None = None) -> tuple[BvhNode, ...]:
     """Validate one track's arrays; the BVH nodes with its median bone lengths (over the frames really seen)."""
     assert joints_camera_mm.shape == (len(frame_indices), NUM_JOINTS, 3), joints_camera_mm.shape
     assert len(frame_indices) > 0 and np.all(np.diff(frame_indices) > 0), "frame indices must ascend"
     assert fps > 0, "frame rate must be positive"
-    return build_nodes(median_bone_lengths(camera_to_bvh(joints_camera_mm)))
+    return build_nodes(median_bone_lengths(camera_to_bvh(joints_camera_mm, world)))
 
 
-def solve_motion(frame_indices: np.ndarray, joints_camera_mm: np.ndarray, fps: float) -> BvhMotion:
-    """Solve a BVH for one track in memory: frame_indices (N,) ascending, joints_camera_mm (N, 17, 3) absolute camera space."""
-    nodes = _check_track(frame_indices, joints_camera_mm, fps)
-    chunks = list(_solve_chunks(frame_indices, joints_camera_mm, nodes, 2048))
+def solve_motion(frame_indices: np.ndarray, joints_camera_mm: np.ndarray, fps: float,
+                 world: WorldFrame | None = None) -> BvhMotion:
+    """Solve a BVH for one track in memory: frame_indices (N,) ascending, joints_camera_mm (N, 17, 3) absolute
+    camera space; world: write in this floor's world frame (None: camera frame)."""
+    nodes = _check_track(frame_indices, joints_camera_mm, fps, world)
+    chunks = list(_solve_chunks(frame_indices, joints_camera_mm, nodes, 2048, world))
     return BvhMotion(nodes, 1.0 / fps, np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks]))
 
 
@@ -326,18 +339,18 @@ def write_bvh(path: str | os.PathLike, motion: BvhMotion) -> str:
 
 
 def write_track_bvh(path: str | os.PathLike, frame_indices: np.ndarray, joints_camera_mm: np.ndarray, fps: float,
-                    chunk_frames: int = 2048) -> str:
+                    chunk_frames: int = 2048, world: WorldFrame | None = None) -> str:
     """Solve and write one track's BVH chunk by chunk (memory bounded for long clips), atomically; returns the path.
 
-    Same arguments and result as write_bvh(path, solve_motion(frame_indices, joints_camera_mm, fps)).
+    Same arguments and result as write_bvh(path, solve_motion(frame_indices, joints_camera_mm, fps, world)).
     """
-    nodes = _check_track(frame_indices, joints_camera_mm, fps)
+    nodes = _check_track(frame_indices, joints_camera_mm, fps, world)
     frames = int(frame_indices[-1] - frame_indices[0] + 1)
 
     def write(f) -> None:
         f.write("\n".join(_hierarchy_lines(nodes) + ["MOTION", f"Frames: {frames}", f"Frame Time: {1.0 / fps:.8f}"]))
         f.write("\n")
-        for root_position, rotations in _solve_chunks(frame_indices, joints_camera_mm, nodes, chunk_frames):
+        for root_position, rotations in _solve_chunks(frame_indices, joints_camera_mm, nodes, chunk_frames, world):
             f.write("\n".join(_motion_lines(root_position, rotations)) + "\n")
 
     return _write_atomically(path, write)

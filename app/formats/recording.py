@@ -5,9 +5,11 @@ RecordingSink feeds a recorder from the live pipeline's thread and finishes it i
 Crash safety: every frame is appended to NAME.json.partial (JSON Lines) and NAME.csv.partial and
 flushed at once, so a crash or kill keeps every frame processed so far (app.formats.tracks_json reads the
 partial file). close() then writes the final files atomically (tmp + os.replace) and removes the
-partial ones. Memory stays flat while recording: nothing but the open files is held; the BVH
-files are solved at close() from the partial file (float32 arrays, about 220 bytes per frame and
-track, solved and written in chunks of frames).
+partial ones. Memory stays flat while recording: nothing but the open files is held. At close() the
+motion layer runs twice more over the partial file (app.formats.tracks_json.refined_frames: every track's
+final bones in all its frames, one floor for the clip), the final JSON and CSV are written from that,
+and the BVH files are solved from the final JSON (float32 arrays, about 220 bytes per frame and track,
+solved and written in chunks of frames), in the floor's world frame unless bvh_frame="camera".
 """
 
 import os
@@ -17,12 +19,14 @@ from pathlib import Path
 from typing import Callable
 
 from app.formats.bvh import write_track_bvh
-from app.formats.tracks_csv import CsvTrackWriter
-from app.formats.tracks_json import JsonTrackWriter, frame_dict, header_dict, read_series
+from app.formats.tracks_csv import CsvTrackWriter, write_csv
+from app.formats.tracks_json import (JsonTrackWriter, frame_dict, header_dict, iter_frame_dicts, read_series,
+                                     refined_frames, world_from_header)
 from app.types import CameraIntrinsics, FrameResult, SourceInfo
 from model.errors import one_line
 
 FORMATS = ("json", "bvh", "csv")
+BVH_FRAMES = ("world", "camera")
 
 
 def safe_name(text: str) -> str:
@@ -37,14 +41,19 @@ class TrackRecorder:
     the header; None = taken from the first FrameResult. formats: any of "json", "bvh", "csv".
     backend_info: the "backend" header object; None = {"name", "device"} of the first FrameResult.
     name: file stem; None = the source file's stem. Existing files of the same name are replaced.
+    bvh_frame: "world" (Y up, floor at 0; camera frame where no floor was found) or "camera".
     Not thread-safe: call add() and close() from one thread.
     """
 
     def __init__(self, out_dir: str | os.PathLike, source_info: SourceInfo, camera: CameraIntrinsics | None = None,
-                 formats=FORMATS, backend_info: dict | None = None, name: str | None = None):
+                 formats=FORMATS, backend_info: dict | None = None, name: str | None = None,
+                 bvh_frame: str = "world"):
         unknown = set(formats) - set(FORMATS)
         if unknown or not formats:
             raise ValueError(f"unknown output format(s) {sorted(unknown)}; choose from {', '.join(FORMATS)}")
+        if bvh_frame not in BVH_FRAMES:
+            raise ValueError(f"unknown BVH frame '{bvh_frame}'; choose from {', '.join(BVH_FRAMES)}")
+        self.bvh_frame = bvh_frame
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.source_info = source_info
@@ -111,18 +120,25 @@ class TrackRecorder:
             return []
         self._json.close_partial()
         paths = []
+        world, frames = refined_frames(self._json.partial_path)
+        # Without "json" among the formats the refined file is still the source of the BVH and CSV files.
+        final = self.json_path if "json" in self.formats else self.out_dir / f".{self.name}.refined.json"
+        self._json.finish(source_frames=self.source_info.frames or self.frames_recorded, frames=frames,
+                          world=world, out_path=final)
+        if "json" in self.formats:
+            paths.append(str(final))
         if "bvh" in self.formats:
-            _, series = read_series(self._json.partial_path)
+            header, series = read_series(final)
+            bvh_world = world_from_header(header, str(final)) if self.bvh_frame == "world" else None
             fps = self.source_info.fps if self.source_info.fps > 0 else 30.0
             for track_id, track in series.items():
-                paths.append(write_track_bvh(self.bvh_path(track_id), track.frame_indices, track.joints_camera, fps))
-        if "json" in self.formats:
-            frames = self.source_info.frames or self.frames_recorded
-            paths.insert(0, self._json.finish(source_frames=frames))
-        else:
-            os.remove(self._json.partial_path)
+                paths.append(write_track_bvh(self.bvh_path(track_id), track.frame_indices, track.joints_camera, fps,
+                                             world=bvh_world))
         if self._csv is not None:
-            paths.append(self._csv.finish())
+            paths.append(write_csv(self._csv.path, iter_frame_dicts(final)[1]))
+            self._csv.discard()
+        if "json" not in self.formats:
+            os.remove(final)
         self.paths = paths
         return list(paths)
 

@@ -1,16 +1,32 @@
 """The JSON track format: an incremental writer (JSON Lines while running, one JSON file when done) and its reader.
 
 Final file (`NAME.json`, written atomically when a recording closes):
-    {"format": "cascade3d-tracks", "version": 1,
+    {"format": "cascade3d-tracks", "version": 2,
      "source": {"path", "width", "height", "fps", "frames"},
      "camera": {"fx", "fy", "cx", "cy"},                      pixels
      "skeleton": {"joints": [17 names], "parents": [17 ints]},
      "backend": {"name", "device", ...},
-     "frames": [{"index", "time", "people": [{"track_id", "bbox", "score",
-                                               "keypoints_2d", "joints_3d", "root"}]}]}
+     "world": {"floor": {"normal", "offset_mm"}, "camera": {"height_mm", "pitch_deg", "roll_deg",
+               "world_from_camera": {"rotation", "translation_mm"}}, "samples"} or null,
+     "frames": [{"index", "time", "people": [{"track_id", "bbox", "score", "keypoints_2d", "joints_3d",
+                                               "joints_3d_raw", "root", "world_root", "contact"}]}]}
 Units: bbox [x1, y1, x2, y2] and keypoints_2d [[x, y, conf] x17] in image pixels; joints_3d
 [[x, y, z] x17] in millimetres, camera axes (x right, y down, z forward), root-relative (pelvis at
-0); root [x, y, z] in millimetres, camera space; time in seconds from the source's start.
+0): the joints fitted to the track's constant bone lengths (one set per track over the whole file),
+feet in contact pinned (app.motion); joints_3d_raw: the network's joints, same units; root [x, y, z]
+in millimetres, camera space; world_root [X, Y, Z] in millimetres, world frame (Y up, floor at Y=0,
+origin on the floor below the camera, camera forward along -Z; app.motion.floor), null when no floor
+is known; contact [right, left] booleans (foot on the floor), null when unknown; time in seconds from
+the source's start. world: the floor plane in camera coordinates (height above the floor of a camera
+point X = normal . X + offset_mm) and the camera pose it implies (X_world = rotation @ X_camera +
+translation_mm).
+
+When a recording closes, the motion layer runs again over the whole file (app.motion.layer.refine_tracks):
+each track gets its final bones in every frame and every world position uses the one floor in "world",
+so the final file is self-consistent; the `.partial` file keeps what was computed live.
+
+Version 1 files (no world, joints_3d_raw, world_root, contact) are still read: joints_3d is then the
+network's joints.
 
 While recording, `NAME.json.partial` holds the same content as JSON Lines: line 1 is the header
 (every field except "frames", plus "partial": true), then one frame object per line, flushed after
@@ -22,19 +38,21 @@ import json
 import os
 from array import array
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
 from model.skeleton import H36M, NUM_JOINTS, Skeleton
 from model.atomic import atomic_open
+from app.motion.floor import WorldFrame
+from app.motion.layer import MotionConfig, PersonInput, refine_tracks
 from app.types import CameraIntrinsics, FrameResult, PersonPose, SourceInfo, Track
 
 FORMAT = "cascade3d-tracks"
-VERSION = 1
+VERSION = 2
 PARTIAL_SUFFIX = ".partial"
 HEADER_KEYS = ("format", "version", "source", "camera", "skeleton", "backend")
-PERSON_KEYS = ("track_id", "bbox", "score", "keypoints_2d", "joints_3d", "root")
+PERSON_KEYS = ("track_id", "bbox", "score", "keypoints_2d", "joints_3d", "root")  # required (version 1 on)
 
 
 class TrackFileError(ValueError):
@@ -62,6 +80,7 @@ class TrackFile:
     partial: bool = False
     format: str = FORMAT
     version: int = VERSION
+    world: WorldFrame | None = None
 
     def track_ids(self) -> list[int]:
         return sorted({t.track_id for f in self.frames for t in f.tracks})
@@ -90,13 +109,17 @@ def _rounded(array: np.ndarray, decimals: int) -> list:
 
 def person_dict(track: Track) -> dict:
     pose = track.pose
+    raw = pose.joints_3d if pose.joints_3d_raw is None else pose.joints_3d_raw
     return {
         "track_id": int(track.track_id),
         "bbox": _rounded(pose.box_xyxy, 1),
         "score": round(float(pose.score), 4),
         "keypoints_2d": _rounded(pose.keypoints_2d, 2),
         "joints_3d": _rounded(pose.joints_3d, 1),
+        "joints_3d_raw": _rounded(raw, 1),
         "root": _rounded(pose.root, 1),
+        "world_root": None if pose.world_root is None else _rounded(pose.world_root, 1),
+        "contact": None if pose.contact is None else [bool(c) for c in pose.contact],
     }
 
 
@@ -110,7 +133,7 @@ def frame_dict(result: FrameResult) -> dict:
 def header_dict(source: SourceInfo, camera: CameraIntrinsics, backend: dict,
                 skeleton: Skeleton = H36M) -> dict:
     return {"format": FORMAT, "version": VERSION, "source": source.to_dict(), "camera": camera.to_dict(),
-            "skeleton": skeleton.to_dict(), "backend": dict(backend)}
+            "skeleton": skeleton.to_dict(), "backend": dict(backend), "world": None}
 
 
 class JsonTrackWriter:
@@ -138,25 +161,34 @@ class JsonTrackWriter:
         if not self._file.closed:
             self._file.close()
 
-    def finish(self, source_frames: int | None = None, keep_partial: bool = False) -> str:
+    def finish(self, source_frames: int | None = None, keep_partial: bool = False,
+               frames: Iterable[dict] | None = None, world: WorldFrame | None = None,
+               out_path: str | os.PathLike | None = None) -> str:
         """Stream the partial file into the final JSON (tmp + os.replace); returns the final path.
 
         source_frames overrides the header's source.frames (cameras only know it at the end).
+        frames: the frame objects to write instead of the partial file's (refined_frames()); world: the
+        header's world block; out_path: write there instead of self.path.
         """
         self.close_partial()
         header = dict(self.header)
         if source_frames is not None:
             header["source"] = {**header["source"], "frames": int(source_frames)}
-        with atomic_open(self.path) as out, open(self.partial_path, encoding="utf-8") as src:
+        if world is not None:
+            header["world"] = world.to_dict()
+        out_path = str(out_path or self.path)
+        with atomic_open(out_path) as out, open(self.partial_path, encoding="utf-8") as src:
             out.write(json.dumps(header)[:-1] + ',\n"frames": [')
             first = True
-            for line in _complete_lines(src, self.partial_path, skip_header=True):
+            lines = (_complete_lines(src, self.partial_path, skip_header=True) if frames is None
+                     else (json.dumps(frame, separators=(",", ":")) for frame in frames))
+            for line in lines:
                 out.write(("\n" if first else ",\n") + line)
                 first = False
             out.write("\n]}\n")
         if not keep_partial:
             os.remove(self.partial_path)
-        return self.path
+        return out_path
 
 
 def _complete_lines(lines, path: str, skip_header: bool) -> Iterator[str]:
@@ -250,12 +282,23 @@ def _pose(person: dict, path: str, where: str) -> PersonPose:
     missing = [k for k in PERSON_KEYS if k not in person]
     if missing:
         raise TrackFileError(f"{path}: {where}: missing {', '.join(missing)}")
+    optional = {}  # version 2: absent or null in version 1 files and where unknown
+    if person.get("joints_3d_raw") is not None:
+        optional["joints_3d_raw"] = _array(person["joints_3d_raw"], (NUM_JOINTS, 3), f"{where} joints_3d_raw", path)
+    if person.get("world_root") is not None:
+        optional["world_root"] = _array(person["world_root"], (3,), f"{where} world_root", path)
+    if person.get("contact") is not None:
+        contact = np.array(person["contact"], dtype=bool)
+        if contact.shape != (2,):
+            raise TrackFileError(f"{path}: {where} contact has shape {contact.shape}, expected (2,)")
+        optional["contact"] = contact
     return PersonPose(
         _array(person["bbox"], (4,), f"{where} bbox", path),
         _array(person["keypoints_2d"], (NUM_JOINTS, 3), f"{where} keypoints_2d", path),
         _array(person["joints_3d"], (NUM_JOINTS, 3), f"{where} joints_3d", path),
         _array(person["root"], (3,), f"{where} root", path),
         float(person["score"]),
+        **optional,
     )
 
 
@@ -289,7 +332,57 @@ def read_tracks(path: str | os.PathLike) -> TrackFile:
         partial=bool(header.get("partial", False)),
         format=header["format"],
         version=int(header["version"]),
+        world=world_from_header(header, path),
     )
+
+
+def world_from_header(header: dict, path: str = "") -> WorldFrame | None:
+    """The header's world block as a WorldFrame; None in version 1 files, partial files and where no floor was found."""
+    block = header.get("world")
+    if block is None:
+        return None
+    try:
+        return WorldFrame.from_dict(block)
+    except (KeyError, TypeError, ValueError, AttributeError, AssertionError, IndexError, OverflowError,
+            np.linalg.LinAlgError):
+        raise TrackFileError(f"{path}: field 'world' is malformed") from None
+
+
+def refined_frames(path: str | os.PathLike, config: MotionConfig = MotionConfig()) -> tuple[WorldFrame | None, Iterator[dict]]:
+    """(the clip's floor, the file's frame objects refined by the motion layer's two passes).
+
+    Reads `path` (final or partial) three times, streaming: memory stays flat. Each person's input is its
+    joints_3d_raw (joints_3d in version 1 files), root and keypoints_2d; joints_3d, world_root and contact
+    are replaced by app.motion.layer.refine_tracks' output.
+    """
+    path = str(path)
+
+    def people_of(frame: dict) -> list[PersonInput]:
+        people = []
+        for person in frame["people"]:
+            raw = person.get("joints_3d_raw") or person["joints_3d"]
+            people.append(PersonInput(int(person["track_id"]), np.array(raw, dtype=np.float64),
+                                      np.array(person["root"], dtype=np.float64),
+                                      np.array(person["keypoints_2d"], dtype=np.float64)))
+        return people
+
+    def inputs() -> Iterator[tuple[float, list[PersonInput]]]:
+        for frame in iter_frame_dicts(path)[1]:
+            yield float(frame["time"]), people_of(frame)
+
+    _, world, outputs = refine_tracks(inputs, config)
+
+    def merged() -> Iterator[dict]:
+        for frame, motion in zip(iter_frame_dicts(path)[1], outputs):
+            people = []
+            for person, out in zip(frame["people"], motion):
+                raw = person.get("joints_3d_raw") or person["joints_3d"]
+                people.append({**person, "joints_3d": _rounded(out.joints_3d, 1), "joints_3d_raw": raw,
+                               "world_root": None if out.world_root is None else _rounded(out.world_root, 1),
+                               "contact": None if world is None else [bool(c) for c in out.contact]})
+            yield {**frame, "people": people}
+
+    return world, merged()
 
 
 def read_series(path: str | os.PathLike) -> tuple[dict, dict[int, TrackSeries]]:

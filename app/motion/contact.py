@@ -11,10 +11,14 @@ moves faster than off_speed_mm_s.
 
 Pinning: when a foot comes into contact its ankle position is stored (its height set to standing
 height above the floor when snap_to_floor); while the contact lasts the leg is solved so the ankle stays
-there: two-bone analytic IK with the hip fixed, thigh and shin lengths kept, the knee turning in the
+there (on a leash: once the network's ankle is more than leash_mm away along the floor, the pin is dragged
+after it, so pinning removes jitter and small slides but never fights real motion such as a shuffle):
+two-bone analytic IK with the hip fixed, thigh and shin lengths kept, the knee turning in the
 plane of the current leg (its bend direction kept). When contact ends the ankle would jump back to the
 network's position, so the offset fades out linearly over release_s instead. A target the leg cannot
 reach (longer than thigh + shin) is approached along the hip-target line as far as the leg reaches.
+With no_penetration, a foot not in contact that is below standing height (noise, a floor slightly
+off) is lifted onto the floor the same way, so feet never sink into it.
 """
 
 from dataclasses import dataclass
@@ -26,6 +30,7 @@ from app.motion.floor import ANKLE_HEIGHT_MM, WorldFrame
 # (hip, knee, ankle) joint indices of each leg, right then left; FEET names them in that order.
 LEGS = ((1, 2, 3), (4, 5, 6))
 FEET = ("right", "left")
+POLE_WEIGHT = 0.25  # the knee's offset (in thighs) that the pole direction counts for
 
 
 @dataclass(frozen=True)
@@ -39,13 +44,18 @@ class ContactConfig:
     speed_smoothing_s: float = 0.05  # time constant of the low-pass on ankle positions before speeds are taken
     release_s: float = 0.2  # a released foot returns to the network's position over this long
     snap_to_floor: bool = True  # a pinned ankle sits at standing height above the floor
+    leash_mm: float = 100.0  # a pin follows the network's foot once it is further than this along the floor
+    no_penetration: bool = True  # an ankle below standing height is lifted onto the floor (feet never sink in)
     pin: bool = True
 
 
-def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np.ndarray,
+                pole: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(knee, ankle) moved so the ankle reaches `target` (or as close as the leg reaches), lengths kept.
 
-    All (3,) mm. The hip stays; the knee stays in the plane of the hip-target line and its current bend.
+    All (3,) mm. The hip stays; the knee keeps bending the way it bends now (its offset from the
+    hip-ankle line), biased towards `pole` (a unit direction, e.g. the person's forward for a knee), which
+    decides for a leg too straight to have a bend of its own.
     """
     thigh = float(np.linalg.norm(knee - hip))
     shin = float(np.linalg.norm(ankle - knee))
@@ -55,9 +65,16 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np
         return knee.copy(), ankle.copy()
     direction = to_target / dist
     dist = float(np.clip(dist, abs(thigh - shin) + 1e-3, thigh + shin - 1e-3))
-    bend = (knee - hip) - ((knee - hip) @ direction) * direction
-    if np.linalg.norm(bend) < 1e-6:  # straight leg along the target line: bend towards where the ankle bends
-        bend = (knee - ankle) - ((knee - ankle) @ direction) * direction
+    # The bend is taken about the current hip-ankle line: about the target line, a nearly straight knee
+    # could fall on the wrong side and the solve would bend the leg backwards.
+    along = ankle - hip
+    along = along / max(float(np.linalg.norm(along)), 1e-9)
+    bend = (knee - hip) - ((knee - hip) @ along) * along
+    if pole is not None:
+        # A nearly straight leg's bend direction is noise; knees do not bend backwards. The pole weighs as
+        # much as a bend of about 15 degrees, so only a clearly bent leg keeps a bend of its own.
+        bend = bend + POLE_WEIGHT * thigh * np.asarray(pole, dtype=np.float64)
+    bend = bend - (bend @ direction) * direction
     if np.linalg.norm(bend) < 1e-6:
         helper = np.array([0.0, 0.0, -1.0]) if abs(direction[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
         bend = np.cross(direction, np.cross(helper, direction))
@@ -67,6 +84,14 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np
     new_knee = hip + thigh * (cos * direction + sin * bend)
     new_ankle = hip + dist * direction
     return new_knee, new_ankle
+
+
+def forward_of(joints: np.ndarray) -> np.ndarray:
+    """(3,) unit direction a person faces (where knees bend): left-hip line x spine, camera axes."""
+    left = joints[4] - joints[1]
+    up = joints[7] - joints[0]
+    forward = np.cross(left, up)
+    return forward / max(float(np.linalg.norm(forward)), 1e-9)
 
 
 class FootContact:
@@ -125,12 +150,24 @@ class FootContact:
                 self._release[foot] = self._anchor[foot] - joints[ankle]
                 self._release_left[foot] = c.release_s
             if now:
+                offset = self._anchor[foot] - joints[ankle]
+                along = offset - (offset @ world.normal) * world.normal  # the leash is along the floor only
+                distance = float(np.linalg.norm(along))
+                if distance > c.leash_mm:
+                    self._anchor[foot] -= along * (1.0 - c.leash_mm / distance)
                 target = self._anchor[foot]
             elif self._release_left[foot] > 0 and dt is not None and dt > 0:
                 fade = self._release_left[foot] / c.release_s
                 target = joints[ankle] + fade * self._release[foot]
                 self._release_left[foot] = max(0.0, self._release_left[foot] - dt)
             else:
+                target = joints[ankle]
+            if c.no_penetration:
+                below = world.height(target) - ANKLE_HEIGHT_MM
+                if below < 0.0:
+                    target = target - below * world.normal
+            if target is joints[ankle]:
                 continue
-            joints[knee], joints[ankle] = two_bone_ik(joints[hip], joints[knee], joints[ankle], target)
+            joints[knee], joints[ankle] = two_bone_ik(joints[hip], joints[knee], joints[ankle], target,
+                                                      forward_of(joints))
         return joints, self.contact.copy()

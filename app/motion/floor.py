@@ -21,7 +21,8 @@ the floor; the lower ankle of a person is the one most likely to be). Samples ar
 reservoir over the whole history. The plane is fitted by iteratively reweighted least squares
 (Tukey weights, so feet in the air during jumps, on a chair rung while sitting, or badly placed, drop
 out) with a Gaussian prior that the floor normal is close to the people's up direction (the median,
-over people and frames, of their ankles-to-thorax axis): where feet spread over the floor the feet
+over people and frames, of the axis from the midpoint of their ankles to their pelvis: legs swing about
+the vertical, so it averages to "up" while walking, where a trunk leaning forward would not): where feet spread over the floor the feet
 decide the tilt, where they do not (one person standing still) the prior does. The ankle joint is
 ANKLE_HEIGHT_MM above the sole, so the floor is that far below the fitted ankle plane.
 """
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 ANKLE_HEIGHT_MM = 80.0  # ankle joint (malleolus) above the floor when standing
-R_ANKLE, L_ANKLE, THORAX = 3, 6, 8
+PELVIS, R_ANKLE, L_ANKLE = 0, 3, 6
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ class FloorConfig:
     min_samples: int = 15  # no floor before this many feet were seen
     prior_deg: float = 8.0  # how far the floor normal may lean from the people's up direction (1 std)
     noise_mm: float = 60.0  # typical foot-height scatter of monocular estimates, for the prior's weight
+    # Feet of nearby frames share their errors (depth, bone scale), so this many samples count as one
+    # independent measurement against the prior.
+    correlated_samples: float = 10.0
     tukey_c: float = 4.685  # Tukey biweight cut-off, in robust standard deviations
     min_scale_mm: float = 25.0  # below this spread every foot counts fully
     iterations: int = 12
@@ -132,8 +136,8 @@ def lowest_ankle(joints_camera: np.ndarray, up: np.ndarray) -> np.ndarray:
 
 
 def body_up(joints_camera: np.ndarray) -> np.ndarray:
-    """(3,) unit direction from the ankles' midpoint to the thorax: a person's up axis when standing."""
-    axis = joints_camera[THORAX] - 0.5 * (joints_camera[R_ANKLE] + joints_camera[L_ANKLE])
+    """(3,) unit direction from the ankles' midpoint to the pelvis: a person's up axis when standing."""
+    axis = joints_camera[PELVIS] - 0.5 * (joints_camera[R_ANKLE] + joints_camera[L_ANKLE])
     return axis / max(float(np.linalg.norm(axis)), 1e-9)
 
 
@@ -197,7 +201,7 @@ def fit_floor(feet: np.ndarray, up: np.ndarray, config: FloorConfig = FloorConfi
     # Centre the tilt columns so the prior's pull is about the feet's own centre, not the camera.
     m1, m2 = np.median(q1), np.median(q2)
     design = np.stack([q1 - m1, q2 - m2, np.ones_like(s)], axis=1)
-    ridge = (config.noise_mm / np.radians(config.prior_deg)) ** 2
+    ridge = config.correlated_samples * (config.noise_mm / np.radians(config.prior_deg)) ** 2
     params = np.array([0.0, 0.0, -np.median(s)])
     scale = config.min_scale_mm
     weights = np.ones_like(s)

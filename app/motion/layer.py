@@ -103,7 +103,7 @@ class MotionLayer:
                 estimator = self._bones.setdefault(person.track_id, BoneLengthEstimator(self.config.bones))
                 lengths = estimator.update(bone_lengths(joints), t, bone_mask(person.keypoints_2d))
             if lengths is not None and np.isfinite(joints).all():
-                joints = fit_to_lengths(joints, lengths)
+                joints = fit_to_lengths(joints, lengths, self.config.bones.keep)
             fitted.append(joints)
             if self.fixed_world is None:
                 self.floor.add_person(joints + np.asarray(person.root, dtype=np.float64))

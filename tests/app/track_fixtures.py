@@ -140,7 +140,7 @@ def reference_cm(joints_camera_mm: np.ndarray) -> np.ndarray:
 
 def validate_track_json(data: dict) -> None:
     """The documented schema, checked field by field (written from the README, not from the writer)."""
-    assert set(data) == {"format", "version", "source", "camera", "skeleton", "backend", "frames"}
+    assert set(data) == {"format", "version", "source", "camera", "skeleton", "backend", "world", "frames"}
     assert data["format"] == FORMAT and isinstance(data["version"], int)
     assert set(data["source"]) == {"path", "width", "height", "fps", "frames"}
     assert set(data["camera"]) == {"fx", "fy", "cx", "cy"}
@@ -152,10 +152,21 @@ def validate_track_json(data: dict) -> None:
         assert frame["index"] > previous
         previous = frame["index"]
         for person in frame["people"]:
-            assert set(person) == {"track_id", "bbox", "score", "keypoints_2d", "joints_3d", "root"}
+            assert set(person) == {"track_id", "bbox", "score", "keypoints_2d", "joints_3d", "joints_3d_raw", "root",
+                                   "world_root", "contact"}
             assert isinstance(person["track_id"], int)
             assert np.array(person["bbox"]).shape == (4,)
             assert np.array(person["keypoints_2d"]).shape == (17, 3)
             assert np.array(person["joints_3d"]).shape == (17, 3)
             assert np.array(person["root"]).shape == (3,)
             assert np.allclose(person["joints_3d"][0], 0.0, atol=0.1)  # root-relative
+            assert np.array(person["joints_3d_raw"]).shape == (17, 3)
+            assert person["world_root"] is None or np.array(person["world_root"]).shape == (3,)
+            assert person["contact"] is None or (len(person["contact"]) == 2
+                                                 and all(isinstance(c, bool) for c in person["contact"]))
+    world = data["world"]
+    if world is not None:
+        assert set(world) == {"floor", "camera", "samples"}
+        assert set(world["floor"]) == {"normal", "offset_mm"} and len(world["floor"]["normal"]) == 3
+        assert set(world["camera"]) == {"height_mm", "pitch_deg", "roll_deg", "world_from_camera"}
+        assert np.array(world["camera"]["world_from_camera"]["rotation"]).shape == (3, 3)

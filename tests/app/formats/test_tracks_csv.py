@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from app.formats.recording import TrackRecorder
+from app.motion.bones import bone_lengths
 from model.skeleton import JOINT_NAMES
 from app.formats.tracks_csv import CSV_COLUMNS
 from app.types import SourceInfo
@@ -15,8 +16,9 @@ from tests.app.track_fixtures import CAMERA, synthetic_results
 def test_columns_are_as_documented():
     assert CSV_COLUMNS[:8] == ("frame", "time", "track_id", "bbox_x1", "bbox_y1", "bbox_x2", "bbox_y2", "score")
     assert CSV_COLUMNS[8:14] == ("pelvis_x2d", "pelvis_y2d", "pelvis_conf", "pelvis_x3d", "pelvis_y3d", "pelvis_z3d")
-    assert CSV_COLUMNS[-3:] == ("root_x", "root_y", "root_z")
-    assert len(CSV_COLUMNS) == 8 + 6 * len(JOINT_NAMES) + 3
+    assert CSV_COLUMNS[-8:] == ("root_x", "root_y", "root_z", "world_root_x", "world_root_y", "world_root_z",
+                                "r_foot_contact", "l_foot_contact")
+    assert len(CSV_COLUMNS) == 8 + 6 * len(JOINT_NAMES) + 8
 
 
 def test_one_row_per_frame_and_track_with_matching_values(tmp_path):
@@ -37,8 +39,16 @@ def test_one_row_per_frame_and_track_with_matching_values(tmp_path):
     assert np.allclose([float(row[f"bbox_{k}"]) for k in ("x1", "y1", "x2", "y2")], pose.box_xyxy, atol=0.05)
     j = JOINT_NAMES.index("l_wrist")
     assert np.allclose([float(row[f"l_wrist_{k}"]) for k in ("x2d", "y2d", "conf")], pose.keypoints_2d[j], atol=0.005)
-    assert np.allclose([float(row[f"l_wrist_{k}"]) for k in ("x3d", "y3d", "z3d")], pose.joints_3d[j], atol=0.05)
     assert np.allclose([float(row[f"root_{k}"]) for k in "xyz"], pose.root, atol=0.05)
+    # 3D joints: fitted to the track's constant bones, near the network's (whose bones vary).
+    fitted = np.array([float(row[f"l_wrist_{k}"]) for k in ("x3d", "y3d", "z3d")])
+    assert 0.05 < np.linalg.norm(fitted - pose.joints_3d[j]) < 60.0
+    joints = np.array([[[float(r[f"{name}_{k}"]) for k in ("x3d", "y3d", "z3d")] for name in JOINT_NAMES]
+                       for r in rows if r["track_id"] == "7"])
+    lengths = bone_lengths(joints)
+    assert np.abs(lengths - lengths[0]).max() < 0.2  # constant to the file's 0.1 mm rounding
+    assert {r["r_foot_contact"] for r in rows} <= {"0", "1"} and {r["l_foot_contact"] for r in rows} <= {"0", "1"}
+    assert all(r["world_root_y"] != "" for r in rows)
 
 
 def test_partial_csv_is_readable_before_close(tmp_path):

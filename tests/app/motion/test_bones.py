@@ -92,3 +92,20 @@ def test_fit_keeps_exact_lengths_for_any_pose_and_the_root():
     exact = fit_to_lengths(joints, lengths)
     assert np.allclose(fit_to_lengths(exact, lengths), exact)
     assert len(PARENTS) == NUM_JOINTS
+
+
+def test_directions_mode_keeps_the_networks_bone_directions_positions_mode_stays_nearer():
+    w = walk(frames=60)
+    rel, _ = noisy(w.camera, 10.0, 0.0, seed=4, bone_scale_noise=0.05)
+    lengths = np.median(bone_lengths(rel), axis=0)
+    by_direction = fit_to_lengths(rel, lengths)
+    by_position = fit_to_lengths(rel, lengths, keep="positions")
+    bones = lambda j: j[:, 1:] - j[:, list(PARENTS)[1:]]
+    unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)
+    assert np.abs(unit(bones(by_direction)) - unit(bones(rel))).max() < 1e-9
+    assert np.abs(unit(bones(by_position)) - unit(bones(rel))).max() > 0.01
+    near = lambda fit: np.linalg.norm(fit - rel, axis=-1).mean()
+    assert near(by_position) < near(by_direction)
+    assert np.allclose(bone_lengths(by_position)[:, 1:], lengths[1:])
+    with pytest.raises(ValueError, match="keep"):
+        fit_to_lengths(rel, lengths, keep="angles")

@@ -130,3 +130,25 @@ def noisy(camera_joints: np.ndarray, joint_noise_mm: float, root_noise_mm: float
     rel = rel + _noise(rng, rel.shape, joint_noise_mm, correlation) * (np.arange(NUM_JOINTS) > 0)[None, :, None]
     root = camera_joints[:, 0] + _noise(rng, (len(rel), 3), root_noise_mm, correlation)
     return rel, root
+
+
+def walk_results(frames: int = 90, fps: float = 30.0, pitch_deg: float = 25.0, height_mm: float = 1700.0,
+                 noise_mm: float = 15.0, seed: int = 0, camera=None) -> tuple[list, Walk]:
+    """FrameResults of one walking person (track 1) seen by a pitched camera, with network-like noise;
+    and the true walk. camera: CameraIntrinsics (default 1280 x 720, 60 degrees)."""
+    from app.types import CameraIntrinsics, Frame, FrameResult, PersonPose, Track
+
+    camera = camera or CameraIntrinsics.from_fov(1280, 720, 60.0)
+    w = walk(frames=frames, fps=fps, start=(-300.0, -3000.0), direction_deg=60.0, pitch_deg=pitch_deg,
+             height_mm=height_mm)
+    rel, root = noisy(w.camera, noise_mm, noise_mm, seed=seed, bone_scale_noise=0.03, correlation=0.7)
+    image = np.zeros((4, 4, 3), np.uint8)
+    results = []
+    for f in range(frames):
+        absolute = w.camera[f]
+        uv = absolute[:, :2] / absolute[:, 2:] * np.array([camera.fx, camera.fy]) + np.array([camera.cx, camera.cy])
+        keypoints = np.concatenate([uv, np.full((NUM_JOINTS, 1), 0.9)], axis=1)
+        box = np.array([uv[:, 0].min(), uv[:, 1].min(), uv[:, 0].max(), uv[:, 1].max()])
+        pose = PersonPose(box, keypoints, rel[f], root[f], 0.9)
+        results.append(FrameResult(Frame(f, f / fps, image), (Track(1, pose, f),), camera, {}, "synthetic", "cpu"))
+    return results, w
