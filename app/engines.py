@@ -115,6 +115,9 @@ class OnnxRuntimeEngine(Engine):
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # Idle worker threads would spin after each run, taking the cores the detector thread and the GUI
+        # need: asleep, a 192 px crop took 295 instead of 562 ms on 2 cores shared at load 40 (issue 12).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(path), sess_options=options, providers=providers)

@@ -142,3 +142,13 @@ def test_torch_cuda_fp16_graphs_match_cpu_within_fp16_tolerance(card_path):
     for n in (1, 3, 8):
         images = crops(n, seed=n)
         require(compare("torch-cuda-fp16-graphs", "fp16", cpu.infer(images), gpu.infer(images)))
+
+
+def test_onnxruntime_worker_threads_sleep_between_runs(card_path):
+    """Spinning workers would take the cores the detector thread and the GUI need (issue 12)."""
+    engine = select_engine(card_path, preference="onnxruntime-cpu")
+    try:
+        options = engine.session.get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    finally:
+        engine.close()
