@@ -20,11 +20,12 @@ class StatusInputs:
     source: str = ""  # the source's description
     source_fallback: str = ""  # why the source is not the one asked for (e.g. no camera: sample clip)
     recording: bool = False
+    streaming: str = ""  # 'HOST:PORT' of the VMC receiver while streaming, else ''
     error: str | None = None  # the last one-line error
 
 
 def status_text(s: StatusInputs) -> str:
-    """FPS | latency | people | backend on device | detector interval | source | recording | error."""
+    """FPS | latency | people | backend on device | detector interval | source | recording | streaming | error."""
     if not s.running:
         return s.error or "no source running: pick a camera or open a file"
     parts = ["paused" if s.paused else f"{s.fps:.1f} fps"]
@@ -47,6 +48,8 @@ def status_text(s: StatusInputs) -> str:
         parts.append(f"{s.source} ({s.source_fallback})" if s.source_fallback else s.source)
     if s.recording:
         parts.append("● recording")
+    if s.streaming:
+        parts.append(f"streaming to {s.streaming} (VMC)")
     if s.error:
         parts.append(s.error)
     return " | ".join(parts)

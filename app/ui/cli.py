@@ -7,6 +7,7 @@ import sys
 import traceback
 
 from app.processor import BACKENDS, PipelineConfig
+from app.stream.vmc import DEFAULT_PORT, VmcError, VmcSender
 
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -35,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="scripted run: quit after N processed frames (a file source then plays once)")
     parser.add_argument("--screenshot", metavar="OUT.png",
                         help="scripted run: save a PNG of the whole window after the last frame, then quit")
+    parser.add_argument("--vmc", metavar="HOST:PORT",
+                        help="stream the largest person's pose to a VMC receiver from the start, e.g. "
+                             f"127.0.0.1:{DEFAULT_PORT} (the Stream button toggles it)")
     parser.add_argument("--recordings", default="recordings", metavar="DIR",
                         help="where the Record button writes (default ./recordings/<time>/)")
 
@@ -60,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
     if not 5.0 <= args.fov <= 170.0:
         print(f"--fov {args.fov}: must be between 5 and 170 degrees", file=sys.stderr)
         return 2
+    if args.vmc is not None:
+        try:
+            VmcSender(args.vmc).close()  # malformed, unresolvable or unroutable: one line before any window
+        except VmcError as exc:
+            print(exc, file=sys.stderr)
+            return 2
     _use_offscreen_if_no_display()
     # app.processor imported cv2, which points Qt at OpenCV's own (incompatible) Qt plugins.
     os.environ.pop("QT_QPA_PLATFORM_PLUGIN_PATH", None)
@@ -84,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         realtime=True,  # play files at their own rate, as a camera would deliver them
     )
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    window = MainWindow(config, scripted, recordings_dir=args.recordings)
+    window = MainWindow(config, scripted, recordings_dir=args.recordings, vmc=args.vmc)
 
     def excepthook(kind, value, tb):
         # PyQt aborts the process on an exception in a slot; log it and keep the app (or fail the run).

@@ -1,8 +1,9 @@
 """The main window: live video with 2D skeletons, the 3D viewport, controls and a status line.
 
 Threads: the Pipeline calls on_result on its inference thread; app.ui.mailbox hands the newest
-result to the GUI thread, which only draws. Recording (app.formats.recording.RecordingSink), the
-status text (app.status) and scripted runs (app.ui.scripted) live in their own modules.
+result to the GUI thread, which only draws. Recording (app.formats.recording.RecordingSink), VMC
+streaming (app.stream.sink.StreamSink: the Stream toggle, or --vmc HOST:PORT), the status text
+(app.status) and scripted runs (app.ui.scripted) live in their own modules.
 """
 
 import dataclasses
@@ -13,7 +14,8 @@ from datetime import datetime
 
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QLabel, QMainWindow, QMessageBox, QPushButton, QSpinBox, QSplitter, QToolBar,
+    QCheckBox, QComboBox, QFileDialog, QLabel, QLineEdit, QMainWindow, QMessageBox, QPushButton, QSpinBox, QSplitter,
+    QToolBar,
 )
 
 from app.engines import available_devices
@@ -21,6 +23,8 @@ from app.formats.recording import RecordingSink, TrackRecorder, new_folder_name
 from app.live import Pipeline
 from app.processor import BACKENDS, PipelineConfig
 from app.status import StatusInputs, status_text
+from app.stream.sink import StreamSink
+from app.stream.vmc import DEFAULT_PORT, VmcError
 from app.types import FrameResult, SourceInfo
 from app.ui.mailbox import ResultMailbox
 from app.ui.scripted import ScriptedRun, save_screenshot
@@ -37,7 +41,8 @@ class MainWindow(QMainWindow):
     recording_finished = pyqtSignal(str, bool)  # status message, whether it is an error
 
     def __init__(self, config: PipelineConfig, scripted: ScriptedRun | None = None,
-                 recordings_dir: str = "recordings"):
+                 recordings_dir: str = "recordings", vmc: str | None = None):
+        """vmc: 'HOST:PORT' of a VMC receiver to stream to from the start (the Stream toggle's target)."""
         super().__init__()
         self.config = config
         self.scripted = scripted
@@ -48,6 +53,8 @@ class MainWindow(QMainWindow):
         self.last_result: FrameResult | None = None
         self._mailbox: ResultMailbox | None = None
         self._recording = RecordingSink()
+        self._streaming = StreamSink()
+        self.vmc_target = vmc or f"127.0.0.1:{DEFAULT_PORT}"
         self.recording_finished.connect(self._on_recording_finished, Qt.ConnectionType.QueuedConnection)
         self._screen_latency_ms: float | None = None
         self._finishing = False
@@ -64,6 +71,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
         self._build_controls()
         self.stats_label = QLabel("starting…")
+        if vmc:
+            self.stream_button.setChecked(True)
         self.statusBar().addWidget(self.stats_label, 1)
         if self.view3d.unavailable:
             print(self.view3d.unavailable, file=sys.stderr, flush=True)
@@ -126,6 +135,15 @@ class MainWindow(QMainWindow):
         self.record_button.setToolTip(f"record tracks as JSON, BVH and CSV into {self.recordings_dir}/<time>/")
         self.record_button.toggled.connect(self.set_recording)
         bar.addWidget(self.record_button)
+        self.vmc_edit = QLineEdit(self.vmc_target)
+        self.vmc_edit.setToolTip("where a VMC receiver listens: HOST:PORT (VSeeFace, Warudo, EVMC4U, VMC4B: port 39539)")
+        self.vmc_edit.setMaximumWidth(150)
+        bar.addWidget(self.vmc_edit)
+        self.stream_button = QPushButton("Stream")
+        self.stream_button.setCheckable(True)
+        self.stream_button.setToolTip("stream the largest person's pose live over the VMC protocol (OSC/UDP)")
+        self.stream_button.toggled.connect(self.set_streaming)
+        bar.addWidget(self.stream_button)
         self.reset_button = QPushButton("Reset 3D view")
         self.reset_button.clicked.connect(self.view3d.reset_view)
         bar.addWidget(self.reset_button)
@@ -189,6 +207,28 @@ class MainWindow(QMainWindow):
             self.record_button.setText("Record")
             self._finish_recording()
 
+    def set_streaming(self, on: bool) -> None:
+        if on:
+            try:
+                self._streaming.start(self.vmc_edit.text())
+            except VmcError as exc:
+                self.stream_button.setChecked(False)
+                self.show_error(str(exc))
+                return
+            self.vmc_target = self._streaming.target
+            self.stream_button.setText("Stop streaming")
+            self.vmc_edit.setEnabled(False)
+        else:
+            self._streaming.stop()
+            self.stream_button.setText("Stream")
+            self.vmc_edit.setEnabled(True)
+        self._refresh_status()
+
+    def _feed_sinks(self, result: FrameResult) -> None:
+        """On the inference thread: every result to the recording and the stream."""
+        self._recording(result)
+        self._streaming(result)
+
     def _finish_recording(self) -> None:
         """Stops recording now; the final files are written on a background thread."""
         recorder = self._recording.finish(self._on_recorder_closed)
@@ -217,7 +257,8 @@ class MainWindow(QMainWindow):
         """Stops the running pipeline and starts one with `config`; False (error shown) if it fails."""
         self.stop_pipeline()
         self.config = config
-        mailbox = ResultMailbox(self.scripted and self.scripted.max_frames, self._recording)
+        mailbox = ResultMailbox(self.scripted and self.scripted.max_frames, self._feed_sinks)
+        self._streaming.new_source()
         mailbox.ready.connect(self._on_result_ready, Qt.ConnectionType.QueuedConnection)
         mailbox.status.connect(self.show_error, Qt.ConnectionType.QueuedConnection)
         if self.scripted is not None:
@@ -265,7 +306,7 @@ class MainWindow(QMainWindow):
     def _draw(self, result: FrameResult) -> None:
         self.last_result = result
         self.video.show_frame(result.frame.image, result.tracks)
-        self.view3d.show_tracks(result.tracks)
+        self.view3d.show_tracks(result.tracks, result.world)
         if result.frame.captured_at:
             self._screen_latency_ms = (time.perf_counter() - result.frame.captured_at) * 1000
 
@@ -276,6 +317,10 @@ class MainWindow(QMainWindow):
             if self._recording.error:
                 error, self._recording.error = self._recording.error, None
                 self.record_button.setChecked(False)
+                self.show_error(error)
+            if self._streaming.error:
+                error, self._streaming.error = self._streaming.error, None
+                self.stream_button.setChecked(False)
                 self.show_error(error)
             if self.scripted is not None and pipeline.finished.is_set():
                 # The source ended (or broke) before max_frames: draw what is left, then stop.
@@ -303,6 +348,7 @@ class MainWindow(QMainWindow):
             source=source.description if source is not None else "",
             source_fallback=(source.fallback_reason or "") if source is not None else "",
             recording=self._recording.active,
+            streaming=self._streaming.target,
             error=self.last_error,
         ))
 
@@ -351,6 +397,7 @@ class MainWindow(QMainWindow):
             self._timer.stop()
             self.stop_pipeline()
             self._finish_recording()
+            self._streaming.stop()
             self.wait_for_recordings()
             self.view3d.close_viewport()
         event.accept()

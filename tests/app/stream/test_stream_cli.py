@@ -5,51 +5,25 @@ import contextlib
 import io
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
-from pythonosc.dispatcher import Dispatcher
-from pythonosc.osc_server import BlockingOSCUDPServer
 from scipy.spatial.transform import Rotation
 
 import app.stream.performer as performer
 from app.stream.humanoid import BONE_NAMES, BONES, HEAD_TOP_REST
 from main import main
 from model.skeleton import JOINT_NAMES, PARENTS
+from tests.app.stream.vmc_receiver import Receiver
 
 REPO = Path(__file__).resolve().parents[3]
 FRAMES = 15
 J = {name: i for i, name in enumerate(JOINT_NAMES)}
 
 
-class Receiver:
-    """A python-osc UDP server on 127.0.0.1 collecting messages in arrival order, one datagram at a time."""
-
-    def __init__(self):
-        self.messages: list[tuple[str, tuple]] = []
-        dispatcher = Dispatcher()
-        dispatcher.set_default_handler(lambda address, *args: self.messages.append((address, args)))
-        self.server = BlockingOSCUDPServer(("127.0.0.1", 0), dispatcher)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def frames(self) -> list[list[tuple[str, tuple]]]:
-        """Messages grouped per frame: every bundle ends with /VMC/Ext/T."""
-        frames, current = [], []
-        for message in self.messages:
-            current.append(message)
-            if message[0] == "/VMC/Ext/T":
-                frames.append(current)
-                current = []
-        return frames
-
-
 @pytest.fixture(scope="module")
 def streamed(sample_clip):
-    receiver = Receiver()
-    receiver.thread.start()
     sent_joints: list[np.ndarray] = []
     real = performer.vmc_frames
 
@@ -58,18 +32,11 @@ def streamed(sample_clip):
         return real(joints_unity)
 
     out = io.StringIO()
-    try:
-        with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out):
-            patch.setattr(performer, "vmc_frames", recording)
-            code = main(["stream", "--source", str(sample_clip), "--vmc", f"127.0.0.1:{receiver.port}",
-                         "--max-frames", str(FRAMES), "--no-pacing", "--detect-every", "1"])
-        for _ in range(100):  # loopback delivery is immediate; allow the server thread to catch up
-            if len(receiver.frames()) >= FRAMES:
-                break
-            threading.Event().wait(0.05)
-    finally:
-        receiver.server.shutdown()
-        receiver.server.server_close()
+    with Receiver() as receiver, pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out):
+        patch.setattr(performer, "vmc_frames", recording)
+        code = main(["stream", "--source", str(sample_clip), "--vmc", receiver.target,
+                     "--max-frames", str(FRAMES), "--no-pacing", "--detect-every", "1"])
+        receiver.wait_for(FRAMES)
     return code, out.getvalue(), receiver.frames(), np.array(sent_joints)
 
 

@@ -1,0 +1,71 @@
+"""The app's VMC stream: --vmc on a scripted run and the Stream toggle, into a real python-osc receiver on loopback."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from app.processor import PipelineConfig
+from app.sources import DEFAULT_SAMPLE
+from app.stream.humanoid import BONE_NAMES
+from tests.app.stream.vmc_receiver import Receiver
+from tests.app.ui.ui_fixtures import wait_until
+
+REPO = Path(__file__).resolve().parents[3]
+START_TIMEOUT_S = 180  # a hang guard: loading the models on 2 busy cores takes a while
+SCRIPTED_FRAMES = 5
+
+
+def bones_per_frame(frames) -> list[list[str]]:
+    return [sorted(args[0] for address, args in frame if address == "/VMC/Ext/Bone/Pos") for frame in frames]
+
+
+def test_scripted_run_with_vmc_streams_every_processed_frame(qapp):
+    from app.ui.main_window import MainWindow
+    from app.ui.scripted import ScriptedRun
+
+    with Receiver() as receiver:
+        window = MainWindow(PipelineConfig(source=DEFAULT_SAMPLE), ScriptedRun(SCRIPTED_FRAMES), vmc=receiver.target)
+        assert window.stream_button.isChecked() and window.stream_button.text() == "Stop streaming"
+        window.show()
+        assert wait_until(qapp, lambda: window._closed, START_TIMEOUT_S), window.status_text()
+        receiver.wait_for(SCRIPTED_FRAMES)
+        frames = receiver.frames()
+    assert window.exit_code == 0, window.last_error
+    assert len(frames) == SCRIPTED_FRAMES  # every processed result, drawn or not
+    assert bones_per_frame(frames) == [sorted(BONE_NAMES)] * SCRIPTED_FRAMES
+
+
+def test_stream_toggle_starts_reports_and_stops(qapp):
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow(PipelineConfig(source=DEFAULT_SAMPLE, loop=True, realtime=True))
+    window.show()
+    try:
+        assert wait_until(qapp, lambda: window.video.drawn_frames >= 1, START_TIMEOUT_S), window.status_text()
+        assert not window.stream_button.isChecked()
+        window.vmc_edit.setText("127.0.0.1")  # no port
+        window.stream_button.setChecked(True)
+        assert not window.stream_button.isChecked()
+        assert window.last_error.startswith("--vmc '127.0.0.1': expected HOST:PORT"), window.last_error
+        with Receiver() as receiver:
+            window.vmc_edit.setText(receiver.target)
+            window.stream_button.setChecked(True)
+            assert window.stream_button.isChecked() and not window.vmc_edit.isEnabled()
+            assert f"streaming to {receiver.target} (VMC)" in window.status_text()
+            assert wait_until(qapp, lambda: len(receiver.frames()) >= 3, START_TIMEOUT_S), window.status_text()
+            window.stream_button.setChecked(False)
+            assert "streaming" not in window.status_text() and window.vmc_edit.isEnabled()
+            stopped_at = len(receiver.frames())
+            wait_until(qapp, lambda: False, 2.0)  # frames keep being processed meanwhile
+            assert len(receiver.frames()) == stopped_at
+        assert all(bones == sorted(BONE_NAMES) for bones in bones_per_frame(receiver.frames()))
+    finally:
+        window.close()
+
+
+def test_cli_bad_vmc_target_is_one_line_and_exit_2():
+    done = subprocess.run([sys.executable, "main.py", "--vmc", "no-such-host.invalid:39539", "--max-frames", "1"],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("--vmc no-such-host.invalid:39539: cannot resolve host"), lines
