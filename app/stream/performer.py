@@ -1,5 +1,6 @@
 """Who is streamed (one performer) and their pose as a VMC frame in Unity's axes; the glue the CLI and the app share.
 
+Joints: the pipeline's fitted joints (PersonPose.joints_3d after app.motion: constant bone lengths per track).
 Axes: the pipeline's joints are millimetres in camera axes (x right, y down, z forward; app.types). The
 stream is in metres, Unity axes (x right, y up, z forward): camera (x, y, z) -> (x, -y, z), so the camera
 is at the origin looking along +z and a person facing the camera faces -z, as a Unity camera at the
@@ -17,6 +18,7 @@ import numpy as np
 
 from app.stream.humanoid import BONE_NAMES, BONES, HIP_HEIGHT, local_rotations, quaternions_xyzw, rest_offset, \
     solve_world_rotations
+from app.motion.floor import WorldFrame
 from app.stream.vmc import VmcFrame, VmcSender
 from app.types import FrameResult, Track
 
@@ -27,22 +29,29 @@ IDENTITY_XYZW = np.array([0.0, 0.0, 0.0, 1.0])
 _REST_OFFSETS = np.array([rest_offset(bone) for bone in BONES])
 
 
-def unity_joints(joints_camera_mm: np.ndarray, world=None) -> np.ndarray:
-    """(..., 17, 3) absolute camera-space mm -> Unity axes, metres; `world` (an app.motion.floor.WorldFrame or
-    None) puts them in the floor's world frame first."""
+def unity_joints(joints_camera_mm: np.ndarray, world: WorldFrame | None = None) -> np.ndarray:
+    """(..., 17, 3) absolute camera-space mm -> Unity axes, metres; `world` (the floor, when known) puts them
+    in the floor's world frame first."""
     joints = np.asarray(joints_camera_mm, dtype=np.float64)
     if world is None:
         return joints @ CAMERA_TO_UNITY.T / MM_PER_M
     return world.to_world(joints) @ WORLD_TO_UNITY.T / MM_PER_M
 
 
-def vmc_frames(joints_unity: np.ndarray) -> list[VmcFrame]:
-    """VMC frames for joints (N, 17, 3) in Unity axes, metres (see the module docstring for root and Hips)."""
-    local = quaternions_xyzw(local_rotations(solve_world_rotations(joints_unity)))
-    frames = []
-    for joints, rotations in zip(joints_unity, local):
-        root = joints[0] - np.array([0.0, HIP_HEIGHT, 0.0])
-        frames.append(VmcFrame(BONE_NAMES, _REST_OFFSETS, rotations, root, IDENTITY_XYZW))
+def vmc_frames(joints_unity: np.ndarray) -> list[VmcFrame | None]:
+    """VMC frames for joints (N, 17, 3) in Unity axes, metres (see the module docstring for root and Hips);
+    None for a frame whose joints are missing (NaN) or degenerate (bones of zero length): nobody is sent."""
+    joints_unity = np.asarray(joints_unity, dtype=np.float64)
+    frames: list[VmcFrame | None] = [None] * len(joints_unity)
+    finite = np.isfinite(joints_unity).all(axis=(1, 2))
+    if not finite.any():
+        return frames
+    world = solve_world_rotations(joints_unity[finite])
+    proper = np.all(np.abs(np.linalg.det(world) - 1.0) < 1e-6, axis=1)  # a zero-length bone gives no rotation
+    local = quaternions_xyzw(local_rotations(world[proper]))
+    for n, rotations in zip(np.flatnonzero(finite)[proper], local):
+        root = joints_unity[n, 0] - np.array([0.0, HIP_HEIGHT, 0.0])
+        frames[n] = VmcFrame(BONE_NAMES, _REST_OFFSETS, rotations, root, IDENTITY_XYZW)
     return frames
 
 
@@ -81,12 +90,12 @@ class Streamer:
         self.picker = PerformerPicker(track_id)
         self.frames_seen = 0
 
-    def send(self, result: FrameResult, world=None) -> Track | None:
-        """Stream one result (world: the floor's WorldFrame when known); returns the performer's track or None."""
+    def send(self, result: FrameResult) -> Track | None:
+        """Stream one result (in its floor's world frame once known); returns the performer's track or None."""
         track = self.picker.pick(result.tracks)
         frame = None
         if track is not None:
-            frame = vmc_frames(unity_joints(track.pose.joints_camera, world)[None])[0]
+            frame = vmc_frames(unity_joints(track.pose.joints_camera, result.world)[None])[0]
         self.sender.send(frame)
         self.frames_seen += 1
         return track
