@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import QLabel, QSizePolicy
 from app.draw import draw_tracks
 from app.types import Track
 from app.ui.viewport3d import SkeletonViewport, ViewportConfig
+from app.ui.viewport_process import ViewportProcess, open_viewport
 
 BACKGROUND_CSS = "background-color: #141419;"
 
@@ -63,7 +64,8 @@ class View3D(_ImageLabel):
         super().__init__("")
         self.unavailable: str | None = None  # why there is no 3D view (the 2D video still works)
         try:
-            self.viewport: SkeletonViewport | None = SkeletonViewport(config)
+            # In a child process: Open3D holds the GIL while it renders, which stalled inference (issue 12).
+            self.viewport: ViewportProcess | SkeletonViewport | None = open_viewport(config)
         except Exception as exc:  # e.g. no OpenGL/EGL driver: say so in the panel, keep the app
             self.viewport = None
             self.unavailable = f"3D view unavailable: Open3D could not start its renderer ({exc})"

@@ -62,7 +62,7 @@ def test_without_a_renderer_the_panel_says_why_and_the_rest_works(qapp, monkeypa
     def no_driver(config):
         raise RuntimeError("EGL: no display found")
 
-    monkeypatch.setattr(widgets, "SkeletonViewport", no_driver)
+    monkeypatch.setattr(widgets, "open_viewport", no_driver)
     view = View3D()
     view.resize(400, 300)
     view.show()
