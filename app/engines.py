@@ -301,14 +301,17 @@ def engine_names() -> tuple[str, ...]:
     return tuple(name for name, _, _ in ENGINE_ORDER)
 
 
-def build_engine(name: str, card: ModelCard, card_dir: str | os.PathLike) -> Engine:
-    """Build the engine called `name` (one of ENGINE_ORDER) for a card; raises if it cannot run here."""
+def build_engine(name: str, card: ModelCard, card_dir: str | os.PathLike, threads: int = 0) -> Engine:
+    """Build the engine called `name` (one of ENGINE_ORDER) for a card; raises if it cannot run here.
+
+    threads: ONNX Runtime's intra-op threads on the CPU (0 = its default, all cores); PyTorch follows
+    torch.set_num_threads / OMP_NUM_THREADS instead (a process-wide setting that is the caller's)."""
     if name == "tensorrt":
         return TensorRTEngine(card, card_dir)
     if name == "onnxruntime-cuda":
         return OnnxRuntimeEngine(card, card_dir, device="cuda")
     if name == "onnxruntime-cpu":
-        return OnnxRuntimeEngine(card, card_dir, device="cpu")
+        return OnnxRuntimeEngine(card, card_dir, device="cpu", threads=threads)
     if name == "torch-cuda":
         return TorchEngine.from_card(card, card_dir, device="cuda")
     if name == "torch-cpu":
@@ -316,7 +319,8 @@ def build_engine(name: str, card: ModelCard, card_dir: str | os.PathLike) -> Eng
     raise ValueError(f"unknown engine {name!r}; choose from {', '.join(engine_names())}")
 
 
-def select_engine(card_path: str | os.PathLike, preference: str | None = None, device: str = "auto") -> Engine:
+def select_engine(card_path: str | os.PathLike, preference: str | None = None, device: str = "auto",
+                  threads: int = 0) -> Engine:
     """The first engine in ENGINE_ORDER that runs here, restricted to `device` and `preference`.
 
     device: 'auto' (GPU engines, then CPU ones), 'cuda' or 'cpu'. preference: None, a runtime
@@ -340,7 +344,7 @@ def select_engine(card_path: str | os.PathLike, preference: str | None = None, d
             continue
         started = time.perf_counter()
         try:
-            engine = build_engine(name, card, card_dir)
+            engine = build_engine(name, card, card_dir, threads)
         except (EngineUnavailable, CardError) as e:
             level = logging.WARNING if isinstance(e, StaleArtifactError) else logging.INFO
             LOG.log(level, "engine %s skipped: %s", name, one_line(e))

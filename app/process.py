@@ -45,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fov", type=float, default=60.0, metavar="DEG",
                         help="horizontal field of view of the camera, for metric placement (default: 60)")
     parser.add_argument("--no-smoothing", action="store_true", help="write raw per-frame poses (no One-Euro filter)")
+    parser.add_argument("--bvh-frame", choices=("world", "camera"), default="world",
+                        help="BVH axes: 'world' (Y up, floor at 0, origin below the camera; the floor is estimated "
+                             "from the people's feet) or 'camera' (origin at the camera, its axes turned Y up) "
+                             "(default %(default)s)")
 
 
 @dataclass
@@ -89,7 +93,7 @@ class _UniqueNames:
 
 
 def process_input(processor: FrameProcessor, config: PipelineConfig, path: str, out_dir: str,
-                  formats: tuple[str, ...], name: str, max_frames: int | None) -> InputReport:
+                  formats: tuple[str, ...], name: str, max_frames: int | None, bvh_frame: str = "world") -> InputReport:
     """Run one input through the (already loaded) processor into a TrackRecorder; Ctrl-C ends it with its files finished."""
     report = InputReport(path)
     if not os.path.exists(path):
@@ -104,7 +108,7 @@ def process_input(processor: FrameProcessor, config: PipelineConfig, path: str, 
     processor.reset()
     backend_info = {"name": processor.backend_name, "device": processor.device, "detector": config.detector,
                     "smoothing": config.smoothing, "horizontal_fov_deg": config.horizontal_fov_deg}
-    recorder = TrackRecorder(out_dir, SourceInfo.from_source(source), None, formats, backend_info, name)
+    recorder = TrackRecorder(out_dir, SourceInfo.from_source(source), None, formats, backend_info, name, bvh_frame)
     total = source.frame_count or None
     if max_frames is not None:
         total = min(total, max_frames) if total else max_frames
@@ -167,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
                 reports.append(InputReport(path, error=f"{path}: no such file or folder"))
                 _error(reports[-1].error)
                 continue
-            report = process_input(processor, config, path, args.out, formats, names(path), args.max_frames)
+            report = process_input(processor, config, path, args.out, formats, names(path), args.max_frames,
+                                   bvh_frame=args.bvh_frame)
             reports.append(report)
             if report.error:
                 _error(report.error)

@@ -53,11 +53,13 @@ class CascadeBackend:
     engine: None ($CASCADE3D_ENGINE, else automatic), a runtime ('tensorrt', 'onnxruntime',
     'torch'), an engine name ('onnxruntime-cpu'), or an app.engines.Engine instance.
     device: 'auto', 'cuda' or 'cpu'. The environment variables let a user override the choice
-    from any front end (GUI, `process`) that builds the backend with defaults.
+    from any front end (GUI, `process`) that builds the backend with defaults. threads: CPU threads of
+    an ONNX Runtime engine (0 = all cores; `process --ray` gives each actor its share).
     name: 'cascade/<engine>' for the status line; engine_name: the engine alone.
     """
 
-    def __init__(self, card_path: str | os.PathLike | None = None, engine: str | Engine | None = None, device: str = "auto"):
+    def __init__(self, card_path: str | os.PathLike | None = None, engine: str | Engine | None = None, device: str = "auto",
+                 threads: int = 0):
         card_path = card_path if card_path is not None else os.environ.get(CARD_VARIABLE) or None
         path = Path(card_path) if card_path is not None else default_card_path()
         engine = engine if engine is not None else os.environ.get(ENGINE_VARIABLE) or None
@@ -72,7 +74,7 @@ class CascadeBackend:
             self.engine = engine
         else:
             try:
-                self.engine = select_engine(path, preference=engine, device=device)
+                self.engine = select_engine(path, preference=engine, device=device, threads=threads)
             except (EngineUnavailable, CardError, ValueError) as e:
                 raise BackendError(str(e)) from None
         assert self.engine.input_size == self.card.input_size, (self.engine.input_size, self.card.input_size)

@@ -158,6 +158,8 @@ def fit_to_lengths(joints: np.ndarray, lengths: np.ndarray, keep: str = "directi
     if keep not in ("directions", "positions"):
         raise ValueError(f"keep must be 'directions' or 'positions', got '{keep}'")
     joints = np.asarray(joints, dtype=np.float64)
+    if keep == "directions":
+        return _fit_directions(joints, np.asarray(lengths, dtype=np.float64))
     out = np.empty_like(joints)
     out[..., 0, :] = joints[..., 0, :]
     for j in range(1, NUM_JOINTS):
@@ -169,6 +171,37 @@ def fit_to_lengths(joints: np.ndarray, lengths: np.ndarray, keep: str = "directi
         unit = np.where(norm > 1e-6, d / np.maximum(norm, 1e-9), fallback)
         out[..., j, :] = out[..., p, :] + lengths[j] * unit
     return out
+
+
+def _ancestors() -> np.ndarray:
+    """(17, 17) 0/1: entry [j, k] = 1 when the bone ending at joint k lies on the path from the root to joint j."""
+    a = np.zeros((NUM_JOINTS, NUM_JOINTS))
+    for j in range(1, NUM_JOINTS):
+        k = j
+        while k > 0:
+            a[j, k] = 1.0
+            k = PARENTS[k]
+    return a
+
+
+ANCESTORS = _ancestors()
+
+
+def _fit_directions(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """fit_to_lengths(keep="directions") in one step: every joint = root + the sum of its ancestor bones, each
+    the observed unit direction times its length (a sum over the tree, no loop: it runs every frame)."""
+    bones = joints - joints[..., list(PARENTS), :]
+    norm = np.linalg.norm(bones, axis=-1, keepdims=True)
+    units = bones / np.maximum(norm, 1e-9)
+    degenerate = norm[..., 0] <= 1e-6
+    degenerate[..., 0] = False
+    if degenerate.any():  # rare: a joint on its parent takes the parent bone's direction (root-outwards)
+        for j in range(1, NUM_JOINTS):
+            p = PARENTS[j]
+            fallback = units[..., p, :] if p > 0 else np.array([0.0, -1.0, 0.0])
+            units[..., j, :] = np.where(degenerate[..., j, None], fallback, units[..., j, :])
+    units[..., 0, :] = 0.0
+    return joints[..., :1, :] + np.einsum("jk,...kc->...jc", ANCESTORS, units * lengths[:, None])
 
 
 def reprojection_px(joints_camera: np.ndarray, keypoints_2d: np.ndarray, fx: float, fy: float, cx: float,

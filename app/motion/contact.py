@@ -21,6 +21,7 @@ With no_penetration, a foot not in contact that is below standing height (noise,
 off) is lifted onto the floor the same way, so feet never sink into it.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,10 +58,10 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np
     hip-ankle line), biased towards `pole` (a unit direction, e.g. the person's forward for a knee), which
     decides for a leg too straight to have a bend of its own.
     """
-    thigh = float(np.linalg.norm(knee - hip))
-    shin = float(np.linalg.norm(ankle - knee))
+    thigh = _norm(knee - hip)
+    shin = _norm(ankle - knee)
     to_target = target - hip
-    dist = float(np.linalg.norm(to_target))
+    dist = _norm(to_target)
     if dist < 1e-6 or thigh < 1e-6 or shin < 1e-6:
         return knee.copy(), ankle.copy()
     direction = to_target / dist
@@ -68,17 +69,17 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np
     # The bend is taken about the current hip-ankle line: about the target line, a nearly straight knee
     # could fall on the wrong side and the solve would bend the leg backwards.
     along = ankle - hip
-    along = along / max(float(np.linalg.norm(along)), 1e-9)
+    along = along / max(_norm(along), 1e-9)
     bend = (knee - hip) - ((knee - hip) @ along) * along
     if pole is not None:
         # A nearly straight leg's bend direction is noise; knees do not bend backwards. The pole weighs as
         # much as a bend of about 15 degrees, so only a clearly bent leg keeps a bend of its own.
         bend = bend + POLE_WEIGHT * thigh * np.asarray(pole, dtype=np.float64)
     bend = bend - (bend @ direction) * direction
-    if np.linalg.norm(bend) < 1e-6:
+    if _norm(bend) < 1e-6:
         helper = np.array([0.0, 0.0, -1.0]) if abs(direction[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-        bend = np.cross(direction, np.cross(helper, direction))
-    bend /= np.linalg.norm(bend)
+        bend = _cross(direction, _cross(helper, direction))
+    bend = bend / _norm(bend)
     cos = (thigh ** 2 + dist ** 2 - shin ** 2) / (2.0 * thigh * dist)
     sin = np.sqrt(max(0.0, 1.0 - cos ** 2))
     new_knee = hip + thigh * (cos * direction + sin * bend)
@@ -88,10 +89,17 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np
 
 def forward_of(joints: np.ndarray) -> np.ndarray:
     """(3,) unit direction a person faces (where knees bend): left-hip line x spine, camera axes."""
-    left = joints[4] - joints[1]
-    up = joints[7] - joints[0]
-    forward = np.cross(left, up)
-    return forward / max(float(np.linalg.norm(forward)), 1e-9)
+    forward = _cross(joints[4] - joints[1], joints[7] - joints[0])
+    return forward / max(_norm(forward), 1e-9)
+
+
+# Plain-float helpers: numpy's cross and norm cost ~10 us each on 3-vectors, and these run per foot per frame.
+def _norm(v: np.ndarray) -> float:
+    return math.sqrt(float(v @ v))
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
 
 
 class FootContact:
@@ -152,7 +160,7 @@ class FootContact:
             if now:
                 offset = self._anchor[foot] - joints[ankle]
                 along = offset - (offset @ world.normal) * world.normal  # the leash is along the floor only
-                distance = float(np.linalg.norm(along))
+                distance = _norm(along)
                 if distance > c.leash_mm:
                     self._anchor[foot] -= along * (1.0 - c.leash_mm / distance)
                 target = self._anchor[foot]
@@ -161,12 +169,12 @@ class FootContact:
                 target = joints[ankle] + fade * self._release[foot]
                 self._release_left[foot] = max(0.0, self._release_left[foot] - dt)
             else:
-                target = joints[ankle]
+                target = None
             if c.no_penetration:
-                below = world.height(target) - ANKLE_HEIGHT_MM
+                below = float(world.height(joints[ankle] if target is None else target)) - ANKLE_HEIGHT_MM
                 if below < 0.0:
-                    target = target - below * world.normal
-            if target is joints[ankle]:
+                    target = (joints[ankle] if target is None else target) - below * world.normal
+            if target is None:
                 continue
             joints[knee], joints[ankle] = two_bone_ik(joints[hip], joints[knee], joints[ankle], target,
                                                       forward_of(joints))

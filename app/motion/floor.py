@@ -150,6 +150,7 @@ class FloorEstimator:
         self._feet = np.zeros((config.max_samples, 3))
         self._ups = np.zeros((config.max_samples, 3))
         self.seen = 0  # people-frames offered so far
+        self._prior: np.ndarray | None = None  # up_prior() as of the last estimate(): a median is not free
 
     @property
     def count(self) -> int:
@@ -168,7 +169,7 @@ class FloorEstimator:
         if not np.isfinite(joints_camera).all():
             return
         up = body_up(joints_camera)
-        foot = lowest_ankle(joints_camera, self.up_prior() if self.count >= self.config.min_samples else up)
+        foot = lowest_ankle(joints_camera, up if self._prior is None else self._prior)
         # Reservoir sampling: every person-frame of the history is equally likely to be kept.
         slot = self.seen if self.seen < self.config.max_samples else int(self._rng.integers(0, self.seen + 1))
         if slot < self.config.max_samples:
@@ -179,7 +180,8 @@ class FloorEstimator:
         """The floor from the feet so far, or None before config.min_samples of them."""
         if self.count < self.config.min_samples:
             return None
-        return fit_floor(self._feet[: self.count], self.up_prior(), self.config)
+        self._prior = self.up_prior()
+        return fit_floor(self._feet[: self.count], self._prior, self.config)
 
 
 def _basis(up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

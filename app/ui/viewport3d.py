@@ -5,9 +5,11 @@ viewport draws in a "world" frame in metres that is the camera frame turned 180 
 world = (x, -y, -z) / 1000. It is a rotation, not a mirror, so left stays left; up is +y and the
 real camera sits at the origin looking down -z (the OpenGL convention Open3D's camera uses).
 A camera that looks down (or is tilted) would show everyone leaning, so the world is also
-levelled: the people's mean ankles-to-thorax direction, smoothed over time and limited to
-config.max_level_deg, is rotated onto +y (people stand upright, so that direction is "up"). The ground grid
-lies in the levelled x-z plane at the lowest ankle height seen (smoothed over time).
+levelled. Where the pipeline has estimated the floor (FrameResult.world, app.motion.floor), its normal is
+rotated onto +y and the ground grid lies on that floor. Before that (or without the motion layer) the
+people's mean ankles-to-thorax direction, smoothed over time and limited to config.max_level_deg, is
+rotated onto +y (people stand upright, so that direction is "up") and the grid lies in the levelled
+x-z plane at the lowest ankle height seen (smoothed over time).
 
 Speed (see bench/render.py): every mesh is created once per track and then only moved with
 scene.set_geometry_transform; bones are unit cylinders scaled and rotated onto each bone. On 2 CPU
@@ -25,6 +27,7 @@ import numpy as np
 
 from app.colors import track_color
 from model.skeleton import BONES, JOINT_NAMES, NUM_JOINTS
+from app.motion.floor import WorldFrame
 from app.types import Track
 
 # Open3D's EGL renderer crashes without a display unless it is told to run surfaceless.
@@ -211,20 +214,30 @@ class SkeletonViewport:
             scene.remove_geometry(f"t{track_id}_b{bone}")
         self._track_ids.discard(track_id)
 
-    def update(self, tracks: Sequence[Track]) -> None:
-        """Moves every track's skeleton to its pose this frame; tracks not given disappear."""
+    def update(self, tracks: Sequence[Track], floor: WorldFrame | None = None) -> None:
+        """Moves every track's skeleton to its pose this frame; tracks not given disappear.
+
+        floor: the estimated floor (FrameResult.world): it levels the view and carries the grid.
+        """
         raw = {}
         for track in tracks:
             joints = camera_mm_to_world_m(np.asarray(track.pose.joints_camera, dtype=np.float64))
             assert joints.shape == (NUM_JOINTS, 3)
             if np.isfinite(joints).all():
                 raw[track.track_id] = joints
-        if self.config.level_with_people:
+        floor_y = None
+        if floor is not None:
+            # The floor's up in this view's frame (camera axes turned about x); after levelling, every floor
+            # point p has y = up . p = -height of the camera above the floor.
+            up = floor.normal * np.array([1.0, -1.0, -1.0])
+            self.level = rotation_between(up, np.array([0.0, 1.0, 0.0]))
+            floor_y = -floor.offset / 1000.0
+        elif self.config.level_with_people:
             self._update_level(list(raw.values()))
         world = {track_id: joints @ self.level.T for track_id, joints in raw.items()}
         self._place(world)
         self._world = world
-        self._update_floor()
+        self._update_floor(floor_y)
         if self._auto_view:
             self._follow_people()
 
@@ -272,10 +285,14 @@ class SkeletonViewport:
         """(..., 3) camera-space millimetres -> (..., 3) displayed world metres (levelled)."""
         return camera_mm_to_world_m(np.asarray(points_mm, dtype=np.float64)) @ self.level.T
 
-    def _update_floor(self) -> None:
+    def _update_floor(self, floor_y: float | None = None) -> None:
+        """The grid's height: the estimated floor's (floor_y, m) when given, else the lowest ankle's."""
         if not self._world:
             return
-        lowest = min(float(joints[list(ANKLES), 1].min()) for joints in self._world.values())
+        if floor_y is not None:
+            lowest = floor_y
+        else:
+            lowest = min(float(joints[list(ANKLES), 1].min()) for joints in self._world.values())
         if self._floor_y is None:
             self._floor_y = lowest
         else:

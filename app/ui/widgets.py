@@ -9,6 +9,7 @@ from PyQt6.QtGui import QImage, QMouseEvent, QPixmap, QWheelEvent
 from PyQt6.QtWidgets import QLabel, QSizePolicy
 
 from app.draw import draw_tracks
+from app.motion.floor import WorldFrame
 from app.types import Track
 from app.ui.viewport3d import SkeletonViewport, ViewportConfig
 from app.ui.viewport_process import ViewportProcess, open_viewport
@@ -86,9 +87,10 @@ class View3D(_ImageLabel):
     def _live(self) -> bool:
         return self.viewport is not None and self.viewport.is_open
 
-    def show_tracks(self, tracks: Sequence[Track]) -> None:
+    def show_tracks(self, tracks: Sequence[Track], floor: WorldFrame | None = None) -> None:
+        """floor: the estimated floor (FrameResult.world), or None."""
         if self._live:
-            self.viewport.update(tracks)
+            self.viewport.update(tracks, floor)
             self.redraw()
 
     def redraw(self) -> None:

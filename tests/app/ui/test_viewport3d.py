@@ -146,3 +146,27 @@ def test_view_follows_people_until_the_user_takes_it(viewport):
     assert viewport.view == held
     viewport.reset_view()  # and gives it back
     assert np.asarray(viewport.view.target)[0] == pytest.approx(-2.0, abs=0.3)
+
+
+def test_grid_lies_on_the_estimated_floor(viewport):
+    """With the pipeline's floor (camera pitched 30 degrees down, 1.6 m up), the view is levelled by the floor
+    and the grid lies on it, not at the lowest ankle."""
+    from app.motion.floor import WorldFrame
+    from scipy.spatial.transform import Rotation
+
+    # The floor's up direction in camera axes for a camera pitched 30 degrees down.
+    up = Rotation.from_euler("x", 30, degrees=True).as_matrix() @ np.array([0.0, -1.0, 0.0])
+    floor = WorldFrame.from_plane(up, 1600.0)
+    tracks = [standing_track(1, (-600, 300, 4000), tilt_deg=30), standing_track(2, (700, 300, 4500), tilt_deg=30)]
+    viewport.update(tracks, floor)
+    assert viewport.floor_y == pytest.approx(-1.6, abs=1e-9)
+    # Levelled by the floor: the floor's normal is the view's +y, so a point on the floor sits at y = -1.6 m.
+    on_floor = -1600.0 * up + np.array([300.0, 0.0, 0.0]) - (np.array([300.0, 0.0, 0.0]) @ up) * up
+    assert viewport.to_world(on_floor)[1] == pytest.approx(-1.6, abs=1e-9)
+    for track in tracks:
+        joints = viewport.to_world(track.pose.joints_camera)
+        spine = joints[THORAX] - joints[PELVIS]
+        assert np.degrees(np.arccos(spine[1] / np.linalg.norm(spine))) < 1.0  # standing upright
+    image = viewport.render()
+    grey = (np.ptp(image.astype(int), axis=-1) < 24) & (image.mean(axis=-1) > 60)
+    assert grey[240:].sum() > 2000

@@ -1,0 +1,191 @@
+"""Benchmark: constant bones, foot sliding and the floor on the project's real clips (issue 14).
+
+Per clip (the clip list of bench/tracking_quality.py) the pipeline runs with its motion layer; the
+network's joints of every track are then refined as a recording's files are (app.motion.layer.refine_tracks:
+each track's final bones, one floor for the clip), once with foot pinning and once without. Printed:
+- bones: median over tracks of the per-bone variation (std / mean of its length over the track, median
+  over the 16 bones) of the raw network joints and of the fitted joints (0 by construction);
+- fit: mean distance (mm) of the fitted joints from the raw ones;
+- sliding: how far (mm per frame, along the floor, world frame) an ankle in contact in two consecutive
+  frames moves, median and 90th percentile, without and with pinning; contact: share of foot-frames
+  in contact;
+- floor: the camera height (mm) and pitch / roll (degrees) the floor gives, and, for the calibrated
+  Pose2Sim clips, the calibration's (Calib.qca.txt: its world is Z up with the floor at Z = 0). Those
+  clips run with the calibrated horizontal field of view (36 degrees; the default 60 would squeeze depth);
+- motion ms/frame: the live motion step's cost inside the pipeline (FrameResult.timings_ms["motion"]), and
+  its share of the whole frame, plus the layer alone on 3 synthetic people (same process, for scale).
+Run: .venv/bin/python -m bench.motion_quality [--frames 100] [--clips N]
+"""
+
+import argparse
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from app.motion.bones import bone_lengths
+from app.motion.contact import ContactConfig
+from app.motion.layer import MotionConfig, MotionLayer, PersonInput, refine_tracks
+from app.processor import FrameProcessor, PipelineConfig, iter_results
+from app.sources import open_source
+from bench.tracking_quality import clips, foreground
+
+
+def calibration(path: str):
+    """(height mm, pitch deg, roll deg, horizontal FOV deg) of a Pose2Sim clip's camera, or None."""
+    if "Demo_" not in path:
+        return None
+    from model.multiview import read_qca
+
+    folder = Path(path).parents[1]
+    cams = {c.name: c for c in read_qca(str(folder / "calibration" / "Calib.qca.txt"))}
+    cam = cams.get(Path(path).stem)
+    if cam is None:
+        return None
+    forward = cam.R.T @ np.array([0.0, 0.0, 1.0])  # camera axes in the calibration's world (Z up)
+    right = cam.R.T @ np.array([1.0, 0.0, 0.0])
+    fov = float(np.degrees(2 * np.arctan(cam.size[0] / 2 / cam.K[0, 0])))
+    return (float(cam.center[2]), float(np.degrees(np.arcsin(-forward[2]))),
+            float(np.degrees(np.arcsin(right[2]))), fov)
+
+
+def collect(processor: FrameProcessor, path: str, frames: int) -> tuple[list, list]:
+    """Per frame (t, [PersonInput of the foreground people, network joints]), and the motion step's ms per frame."""
+    processor.reset()
+    inputs, cost = [], []
+    for result in iter_results(processor, open_source(path), frames):
+        people = [PersonInput(t.track_id, t.pose.joints_3d_raw, t.pose.root, t.pose.keypoints_2d)
+                  for t in foreground(result)]
+        inputs.append((result.frame.time_s, people))
+        cost.append((result.timings_ms.get("motion", 0.0), result.timings_ms.get("total", 0.0),
+                     sum(1 for t in result.tracks if t.missed == 0)))
+    return inputs, cost
+
+
+def sliding(world, outputs: list) -> tuple[np.ndarray, float]:
+    """(mm/frame along the floor of ankles in contact in consecutive frames, share of foot-frames in contact)."""
+    steps, contact_frames, foot_frames = [], 0, 0
+    last: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for frame in outputs:
+        seen = set()
+        for p in frame:
+            ankles = world.to_world((p.joints_3d + p.root)[[3, 6]])[:, [0, 2]]
+            contact_frames += int(p.contact.sum())
+            foot_frames += 2
+            if p.track_id in last:
+                before, was = last[p.track_id]
+                both = was & p.contact
+                steps += list(np.linalg.norm(ankles - before, axis=1)[both])
+            last[p.track_id] = (ankles, p.contact)
+            seen.add(p.track_id)
+        for tid in list(last):
+            if tid not in seen:
+                del last[tid]  # a gap: no step across it
+    return np.array(steps), contact_frames / max(foot_frames, 1)
+
+
+def bone_variation(joints: np.ndarray) -> float:
+    """Median over bones of std/mean of the bone's length over the frames; joints (N, 17, 3)."""
+    lengths = bone_lengths(joints)[:, 1:]
+    return float(np.median(lengths.std(axis=0) / np.maximum(lengths.mean(axis=0), 1e-9)))
+
+
+def measure(inputs: list) -> dict:
+    config = MotionConfig()
+    lengths, world, pinned = refine_tracks(lambda: iter(inputs), config)
+    pinned = list(pinned)
+    _, _, loose = refine_tracks(lambda: iter(inputs), replace(config, contact=ContactConfig(pin=False)))
+    loose = list(loose)
+    raw_by, fit_by, dist = {}, {}, []
+    for (_, people), frame in zip(inputs, pinned):
+        for person, out in zip(people, frame):
+            raw_by.setdefault(person.track_id, []).append(person.joints_3d)
+            fit_by.setdefault(person.track_id, []).append(out.joints_3d)
+    for (_, people), frame in zip(inputs, loose):  # the fit alone, before pinning moves the legs
+        for person, out in zip(people, frame):
+            dist.append(np.linalg.norm(out.joints_3d - person.joints_3d, axis=-1).mean())
+    long_tracks = [tid for tid, j in raw_by.items() if len(j) >= 10]
+    row = {
+        "tracks": len(long_tracks),
+        "raw_var": float(np.median([bone_variation(np.array(raw_by[t])) for t in long_tracks])) if long_tracks else np.nan,
+        "fit_var": float(np.median([bone_variation(np.array(fit_by[t])) for t in long_tracks])) if long_tracks else np.nan,
+        "fit_mm": float(np.mean(dist)) if dist else np.nan,
+        "world": world,
+    }
+    if world is not None:
+        before, row["contact"] = sliding(world, loose)
+        after, _ = sliding(world, pinned)
+        row["slide_before"] = before
+        row["slide_after"] = after
+    return row
+
+
+def layer_cost(frames: int = 300) -> float:
+    """ms per frame of MotionLayer.step on 3 synthetic walking people (the layer alone)."""
+    rng = np.random.default_rng(0)
+    base = np.zeros((17, 3))
+    from model.skeleton import PARENTS
+    for j in range(1, 17):
+        base[j] = base[PARENTS[j]] + rng.normal(0, 1, 3) * 100 + np.array([0, 300.0 if j in (2, 3, 5, 6) else -200.0, 0])
+    layer = MotionLayer()
+    people = [[PersonInput(k, base + rng.normal(0, 10, (17, 3)), np.array([600.0 * k, 200.0, 4000.0 + 10 * f]))
+               for k in range(3)] for f in range(frames)]
+    start = time.perf_counter()
+    for f, frame in enumerate(people):
+        layer.step(frame, f / 30.0)
+    return (time.perf_counter() - start) * 1000.0 / frames
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--clips", type=int, default=0, help="only the first N clips (0 = all)")
+    args = parser.parse_args()
+    found = clips()[: args.clips or None]
+    processors: dict[float, FrameProcessor] = {}
+    print(f"{'clip':<24} {'tracks':>6} {'bones raw':>9} {'fitted':>6} {'fit mm':>6} {'contact':>7} "
+          f"{'slide before med/p90':>21} {'after med/p90':>14} {'height mm':>15} {'pitch deg':>13} {'roll deg':>13}")
+    slides_before, slides_after, costs = [], [], []
+    for path, _ in found:
+        calib = calibration(path)
+        fov = round(calib[3], 1) if calib else PipelineConfig().horizontal_fov_deg
+        if fov not in processors:
+            processors[fov] = FrameProcessor(replace(PipelineConfig(), horizontal_fov_deg=fov))
+        inputs, cost = collect(processors[fov], path, args.frames)
+        costs += cost
+        row = measure(inputs)
+        name = "/".join(Path(path).parts[-3:]) if "Demo" in path else Path(path).name
+        name = name.replace("Demo_", "").replace("/videos", "").replace(".mp4", "")
+        line = f"{name:<24} {row['tracks']:>6} {row['raw_var']:>9.1%} {row['fit_var']:>6.1%} {row['fit_mm']:>6.1f} "
+        world = row["world"]
+        if world is None:
+            print(line + "  (no floor)")
+            continue
+        b, a = row["slide_before"], row["slide_after"]
+        slides_before.append(b)
+        slides_after.append(a)
+        pct = lambda v, q: np.percentile(v, q) if len(v) else np.nan
+        line += (f"{row['contact']:>7.0%} {pct(b, 50):>10.1f} / {pct(b, 90):>6.1f}   {pct(a, 50):>5.1f} / {pct(a, 90):>5.1f} "
+                 f"{world.height_mm:>7.0f}")
+        if calib:
+            line += (f" ({calib[0]:>5.0f}) {world.pitch_deg:>5.1f} ({calib[1]:>4.1f}) "
+                     f"{world.roll_deg:>5.1f} ({calib[2]:>5.1f})")
+        else:
+            line += f"         {world.pitch_deg:>5.1f}        {world.roll_deg:>5.1f}"
+        print(line, flush=True)
+    b, a = np.concatenate(slides_before), np.concatenate(slides_after)
+    print(f"all clips: sliding in contact {np.median(b):.1f} mm/frame median, {np.percentile(b, 90):.1f} p90 before "
+          f"pinning; {np.median(a):.1f} median, {np.percentile(a, 90):.1f} p90 after ({len(a)} foot-steps)")
+    cost = np.array(costs)
+    three = cost[cost[:, 2] >= 3]
+    print(f"motion step in the pipeline: {cost[:, 0].mean():.2f} ms/frame ({cost[:, 0].sum() / cost[:, 1].sum():.1%} "
+          f"of the frame) over {len(cost)} frames; {three[:, 0].mean() if len(three) else float('nan'):.2f} ms on the "
+          f"{len(three)} frames with 3+ people; the layer alone on 3 synthetic people: {layer_cost():.2f} ms/frame")
+    for processor in processors.values():
+        processor.close()
+
+
+if __name__ == "__main__":
+    main()
