@@ -11,7 +11,6 @@ rest side axis lies along the observed one (or along a blend of two, for bones b
 """
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from model.skeleton import JOINT_NAMES
 
@@ -21,34 +20,60 @@ _J = {name: i for i, name in enumerate(JOINT_NAMES)}
 FACE_PLANE_SIN = (0.1, 0.25)
 
 
+# These run per streamed frame on batches of one: plain arithmetic, because np.cross, np.linalg.norm and
+# scipy's Rotation cost more in set-up than in work at that size (bench/stream.py).
+
+
 def unit(v: np.ndarray) -> np.ndarray:
     """Vectors (..., 3) scaled to length 1 (zero vectors stay near zero)."""
-    norm = np.linalg.norm(v, axis=-1, keepdims=True)
-    return v / np.maximum(norm, 1e-9)
+    return v / np.maximum(np.sqrt((v * v).sum(axis=-1, keepdims=True)), 1e-9)
+
+
+def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross products of (..., 3) arrays, row by row."""
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dot products of (N, 3) arrays, row by row -> (N,)."""
+    return (a * b).sum(axis=-1)
+
+
+def axis_angle(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) rotations by angle (N,) radians about unit axes (N, 3) (Rodrigues' formula)."""
+    x, y, z = axis[:, 0], axis[:, 1], axis[:, 2]
+    c, s = np.cos(angle), np.sin(angle)
+    t = 1.0 - c
+    return np.stack([
+        np.stack([c + t * x * x, t * x * y - s * z, t * x * z + s * y], axis=-1),
+        np.stack([t * x * y + s * z, c + t * y * y, t * y * z - s * x], axis=-1),
+        np.stack([t * x * z - s * y, t * y * z + s * x, c + t * z * z], axis=-1),
+    ], axis=-2)
 
 
 def reject(v: np.ndarray, axis: np.ndarray) -> np.ndarray:
     """The part of v (N, 3) perpendicular to the unit axis (N, 3)."""
-    return v - np.einsum("ni,ni->n", v, axis)[:, None] * axis
+    return v - dot(v, axis)[:, None] * axis
 
 
 def shortest_arc(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(N, 3, 3) rotations taking unit vectors a (N, 3) to unit vectors b (N, 3) along the shortest arc."""
-    axis = np.cross(a, b)
-    sin = np.linalg.norm(axis, axis=-1)
-    cos = np.einsum("ni,ni->n", a, b)
-    angle = np.arctan2(sin, cos)
+    axis = cross(a, b)
+    sin = np.sqrt(dot(axis, axis))
+    angle = np.arctan2(sin, dot(a, b))
     # Opposite vectors: any axis perpendicular to a works; pick one away from a.
-    fallback = np.cross(a, np.where(np.abs(a[:, :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]]))
+    fallback = cross(a, np.where(np.abs(a[:, :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]]))
     axis = np.where((sin < 1e-9)[:, None], fallback, axis)
-    return Rotation.from_rotvec(unit(axis) * angle[:, None]).as_matrix()
+    return axis_angle(unit(axis), angle)
 
 
 def basis(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """(N, 3, 3) orthonormal bases with columns (f, s, f x s): f = first, s = second made perpendicular to f."""
     f = unit(first)
     s = unit(reject(second, f))
-    return np.stack([f, s, np.cross(f, s)], axis=-1)
+    return np.stack([f, s, cross(f, s)], axis=-1)
 
 
 def rotation_between(rest_first: np.ndarray, rest_second: np.ndarray, first: np.ndarray,
@@ -66,9 +91,8 @@ def twist_to(g: np.ndarray, axis: np.ndarray, rest_side: np.ndarray, side: np.nd
     `side` (N, 3) as seen across the bone, by `weight` (N,) of the angle. Where the bone is pointing, it stays."""
     current = unit(reject(g @ np.asarray(rest_side, dtype=np.float64), axis))
     target = unit(reject(side, axis))
-    angle = np.arctan2(np.einsum("ni,ni->n", axis, np.cross(current, target)), np.einsum("ni,ni->n", current, target))
-    twist = Rotation.from_rotvec(axis * (np.asarray(weight) * angle)[:, None]).as_matrix()
-    return twist @ g
+    angle = np.arctan2(dot(axis, cross(current, target)), dot(current, target))
+    return axis_angle(axis, np.asarray(weight) * angle) @ g
 
 
 def blend(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
@@ -89,9 +113,9 @@ def side_axes(joints: np.ndarray) -> dict[str, np.ndarray]:
     shoulders = unit(joints[:, _J["l_shoulder"]] - joints[:, _J["r_shoulder"]])
     up = joints[:, _J["head"]] - joints[:, _J["thorax"]]
     forward = joints[:, _J["nose"]] - joints[:, _J["thorax"]]
-    normal = np.cross(up, forward)
-    sin = np.linalg.norm(normal, axis=-1) / np.maximum(np.linalg.norm(up, axis=-1) * np.linalg.norm(forward, axis=-1), 1e-9)
-    normal = unit(normal) * np.sign(np.einsum("ni,ni->n", normal, shoulders) + 1e-12)[:, None]
+    normal = cross(up, forward)
+    sin = np.sqrt(dot(normal, normal) / np.maximum(dot(up, up) * dot(forward, forward), 1e-18))
+    normal = unit(normal) * np.sign(dot(normal, shoulders) + 1e-12)[:, None]
     lo, hi = FACE_PLANE_SIN
     weight = np.clip((sin - lo) / (hi - lo), 0.0, 1.0)[:, None]
     head = unit(weight * normal + (1.0 - weight) * shoulders)
