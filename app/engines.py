@@ -239,7 +239,8 @@ class TorchEngine(Engine):
         if sha256_file(path) != card.checkpoint_sha256:
             raise StaleArtifactError(f"{path}: checkpoint differs from the one the card was exported from (sha256); re-export")
         try:
-            net = load_checkpoint(path).build_network()
+            # The card may run the checkpoint's weights at another crop size (`main.py export --input-size`).
+            net = load_checkpoint(path).at_input_size(card.input_size).build_network()
         except CheckpointError as e:
             raise EngineUnavailable(str(e)) from None
         return cls(net, device=device, **options)

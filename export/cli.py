@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"largest batch (people per call) of the TensorRT profile (default {DEFAULT_MAX_BATCH})")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: the checkpoint's folder)")
     parser.add_argument("--force", action="store_true", help="rebuild artifacts even when the card has matching ones")
+    parser.add_argument("--input-size", type=int, metavar="PX",
+                        help="export the same weights for another crop size (a multiple of 32), as NAME_PX.onnx and "
+                             "NAME_PX.card.json: smaller crops are faster on a CPU (bench/infer.py)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
     except CheckpointError as e:
         print(f"export: {e}", file=sys.stderr)
         return 1
+    if args.input_size is not None:
+        if args.input_size < 32 or args.input_size % 32:
+            print(f"export: --input-size must be a positive multiple of 32, got {args.input_size}", file=sys.stderr)
+            return 2
+        checkpoint = checkpoint.at_input_size(args.input_size)
     out_dir = Path(args.out) if args.out else checkpoint.path.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -69,7 +77,7 @@ def _export(checkpoint, out_dir: Path, args: argparse.Namespace) -> int:
     from model.crop import CropSpec
     from export.parity import ParityError, fixed_inputs
 
-    stem = checkpoint.path.stem
+    stem = checkpoint.path.stem + (f"_{args.input_size}" if args.input_size is not None else "")
     card_path = card_path_for(out_dir, stem)
     card = _start_card(checkpoint, out_dir, stem, card_path)
     net = checkpoint.build_network("cpu")

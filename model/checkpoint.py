@@ -15,7 +15,7 @@ cast back to the network's dtype on load.
 import io
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -96,6 +96,15 @@ class Checkpoint:
     def build_network(self, device: str | torch.device = "cpu") -> CascadeNet:
         """The network with these weights, in eval mode, on `device`."""
         return network_from_state(self.state_dict, self.config, self.path).eval().to(device)
+
+    def at_input_size(self, size: int) -> "Checkpoint":
+        """These weights for crops of `size` px (a multiple of 32). They fit any size: the network is
+        convolutional up to its volume head, and the soft-argmax's output is normalised by the heatmap
+        size before the lifting block (model.network.normalise_uvz); only the accuracy changes."""
+        if size == self.config.input_size:
+            return self
+        config = self.config.replace(input_size=int(size))
+        return replace(self, config=config, preprocessing={**self.preprocessing, "input_size": int(size)})
 
 
 def inference_config(cfg: ModelConfig) -> ModelConfig:
