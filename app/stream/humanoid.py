@@ -111,6 +111,11 @@ def _rest_direction(bone: Bone) -> np.ndarray:
     return unit(np.asarray(child.rest) - np.asarray(bone.rest))
 
 
+REST_DIRECTIONS = {bone.name: _rest_direction(bone) for bone in BONES if bone.child}
+# Limb roots: the joint at the end of the limb's second bone (the knee's ankle, the elbow's wrist).
+LIMB_ENDS = {name: next(b.child for b in BONES if b.joint == BONES[BONE_INDEX[name]].child) for name in BEND_DIRECTIONS}
+
+
 def solve_world_rotations(joints: np.ndarray) -> np.ndarray:
     """(N, bones, 3, 3) world rotations of BONES (from their T-pose) posing them like joints (N, 17, 3),
     given in Unity axes (any unit); see the module docstring for what drives each bone."""
@@ -131,9 +136,9 @@ def solve_world_rotations(joints: np.ndarray) -> np.ndarray:
             g = rotation_between(rest_dir, LEFT, direction(bone.joint, bone.child), sides[side])
         elif bone.child:  # a limb bone: point it, carrying its parent's spin along
             seen = direction(bone.joint, bone.child)
-            g = shortest_arc(parent @ _rest_direction(bone), seen) @ parent
+            g = shortest_arc(parent @ REST_DIRECTIONS[bone.name], seen) @ parent
             if bone.name in BEND_DIRECTIONS:
-                lower = direction(bone.child, next(b.child for b in BONES if b.joint == bone.child))
+                lower = direction(bone.child, LIMB_ENDS[bone.name])
                 bend = seen - lower
                 angle = np.degrees(np.arccos(np.clip(np.einsum("ni,ni->n", seen, lower), -1.0, 1.0)))
                 lo, hi = BEND_FADE_DEG
