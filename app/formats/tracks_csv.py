@@ -81,7 +81,12 @@ class CsvTrackWriter:
         self.rows_written = 0
         self._file = open(self.partial_path, "w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._file)
-        self._writer.writerow(CSV_COLUMNS)
+        try:
+            self._writer.writerow(CSV_COLUMNS)
+            self._file.flush()
+        except BaseException:
+            self.close_partial(quiet=True)
+            raise
 
     def add(self, result: FrameResult) -> None:
         """One row per track observed in this frame (held tracks, missed > 0, are not measurements)."""
@@ -95,9 +100,14 @@ class CsvTrackWriter:
             self.rows_written += 1
         self._file.flush()
 
-    def close_partial(self) -> None:
+    def close_partial(self, quiet: bool = False) -> None:
+        """Close the partial file; quiet: after a write error, close without raising when the flush fails again."""
         if not self._file.closed:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                if not quiet:
+                    raise
 
     def discard(self) -> None:
         """Close and remove the partial file (the final file was written from elsewhere: write_csv)."""

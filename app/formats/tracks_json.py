@@ -31,7 +31,10 @@ network's joints.
 While recording, `NAME.json.partial` holds the same content as JSON Lines: line 1 is the header
 (every field except "frames", plus "partial": true), then one frame object per line, flushed after
 each frame. A crash or kill leaves that file; read_tracks() reads it (a half-written last line is
-dropped), so every frame processed before the crash is kept.
+dropped), so every frame processed before the crash is kept; any other damaged line (garbage, bytes
+that are not UTF-8, a frame with a missing or mistyped field) costs only that line. A frame placed with
+another camera than the header's (an image folder with images of several sizes) also has "camera"
+{"fx", "fy", "cx", "cy"} and "size" [width, height].
 """
 
 import json
@@ -44,6 +47,7 @@ import numpy as np
 
 from model.skeleton import H36M, NUM_JOINTS, Skeleton
 from model.atomic import atomic_open
+from model.errors import one_line
 from app.motion.floor import WorldFrame
 from app.motion.layer import MotionConfig, PersonInput, refine_tracks
 from app.types import CameraIntrinsics, FrameResult, PersonPose, SourceInfo, Track
@@ -53,6 +57,7 @@ VERSION = 2
 PARTIAL_SUFFIX = ".partial"
 HEADER_KEYS = ("format", "version", "source", "camera", "skeleton", "backend")
 PERSON_KEYS = ("track_id", "bbox", "score", "keypoints_2d", "joints_3d", "root")  # required (version 1 on)
+MAX_INT = 2**53  # the largest integer every JSON reader keeps exactly; indices and ids stay far below
 
 
 class TrackFileError(ValueError):
@@ -66,6 +71,10 @@ class RecordedFrame:
     index: int
     time_s: float
     tracks: tuple[Track, ...]
+    # The frame's own camera and image size (width, height px): the header's, except in an image folder
+    # with images of several sizes, where each frame keeps the camera it was placed with.
+    camera: CameraIntrinsics | None = None
+    size: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,7 @@ class TrackFile:
     format: str = FORMAT
     version: int = VERSION
     world: WorldFrame | None = None
+    damaged_lines: tuple[int, ...] = ()  # partial files: the lines skipped as damaged
 
     def track_ids(self) -> list[int]:
         return sorted({t.track_id for f in self.frames for t in f.tracks})
@@ -123,11 +133,19 @@ def person_dict(track: Track) -> dict:
     }
 
 
-def frame_dict(result: FrameResult) -> dict:
+def frame_dict(result: FrameResult, camera: CameraIntrinsics | None = None) -> dict:
     """One frame's JSON object. Only people observed this frame are kept: a track the tracker only
-    holds through a miss (missed > 0) repeats an old pose, which is not a measurement."""
+    holds through a miss (missed > 0) repeats an old pose, which is not a measurement.
+
+    camera: the header's. A frame placed with another camera (an image folder with images of several
+    sizes) also gets "camera" and "size" [width, height], so that it can be reprojected from the file.
+    """
     people = [person_dict(t) for t in result.tracks if t.missed == 0]
-    return {"index": int(result.frame.index), "time": round(float(result.frame.time_s), 6), "people": people}
+    frame = {"index": int(result.frame.index), "time": round(float(result.frame.time_s), 6), "people": people}
+    if camera is not None and result.camera is not None and result.camera != camera:
+        frame["camera"] = result.camera.to_dict()
+        frame["size"] = [int(result.frame.width), int(result.frame.height)]
+    return frame
 
 
 def header_dict(source: SourceInfo, camera: CameraIntrinsics, backend: dict,
@@ -148,18 +166,27 @@ class JsonTrackWriter:
         self.header = dict(header)
         self.frames_written = 0
         self._file = open(self.partial_path, "w", encoding="utf-8")
-        self._file.write(json.dumps({**self.header, "partial": True}) + "\n")
-        self._file.flush()
+        try:
+            self._file.write(json.dumps({**self.header, "partial": True}) + "\n")
+            self._file.flush()
+        except BaseException:
+            self.close_partial(quiet=True)
+            raise
 
     def add(self, frame: dict) -> None:
         self._file.write(json.dumps(frame, separators=(",", ":")) + "\n")
         self._file.flush()
         self.frames_written += 1
 
-    def close_partial(self) -> None:
-        """Close the partial file without finishing (it stays readable)."""
+    def close_partial(self, quiet: bool = False) -> None:
+        """Close the partial file without finishing (it stays readable). quiet: after a write error, when
+        flushing what is left in the buffer fails again (a full disk), close anyway without raising."""
         if not self._file.closed:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                if not quiet:
+                    raise
 
     def finish(self, source_frames: int | None = None, keep_partial: bool = False,
                frames: Iterable[dict] | None = None, world: WorldFrame | None = None,
@@ -177,11 +204,12 @@ class JsonTrackWriter:
         if world is not None:
             header["world"] = world.to_dict()
         out_path = str(out_path or self.path)
-        with atomic_open(out_path) as out, open(self.partial_path, encoding="utf-8") as src:
+        with atomic_open(out_path) as out:
             out.write(json.dumps(header)[:-1] + ',\n"frames": [')
             first = True
-            lines = (_complete_lines(src, self.partial_path, skip_header=True) if frames is None
-                     else (json.dumps(frame, separators=(",", ":")) for frame in frames))
+            # A line the reader would drop as damaged is not copied.
+            lines = ((line for _, line, value in _frame_lines(self.partial_path) if isinstance(value, dict))
+                     if frames is None else (json.dumps(frame, separators=(",", ":")) for frame in frames))
             for line in lines:
                 out.write(("\n" if first else ",\n") + line)
                 first = False
@@ -191,148 +219,288 @@ class JsonTrackWriter:
         return out_path
 
 
-def _complete_lines(lines, path: str, skip_header: bool) -> Iterator[str]:
-    """The complete lines of a JSON Lines file (without their newline).
+def _frame_lines(path: str) -> Iterator[tuple[int, str | None, object]]:
+    """(line number, text, parsed value) of each line after the header of a JSON Lines file.
 
-    The writer ends every line with a newline in the same write, so only a last line without one
-    can be half-written (crash); it is kept only if it parses.
+    Read as bytes and decoded line by line, so that damage (a half-written line after a crash, a
+    non-UTF-8 tail, garbage) costs only the lines it touches: text and value are None for a line that
+    is not UTF-8 or not JSON. Blank lines are left out.
     """
-    for n, line in enumerate(lines):
-        if skip_header and n == 0:
-            continue
-        if not line.endswith("\n"):
-            try:
-                json.loads(line)
-            except json.JSONDecodeError:
-                return
-        line = line.rstrip("\n")
-        if line:
-            yield line
-
-
-def iter_frame_dicts(path: str | os.PathLike) -> tuple[dict, Iterator[dict]]:
-    """(header, frames) of a final or partial file; frames are streamed from a partial file."""
-    path = str(path)
-    header = _partial_header(path)
-    if header is None:
-        data = _load_final(path)
-        frames = data.pop("frames")
-        return data, iter(frames)
-
-    def frames() -> Iterator[dict]:
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(_complete_lines(f, path, skip_header=True), start=2):
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError:
-                    raise TrackFileError(f"{path}: line {n} is not valid JSON") from None
-
-    return header, frames()
-
-
-def _partial_header(path: str) -> dict | None:
-    """The header of a JSON Lines partial file, or None when `path` is a final (single JSON) file."""
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, "rb") as f:
+            f.readline()
+            for number, raw in enumerate(f, start=2):
+                try:
+                    text = raw.decode("utf-8").strip()
+                except UnicodeDecodeError:
+                    yield number, None, None
+                    continue
+                if not text:
+                    continue
+                try:
+                    yield number, text, json.loads(text)
+                except (ValueError, RecursionError):  # ValueError: bad JSON, or an integer too long to convert
+                    yield number, None, None
+    except OSError as exc:
+        raise TrackFileError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+class _Damaged(ValueError):
+    """A field of a frame or header that is missing or has the wrong type; str() says which."""
+
+
+def _shown(value) -> str:
+    text = repr(value) if isinstance(value, (float, str)) else json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _get(d, key: str, where: str):
+    if not isinstance(d, dict):
+        raise _Damaged(f"'{where}' is {_shown(d)}, expected an object" if where else "not a JSON object")
+    if key not in d:
+        raise _Damaged(f"'{where + '.' if where else ''}{key}' is missing")
+    return d[key]
+
+
+def _int(d, key: str, where: str, minimum: int = 0) -> int:
+    value = _get(d, key, where)
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= MAX_INT:
+        raise _Damaged(f"'{where + '.' if where else ''}{key}' is {_shown(value)}, expected an integer "
+                       f"from {minimum} to {MAX_INT}")
+    return value
+
+
+def _float(d, key: str, where: str, positive: bool = False, finite: bool = True) -> float:
+    value = _get(d, key, where)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok:
+        value = float(value)
+        ok = (np.isfinite(value) or not finite) and (value > 0 or not positive)
+    if not ok:
+        raise _Damaged(f"'{where + '.' if where else ''}{key}' is {_shown(value)}, expected a "
+                       + ("positive " if positive else "") + ("finite " if finite else "") + "number")
+    return value
+
+
+def _array(d, key: str, shape: tuple[int, ...], where: str, optional: bool = False) -> np.ndarray | None:
+    """d[key] as a float64 array of `shape` (null entries -> nan); None where optional and absent or null."""
+    if optional and (not isinstance(d, dict) or d.get(key) is None):
+        return None
+    value = _get(d, key, where)
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError):
+        array = None
+    if array is None or array.shape != shape:
+        got = "not numbers" if array is None else f"shape {array.shape}"
+        raise _Damaged(f"'{where}.{key}' has {got}, expected shape {shape}")
+    return array
+
+
+def _camera(d, where: str) -> CameraIntrinsics:
+    return CameraIntrinsics(*(_float(d, k, where, positive=k in ("fx", "fy")) for k in ("fx", "fy", "cx", "cy")))
+
+
+def _size(value, where: str) -> tuple[int, int]:
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_INT for v in value)):
+        raise _Damaged(f"'{where}' is {_shown(value)}, expected [width, height] in pixels")
+    return value[0], value[1]
+
+
+@dataclass(frozen=True)
+class _Header:
+    """A checked header: everything TrackFile needs but the frames; raw is the header object as read."""
+
+    source: SourceInfo
+    camera: CameraIntrinsics
+    skeleton: Skeleton
+    backend: dict
+    partial: bool
+    version: int
+    raw: dict
+
+
+def _header(data) -> _Header:
+    """Check every header field the reader uses; raises _Damaged naming the first bad one."""
+    if not isinstance(data, dict):
+        raise _Damaged("not a track file (not a JSON object)")
+    missing = [k for k in HEADER_KEYS if k not in data]
+    if missing:
+        raise _Damaged(f"not a track file (missing {', '.join(missing)})")
+    if data["format"] != FORMAT:
+        raise _Damaged(f"format is {_shown(data['format'])}, expected '{FORMAT}'")
+    version = _int(data, "version", "", minimum=1)
+    if version > VERSION:
+        raise _Damaged(f"version {version} is newer than this reader ({VERSION})")
+    source = _get(data, "source", "")
+    path = _get(source, "path", "source")
+    if not isinstance(path, str):
+        raise _Damaged(f"'source.path' is {_shown(path)}, expected a string")
+    info = SourceInfo(path, _int(source, "width", "source"), _int(source, "height", "source"),
+                      _float(source, "fps", "source", finite=False), _int(source, "frames", "source"))
+    skeleton = _get(data, "skeleton", "")
+    joints, parents = _get(skeleton, "joints", "skeleton"), _get(skeleton, "parents", "skeleton")
+    if (not isinstance(joints, list) or len(joints) != NUM_JOINTS or not all(isinstance(j, str) for j in joints)
+            or not isinstance(parents, list) or len(parents) != NUM_JOINTS
+            or not all(isinstance(p, int) and not isinstance(p, bool) and -1 <= p < NUM_JOINTS for p in parents)):
+        raise _Damaged(f"'skeleton' is not {NUM_JOINTS} joint names and parent indices")
+    if not isinstance(data["backend"], dict):
+        raise _Damaged(f"'backend' is {_shown(data['backend'])}, expected an object")
+    raw = {k: v for k, v in data.items() if k != "frames"}
+    return _Header(info, _camera(_get(data, "camera", ""), "camera"), Skeleton(tuple(joints), tuple(parents)),
+                   dict(data["backend"]), data.get("partial") is True, version, raw)
+
+
+def _people(frame, where: str) -> list[tuple[int, PersonPose]]:
+    """(track_id, pose) of each person of a frame object; raises _Damaged naming the first bad field."""
+    people = _get(frame, "people", where)
+    if not isinstance(people, list):
+        raise _Damaged(f"'{where}.people' is {_shown(people)}, expected a list")
+    out = []
+    for k, person in enumerate(people):
+        at = f"{where}.people[{k}]"
+        optional = {}  # version 2: absent or null in version 1 files and where unknown
+        raw = _array(person, "joints_3d_raw", (NUM_JOINTS, 3), at, optional=True)
+        if raw is not None:
+            optional["joints_3d_raw"] = raw
+        world_root = _array(person, "world_root", (3,), at, optional=True)
+        if world_root is not None:
+            optional["world_root"] = world_root
+        contact = person.get("contact") if isinstance(person, dict) else None
+        if contact is not None:
+            if not isinstance(contact, list) or len(contact) != 2 or not all(isinstance(c, bool) for c in contact):
+                raise _Damaged(f"'{at}.contact' is {_shown(contact)}, expected [right, left] booleans")
+            optional["contact"] = np.array(contact, dtype=bool)
+        pose = PersonPose(_array(person, "bbox", (4,), at), _array(person, "keypoints_2d", (NUM_JOINTS, 3), at),
+                          _array(person, "joints_3d", (NUM_JOINTS, 3), at), _array(person, "root", (3,), at),
+                          _float(person, "score", at, finite=False), **optional)
+        out.append((_int(person, "track_id", at, minimum=-MAX_INT), pose))
+    return out
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """A checked frame object: index, time (s), people, and its own camera and size (None: the header's)."""
+
+    index: int
+    time_s: float
+    people: list
+    camera: CameraIntrinsics | None
+    size: tuple[int, int] | None
+
+
+def _frame(value, where: str) -> _Frame:
+    index = _int(value, "index", where)
+    time_s = _float(value, "time", where)
+    people = _people(value, where)
+    camera = _camera(value["camera"], f"{where}.camera") if "camera" in value else None
+    size = _size(value["size"], f"{where}.size") if "size" in value else None
+    return _Frame(index, time_s, people, camera, size)
+
+
+def _read(path: str) -> tuple[_Header, Iterator[tuple[dict, _Frame]], list[int]]:
+    """(header, (frame object, checked frame) pairs, damaged line numbers) of a final or partial file.
+
+    A partial file (JSON Lines) is streamed; a line that is not a whole, well-formed frame is skipped and
+    its number appended to the list as the frames are consumed, so that every intact frame of a file left
+    by a crash, a full disk or a damaged copy is recovered. A final file is one JSON document written
+    atomically: any damage in it is a TrackFileError naming the field.
+    """
+    try:
+        with open(path, "rb") as f:
             first = f.readline()
     except OSError as exc:
         raise TrackFileError(f"{path}: cannot open ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise TrackFileError(f"{path}: not a track file (not text)") from None
     try:
-        header = json.loads(first)
-    except json.JSONDecodeError:
-        return None
-    if isinstance(header, dict) and "frames" not in header and header.get("partial"):
-        return header
-    return None
+        head = json.loads(first.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        head = None
+    damaged: list[int] = []
+    if isinstance(head, dict) and "frames" not in head and head.get("partial") is True:
+        try:
+            header = _header(head)
+        except _Damaged as exc:
+            raise TrackFileError(f"{path}: line 1: {exc}") from None
+
+        def partial_frames() -> Iterator[tuple[dict, _Frame]]:
+            for number, _, value in _frame_lines(path):
+                try:
+                    if value is None:
+                        raise _Damaged("not JSON")
+                    yield value, _frame(value, f"line {number}")
+                except _Damaged:
+                    damaged.append(number)
+
+        return header, partial_frames(), damaged
+    data = _load_final(path)
+    try:
+        header = _header(data)
+        frames = data["frames"]
+        if not isinstance(frames, list):
+            raise _Damaged(f"'frames' is {_shown(frames)}, expected a list")
+        checked = [(frame, _frame(frame, f"frames[{k}]")) for k, frame in enumerate(frames)]
+    except _Damaged as exc:
+        raise TrackFileError(f"{path}: {exc}") from None
+    return header, iter(checked), damaged
 
 
-def _load_final(path: str) -> dict:
+def _load_final(path: str):
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        with open(path, "rb") as f:
+            data = json.loads(f.read().decode("utf-8"))
+    except OSError as exc:
+        raise TrackFileError(f"{path}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise TrackFileError(f"{path}: not a track file (not UTF-8 text at byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise TrackFileError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    except UnicodeDecodeError:
-        raise TrackFileError(f"{path}: not a track file (not text)") from None
+    except (ValueError, RecursionError) as exc:
+        raise TrackFileError(f"{path}: not a track file ({one_line(exc)})") from None
     if not isinstance(data, dict) or "frames" not in data:
         raise TrackFileError(f"{path}: not a track file (no 'frames')")
     return data
 
 
-def _check_header(header: dict, path: str) -> None:
-    missing = [k for k in HEADER_KEYS if k not in header]
-    if missing:
-        raise TrackFileError(f"{path}: not a track file (missing {', '.join(missing)})")
-    if header["format"] != FORMAT:
-        raise TrackFileError(f"{path}: format is '{header['format']}', expected '{FORMAT}'")
-    if int(header["version"]) > VERSION:
-        raise TrackFileError(f"{path}: version {header['version']} is newer than this reader ({VERSION})")
-
-
-def _array(value, shape: tuple[int, ...], what: str, path: str) -> np.ndarray:
-    array = np.array(value, dtype=np.float64)  # null -> nan
-    if array.shape != shape:
-        raise TrackFileError(f"{path}: {what} has shape {array.shape}, expected {shape}")
-    return array
-
-
-def _pose(person: dict, path: str, where: str) -> PersonPose:
-    missing = [k for k in PERSON_KEYS if k not in person]
-    if missing:
-        raise TrackFileError(f"{path}: {where}: missing {', '.join(missing)}")
-    optional = {}  # version 2: absent or null in version 1 files and where unknown
-    if person.get("joints_3d_raw") is not None:
-        optional["joints_3d_raw"] = _array(person["joints_3d_raw"], (NUM_JOINTS, 3), f"{where} joints_3d_raw", path)
-    if person.get("world_root") is not None:
-        optional["world_root"] = _array(person["world_root"], (3,), f"{where} world_root", path)
-    if person.get("contact") is not None:
-        contact = np.array(person["contact"], dtype=bool)
-        if contact.shape != (2,):
-            raise TrackFileError(f"{path}: {where} contact has shape {contact.shape}, expected (2,)")
-        optional["contact"] = contact
-    return PersonPose(
-        _array(person["bbox"], (4,), f"{where} bbox", path),
-        _array(person["keypoints_2d"], (NUM_JOINTS, 3), f"{where} keypoints_2d", path),
-        _array(person["joints_3d"], (NUM_JOINTS, 3), f"{where} joints_3d", path),
-        _array(person["root"], (3,), f"{where} root", path),
-        float(person["score"]),
-        **optional,
-    )
+def iter_frame_dicts(path: str | os.PathLike) -> tuple[dict, Iterator[dict]]:
+    """(header, frame objects) of a final or partial file, streamed; only the frames read_tracks() keeps."""
+    header, frames, _ = _read(str(path))
+    return header.raw, (raw for raw, _ in frames)
 
 
 def read_tracks(path: str | os.PathLike) -> TrackFile:
     """Read a final `.json` or a `.json.partial` file back into the project's types.
 
     Track.age is recomputed as frames since the track's first frame in the file; Track.smoothed is
-    backend["smoothing"]. Raises TrackFileError (one line) for anything that is not a track file.
+    backend["smoothing"]. Each frame carries its camera and image size (the header's unless the frame
+    has its own: an image folder with images of several sizes). Raises TrackFileError (one line naming
+    the file and the line or field) for anything that is not a track file; from a partial file every
+    intact frame is returned and the numbers of damaged lines are in TrackFile.damaged_lines.
     """
     path = str(path)
-    header, frames = iter_frame_dicts(path)
-    _check_header(header, path)
-    smoothed = bool(header["backend"].get("smoothing", False))
+    header, frames, damaged = _read(path)
+    smoothed = bool(header.backend.get("smoothing", False))
+    size = (header.source.width, header.source.height)
     first_seen: dict[int, int] = {}
     recorded = []
-    for frame in frames:
-        index = int(frame["index"])
+    for _, frame in frames:
         tracks = []
-        for person in frame["people"]:
-            pose = _pose(person, path, f"frame {index}")
-            track_id = int(person["track_id"])
-            first_seen.setdefault(track_id, index)
-            tracks.append(Track(track_id, pose, index - first_seen[track_id], 0, smoothed))
-        recorded.append(RecordedFrame(index, float(frame["time"]), tuple(tracks)))
+        for track_id, pose in frame.people:
+            first_seen.setdefault(track_id, frame.index)
+            tracks.append(Track(track_id, pose, frame.index - first_seen[track_id], 0, smoothed))
+        recorded.append(RecordedFrame(frame.index, frame.time_s, tuple(tracks), frame.camera or header.camera,
+                                      frame.size or size))
     return TrackFile(
-        source=SourceInfo.from_dict(header["source"]),
-        camera=CameraIntrinsics(**{k: float(header["camera"][k]) for k in ("fx", "fy", "cx", "cy")}),
-        skeleton=Skeleton.from_dict(header["skeleton"]),
-        backend=dict(header["backend"]),
+        source=header.source,
+        camera=header.camera,
+        skeleton=header.skeleton,
+        backend=header.backend,
         frames=tuple(recorded),
-        partial=bool(header.get("partial", False)),
-        format=header["format"],
-        version=int(header["version"]),
-        world=world_from_header(header, path),
+        partial=header.partial,
+        format=FORMAT,
+        version=header.version,
+        world=world_from_header(header.raw, path),
+        damaged_lines=tuple(damaged),
     )
 
 
@@ -388,28 +556,25 @@ def refined_frames(path: str | os.PathLike, config: MotionConfig = MotionConfig(
 def read_series(path: str | os.PathLike) -> tuple[dict, dict[int, TrackSeries]]:
     """(header, {track_id: TrackSeries}) streamed from a final or partial file, float32 arrays.
 
-    Poses with non-finite values are left out (null in the file).
-
-    Used to build BVH files at the end of a recording without holding frames in memory during it.
+    Poses with non-finite values are left out (null in the file); damaged lines of a partial file are
+    skipped as read_tracks() does. Used to build BVH files at the end of a recording without holding
+    frames in memory during it.
     """
     path = str(path)
-    header, frames = iter_frame_dicts(path)
-    _check_header(header, path)
-    # Flat float32 buffers per track: about 220 bytes per frame and track, no per-frame objects.
+    header, frames, _ = _read(path)
+    # Flat float32 buffers per track: about 220 bytes per frame and track, no per-frame objects kept.
     indices: dict[int, array] = {}
     joints: dict[int, array] = {}
-    for frame in frames:
-        for person in frame["people"]:
-            track_id = int(person["track_id"])
-            absolute = (np.array(person["joints_3d"], dtype=np.float32)
-                        + np.array(person["root"], dtype=np.float32)[None, :])
-            if absolute.shape != (NUM_JOINTS, 3) or not np.isfinite(absolute).all():
+    for _, frame in frames:
+        for track_id, pose in frame.people:
+            absolute = (pose.joints_3d + pose.root[None, :]).astype(np.float32)
+            if not np.isfinite(absolute).all():
                 continue  # a pose with missing values counts as not seen (the BVH interpolates over it)
-            indices.setdefault(track_id, array("q")).append(int(frame["index"]))
+            indices.setdefault(track_id, array("q")).append(frame.index)
             joints.setdefault(track_id, array("f")).frombytes(absolute.tobytes())
     series = {
         tid: TrackSeries(tid, np.frombuffer(indices[tid], dtype=np.int64).copy(),
                          np.frombuffer(joints[tid], dtype=np.float32).reshape(-1, NUM_JOINTS, 3).copy())
         for tid in sorted(indices)
     }
-    return header, series
+    return header.raw, series
