@@ -12,7 +12,7 @@ over the rounds), the ratio to MediaPipe's fps in the same round (median), and t
 (mean, and the fraction of frames with 0 / 1 / 2 / 3+); then the load average before and after. Absolute fps
 on a shared machine are lower bounds; the ratios are the steadier figures.
 
-Run: .venv/bin/python -m bench.cpu_vs_mediapipe [CLIP...] [--frames 100] [--rounds 3] [--variants a,b]
+Run: .venv/bin/python -m bench.cpu_vs_mediapipe [CLIP...] [--frames 100] [--rounds 3] [--variants a,b] [--card X.card.json]
 CLIP defaults to the bundled sample clip and Pose2Sim's single- and multi-person demo cam01.
 """
 
@@ -91,11 +91,18 @@ class MediaPipePose:
 
 
 class ProjectPipeline:
-    """The project's FrameProcessor; people = tracks observed in the frame (not held from earlier ones)."""
+    """The project's FrameProcessor; people = tracks observed in the frame (not held from earlier ones).
 
-    def __init__(self, name: str, config: PipelineConfig):
+    card: another model card for the cascade backend (e.g. `main.py export --input-size 160`), else the default."""
+
+    def __init__(self, name: str, config: PipelineConfig, card: str | None = None):
         self.name = name
-        self.processor = FrameProcessor(config)
+        backend = None
+        if card is not None:
+            from app.backends.cascade import CascadeBackend
+
+            backend = CascadeBackend(card_path=card, engine=config.engine, device=config.device, threads=config.threads)
+        self.processor = FrameProcessor(config, backend=backend)
 
     def people(self, frame: Frame, fps: float) -> int:
         result = self.processor.process(frame, fps)
@@ -119,9 +126,11 @@ def run_once(contender, frames: list[Frame], fps: float) -> tuple[float, list[in
     return len(frames) / (time.perf_counter() - start), people
 
 
-def build(name: str):
+def build(name: str, card: str | None = None):
     if name == MediaPipePose.name:
         return MediaPipePose()
+    if name == "card":
+        return ProjectPipeline(name, PipelineConfig(), card)
     changes = {} if name == "default" else VARIANTS[name]
     return ProjectPipeline(name, replace(PipelineConfig(), **changes))
 
@@ -132,7 +141,7 @@ def people_summary(people: list[int]) -> str:
     return f"{statistics.mean(people):5.2f}  " + " / ".join(f"{s:4.0%}" for s in shares)
 
 
-def bench_clip(path: str, contenders: list[str], frames: int, rounds: int) -> None:
+def bench_clip(path: str, contenders: list[str], frames: int, rounds: int, card: str | None = None) -> None:
     images, fps = load_frames(path, frames)
     height, width = images[0].image.shape[:2]
     print(f"\nclip {Path(path).parent.parent.name + '/' if 'Demo' in path else ''}{Path(path).name}: "
@@ -144,7 +153,7 @@ def bench_clip(path: str, contenders: list[str], frames: int, rounds: int) -> No
         this_round = {}
         for name in contenders:
             # Built per round and closed after it: no contender's threads or caches outlive its turn.
-            contender = build(name)
+            contender = build(name, card)
             try:
                 this_round[name], people[name] = run_once(contender, images, fps)
             finally:
@@ -166,20 +175,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are printed")
     parser.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
                         help=f"comma-separated, from: {', '.join(VARIANTS)} ('' = default pipeline only)")
+    parser.add_argument("--card", help="also run the default pipeline with this model card (row 'card'), e.g. "
+                                         "a 160 px export: `main.py export assets/cascade_light.pt --input-size 160`")
     args = parser.parse_args()
     quiet_library_logs()
     variants = [v for v in args.variants.split(",") if v]
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
-    contenders = [MediaPipePose.name, "default", *variants]
+    contenders = [MediaPipePose.name, "default", *variants] + (["card"] if args.card else [])
+    if args.card and not os.path.isfile(args.card):
+        parser.error(f"{args.card}: no such model card")
     before = os.getloadavg()
     print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, load average "
           f"{before[0]:.1f} / {before[1]:.1f} / {before[2]:.1f} (1 / 5 / 15 min)")
     for path in args.clips or default_clips():
         if not os.path.isfile(path):
             parser.error(f"{path}: no such file")
-        bench_clip(path, contenders, args.frames, args.rounds)
+        bench_clip(path, contenders, args.frames, args.rounds, args.card)
     after = os.getloadavg()
     print(f"\nload average after: {after[0]:.1f} / {after[1]:.1f} / {after[2]:.1f}; fps on a shared machine are lower bounds")
 
