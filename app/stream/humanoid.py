@@ -111,7 +111,9 @@ def _rest_direction(bone: Bone) -> np.ndarray:
     return unit(np.asarray(child.rest) - np.asarray(bone.rest))
 
 
-REST_DIRECTIONS = {bone.name: _rest_direction(bone) for bone in BONES if bone.child}
+# Limb bones (pointed by the shortest arc from their parent): their rest directions.
+REST_DIRECTIONS = {bone.name: _rest_direction(bone) for bone in BONES
+                   if bone.child and bone.parent and bone.name not in TWISTED}
 # Limb roots: the joint at the end of the limb's second bone (the knee's ankle, the elbow's wrist).
 LIMB_ENDS = {name: next(b.child for b in BONES if b.joint == BONES[BONE_INDEX[name]].child) for name in BEND_DIRECTIONS}
 
