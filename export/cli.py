@@ -145,7 +145,22 @@ def build_card(checkpoint, out_dir: Path, stem: str) -> ModelCard:
             f"scale-normalised so that the neck-to-knee geodesic is {cfg.geodesic_mm:g} mm (the paper's Eq. 10)",
             "mm",
         ),
+        OutputSpec(
+            "joint_confidence", (-1, j),
+            "the network's confidence per joint: the mass of the joint's 2D heatmap (its volume's softmax summed "
+            "over depth) within 1 heatmap cell of the soft-argmax (u, v), fading to 0 at 2 cells; near 1 for a sharp single peak, low "
+            "for a spread or doubled map (hidden or absent joints)",
+            "probability mass in [0, 1]",
+        ),
     )
+    if cfg.person_head:
+        outputs += (OutputSpec(
+            "person_score", (-1,),
+            "probability that the crop holds a person (a head on the pooled backbone features, trained with "
+            "background crops and person-detector false positives as negatives); the app drops crops below "
+            "its threshold before tracking",
+            "probability in [0, 1]",
+        ),)
     return ModelCard(
         name=stem,
         joint_names=tuple(checkpoint.skeleton.joint_names),
@@ -174,8 +189,7 @@ def _torch_outputs(net, inputs: np.ndarray) -> dict:
     import torch
 
     with torch.inference_mode():
-        uvz, joints = net.infer(torch.from_numpy(inputs))
-    return {"uvz": uvz.numpy(), "joints_3d": joints.numpy()}
+        return {name: t.numpy() for name, t in net.infer_outputs(torch.from_numpy(inputs)).items()}
 
 
 def _cached(card: ModelCard, out_dir: Path, file: str, force: bool, **machine) -> Artifact | None:
@@ -205,10 +219,11 @@ def _ensure_onnx(card, net, out_dir, stem, inputs, reference, force, precision: 
     path = export_onnx(net, out_dir / file, metadata=metadata, precision=precision)
     print(f"onnx: wrote {path} ({precision}, opset {ONNX_OPSET}, dynamic batch, {path.stat().st_size / 1e6:.1f} MB, "
           f"{time.perf_counter() - started:.1f} s)")
-    outputs = _onnxruntime_outputs(path, card.input_name, inputs)
+    names = [o.name for o in card.outputs]
+    outputs = _onnxruntime_outputs(path, card.input_name, inputs, names)
     result = require(compare(file, precision, reference, outputs))
     # Dynamic batch: a single crop must give the same answer as inside the batch.
-    single = _onnxruntime_outputs(path, card.input_name, inputs[:1])
+    single = _onnxruntime_outputs(path, card.input_name, inputs[:1], names)
     require(compare(f"{file} batch 1", precision, {k: v[:1] for k, v in reference.items()}, single))
     print(f"onnx: {result.line()}")
     artifact = Artifact(
@@ -222,12 +237,11 @@ def onnx_filename(stem: str, precision: str) -> str:
     return f"{stem}.onnx" if precision == "fp32" else f"{stem}.{precision}.onnx"
 
 
-def _onnxruntime_outputs(path: Path, input_name: str, inputs: np.ndarray) -> dict:
+def _onnxruntime_outputs(path: Path, input_name: str, inputs: np.ndarray, names: list[str]) -> dict:
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    uvz, joints = session.run(["uvz", "joints_3d"], {input_name: inputs})
-    return {"uvz": uvz, "joints_3d": joints}
+    return dict(zip(names, session.run(names, {input_name: inputs})))
 
 
 def _ensure_tensorrt(card, out_dir, stem, inputs, reference, args) -> tuple[ModelCard, bool]:
@@ -258,7 +272,7 @@ def _ensure_tensorrt(card, out_dir, stem, inputs, reference, args) -> tuple[Mode
         checkpoint_sha256=card.checkpoint_sha256, gpu_name=gpu_name, compute_capability=capability,
         tensorrt_version=trt.__version__, source=source,
     )
-    runner = TensorRTRunner(path, card.input_name, ("uvz", "joints_3d"))
+    runner = TensorRTRunner(path, card.input_name, tuple(o.name for o in card.outputs))
     try:
         result = require(compare(file, precision, reference, runner.run(inputs)))
     finally:

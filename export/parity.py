@@ -9,6 +9,8 @@ Tolerances (largest difference over all joints of the fixed batch, Euclidean per
     fp16 keeps ~3 significant digits through ~100 layers and a softmax over C x H x W cells; a few
     mm and a few tenths of a pixel are expected, 15 mm (about 1/3 of the paper's 48.7 mm MPJPE)
     and one crop pixel would be a visible accuracy loss. Not yet measured on a GPU with TensorRT.
+  Confidences (joint_confidence, person_score, both in [0, 1], where the network has them): 0.001
+  for fp32, 0.05 for fp16 (a peak mass is a sum of softmax cells, as robust as the soft-argmax).
 """
 
 from dataclasses import asdict, dataclass
@@ -23,13 +25,16 @@ PARITY_SEED = 2021
 
 @dataclass(frozen=True)
 class Tolerance:
-    """Largest accepted difference: mm for 3D joints and depth, px for 2D crop points."""
+    """Largest accepted difference: mm for 3D joints and depth, px for 2D crop points, and for the
+    confidences in [0, 1]."""
 
     mm: float
     px: float
+    confidence: float
 
 
-TOLERANCES = {"fp32": Tolerance(mm=1.0, px=0.1), "fp16": Tolerance(mm=15.0, px=1.0)}
+TOLERANCES = {"fp32": Tolerance(mm=1.0, px=0.1, confidence=0.001), "fp16": Tolerance(mm=15.0, px=1.0, confidence=0.05)}
+CONFIDENCE_OUTPUTS = ("joint_confidence", "person_score")
 
 
 class ParityError(RuntimeError):
@@ -46,6 +51,7 @@ class ParityResult:
     max_mm: float  # joints_3d, Euclidean per joint
     max_depth_mm: float  # uvz's z
     max_px: float  # uvz's (u, v), Euclidean per joint, crop pixels
+    max_confidence: float = 0.0  # joint_confidence and person_score, where the outputs have them
 
     @property
     def tolerance(self) -> Tolerance:
@@ -54,19 +60,22 @@ class ParityResult:
     @property
     def ok(self) -> bool:
         tol = self.tolerance
-        return max(self.max_mm, self.max_depth_mm) <= tol.mm and self.max_px <= tol.px
+        return (max(self.max_mm, self.max_depth_mm) <= tol.mm and self.max_px <= tol.px
+                and self.max_confidence <= tol.confidence)
 
     def line(self) -> str:
         tol = self.tolerance
         return (
             f"parity {self.artifact} ({self.precision}) vs PyTorch fp32 on {self.batch} fixed crops: "
-            f"max joint diff {self.max_mm:.4f} mm, depth {self.max_depth_mm:.4f} mm, 2D {self.max_px:.4f} px "
-            f"(tolerance {tol.mm:g} mm, {tol.px:g} px): {'OK' if self.ok else 'FAILED'}"
+            f"max joint diff {self.max_mm:.4f} mm, depth {self.max_depth_mm:.4f} mm, 2D {self.max_px:.4f} px, "
+            f"confidence {self.max_confidence:.5f} (tolerance {tol.mm:g} mm, {tol.px:g} px, {tol.confidence:g}): "
+            f"{'OK' if self.ok else 'FAILED'}"
         )
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d.update(tol_mm=self.tolerance.mm, tol_px=self.tolerance.px, reference="torch-cpu-fp32")
+        d.update(tol_mm=self.tolerance.mm, tol_px=self.tolerance.px, tol_confidence=self.tolerance.confidence,
+                 reference="torch-cpu-fp32")
         return d
 
 
@@ -105,18 +114,23 @@ def _clip_crops(spec, count: int, cut_crops) -> np.ndarray | None:
 
 
 def compare(artifact: str, precision: str, reference: dict, candidate: dict) -> ParityResult:
-    """Largest per-joint differences between two {'uvz', 'joints_3d'} output dicts of the same batch."""
+    """Largest per-joint differences between two output dicts of the same batch ('uvz', 'joints_3d', and the
+    confidence outputs the reference has: the candidate must have them too)."""
     ref_uvz, cand_uvz = np.asarray(reference["uvz"], np.float64), np.asarray(candidate["uvz"], np.float64)
     ref_j, cand_j = np.asarray(reference["joints_3d"], np.float64), np.asarray(candidate["joints_3d"], np.float64)
     assert ref_uvz.shape == cand_uvz.shape and ref_j.shape == cand_j.shape, (ref_uvz.shape, cand_uvz.shape)
-    if not (np.isfinite(cand_uvz).all() and np.isfinite(cand_j).all()):
+    conf = [(np.asarray(reference[k], np.float64), np.asarray(candidate[k], np.float64))
+            for k in CONFIDENCE_OUTPUTS if k in reference]
+    assert all(r.shape == c.shape for r, c in conf), [(r.shape, c.shape) for r, c in conf]
+    if not (np.isfinite(cand_uvz).all() and np.isfinite(cand_j).all() and all(np.isfinite(c).all() for _, c in conf)):
         inf = float("inf")
-        return ParityResult(artifact, precision, len(ref_j), inf, inf, inf)
+        return ParityResult(artifact, precision, len(ref_j), inf, inf, inf, inf)
     return ParityResult(
         artifact, precision, len(ref_j),
         max_mm=float(np.linalg.norm(ref_j - cand_j, axis=-1).max()),
         max_depth_mm=float(np.abs(ref_uvz[..., 2] - cand_uvz[..., 2]).max()),
         max_px=float(np.linalg.norm(ref_uvz[..., :2] - cand_uvz[..., :2], axis=-1).max()),
+        max_confidence=max((float(np.abs(r - c).max()) for r, c in conf), default=0.0),
     )
 
 

@@ -37,6 +37,8 @@ class ModelConfig:
     lift_blocks: int = 5  # residual blocks of two FC+BN+ReLU+Dropout each
     dropout: float = 0.5  # lifting-block dropout, as in Martinez et al.'s residual MLP the block follows
     lift_detach: bool = True  # stop L_pose gradients at the 2.5D input: the paper trains the two parts in sequence
+    person_head: int = 0  # hidden width of the person-score head on the pooled backbone features (0 = none;
+    # model/confidence.py): not in the paper, whose crops always hold a person; a detector's boxes do not
     pixel_mean: tuple[float, float, float] = (0.485, 0.456, 0.406)  # ImageNet RGB mean of [0, 1] pixels
     pixel_std: tuple[float, float, float] = (0.229, 0.224, 0.225)  # ImageNet RGB std of [0, 1] pixels
 

@@ -9,6 +9,8 @@ Data flow, shapes for batch B, J joints, K = J - 1 bones, C depth bins, H = W = 
     -> VolumeHead: ctx joined with the S3HT maps -> per-joint 3D volumes     logits (B,J,C,H,W)
     -> soft_argmax_3d (Eq. 7-8)                                              uvz    (B,J,3) grid units
     -> LiftingBlock (d): FC 1024 + 5 residual blocks -> root-relative 3D      joints_3d (B,J,3) mm
+    confidence (model/confidence.py): the 2D heatmap's peak mass per joint   joint_confidence (B,J) in [0,1]
+    and, with cfg.person_head > 0, PersonHead on the pooled backbone features person_logit (B,)
 
 The image context branch is the PoseNet trunk whose features every S3HT block reads and that is
 joined again before the volume head; the S3HT blocks are the small heads the paper says add
@@ -20,9 +22,13 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from model.skeleton import ROOT
 from model.backbones import build_backbone
+from model.confidence import PersonHead, peak_mass, volume_marginals
 from model.config import ModelConfig
+from model.skeleton import ROOT
+
+# Names of CascadeNet.infer_outputs() in order (the exported graph's outputs); person_score only with a person head.
+INFER_OUTPUTS = ("uvz", "joints_3d", "joint_confidence", "person_score")
 
 
 class CascadeOutput(NamedTuple):
@@ -34,6 +40,8 @@ class CascadeOutput(NamedTuple):
     ordinal_logits: (B, C, H, W)   logits of P(d(w,h) > c) for c = 0..C-1 (Eq. 5).
     uvz:            (B, J, 3)      soft-argmax 2.5D joints in grid units (heatmap px, depth bins).
     joints_3d:      (B, J, 3)      lifted root-relative joints in mm (geodesic-normalised, Eq. 10).
+    joint_confidence: (B, J)       peak mass of each joint's 2D heatmap in [0, 1] (model/confidence.py).
+    person_logit:   (B,)           logit of "the crop holds a person", or None without a person head.
     """
 
     bone_heatmaps: torch.Tensor
@@ -42,6 +50,8 @@ class CascadeOutput(NamedTuple):
     ordinal_logits: torch.Tensor
     uvz: torch.Tensor
     joints_3d: torch.Tensor
+    joint_confidence: torch.Tensor | None = None
+    person_logit: torch.Tensor | None = None
 
 
 def conv_bn_relu(in_ch: int, out_ch: int, kernel: int = 3, dilation: int = 1) -> nn.Sequential:
@@ -155,16 +165,20 @@ def soft_argmax_3d(logits: torch.Tensor) -> torch.Tensor:
 
     logits (B, J, D, H, W) -> uvz (B, J, 3) with u in [0, W-1], v in [0, H-1], z in [0, D-1].
     """
-    assert logits.dim() == 5, f"expected (B, J, D, H, W) logits, got {tuple(logits.shape)}"
-    _, j, d, h, w = logits.shape
-    prob = torch.softmax(logits.reshape(-1, j, d * h * w), dim=-1).reshape(-1, j, d, h, w)
-    # Marginals first: summing over two axes before the weighted sum is cheaper than a full grid.
-    pu = prob.sum(dim=(2, 3))
-    pv = prob.sum(dim=(2, 4))
-    pz = prob.sum(dim=(3, 4))
-    u = (pu * torch.arange(w, device=logits.device, dtype=logits.dtype)).sum(-1)
-    v = (pv * torch.arange(h, device=logits.device, dtype=logits.dtype)).sum(-1)
-    z = (pz * torch.arange(d, device=logits.device, dtype=logits.dtype)).sum(-1)
+    return soft_argmax_marginals(*volume_marginals(logits))
+
+
+def soft_argmax_marginals(p_vu: torch.Tensor, pz: torch.Tensor) -> torch.Tensor:
+    """The expected (u, v, z) cell of the volume distribution from its marginals (volume_marginals):
+    p_vu (B, J, H, W) over the image plane and pz (B, J, D) over depth -> uvz (B, J, 3).
+
+    Marginals first: summing over axes before the weighted sum is cheaper than a full grid, and the
+    plane marginal p_vu also gives the joint confidence."""
+    h, w = p_vu.shape[-2:]
+    d = pz.shape[-1]
+    u = (p_vu.sum(dim=2) * torch.arange(w, device=p_vu.device, dtype=p_vu.dtype)).sum(-1)
+    v = (p_vu.sum(dim=3) * torch.arange(h, device=p_vu.device, dtype=p_vu.dtype)).sum(-1)
+    z = (pz * torch.arange(d, device=pz.device, dtype=pz.dtype)).sum(-1)
     return torch.stack([u, v, z], dim=-1)
 
 
@@ -229,6 +243,7 @@ class CascadeNet(nn.Module):
         self.depth_centric = DepthCentricBlock(cd, width, j, c, cfg.dilations)
         self.volume = VolumeHead(cd + width + k + j + c, j, c)
         self.lifting = LiftingBlock(j, cfg.lift_width, cfg.lift_blocks, cfg.dropout)
+        self.person_head = PersonHead(self.backbone.out_channels, cfg.person_head) if cfg.person_head else None
 
     def forward(self, images: torch.Tensor) -> CascadeOutput:
         """images (B, 3, S, S) -> CascadeOutput (see its docstring for shapes and units)."""
@@ -236,14 +251,18 @@ class CascadeNet(nn.Module):
         assert images.dim() == 4 and images.shape[1:] == (3, cfg.input_size, cfg.input_size), (
             f"expected (B, 3, {cfg.input_size}, {cfg.input_size}) images, got {tuple(images.shape)}"
         )
-        ctx = self.context(self.backbone(images))
+        features = self.backbone(images)
+        ctx = self.context(features)
         bones, joints = self.bone_joint(ctx)
         depth_features, cube, ordinal = self.depth_centric(ctx, joints)
         logits = self.volume(torch.cat([ctx, depth_features, bones, joints, cube], dim=1))
-        uvz = soft_argmax_3d(logits)
+        p_vu, pz = volume_marginals(logits)
+        uvz = soft_argmax_marginals(p_vu, pz)
+        confidence = peak_mass(p_vu, uvz[..., 0], uvz[..., 1])
         lift_in = normalise_uvz(uvz.detach() if cfg.lift_detach else uvz, cfg)
         joints_3d = self.lifting(lift_in)
-        return CascadeOutput(bones, joints, cube, ordinal, uvz, joints_3d)
+        person_logit = self.person_head(features) if self.person_head is not None else None
+        return CascadeOutput(bones, joints, cube, ordinal, uvz, joints_3d, confidence, person_logit)
 
     def infer(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images (B, 3, S, S) -> (uvz (B, J, 3), joints_3d (B, J, 3)), plain tensors for export.
@@ -254,25 +273,45 @@ class CascadeNet(nn.Module):
         out = self.forward(images)
         return grid_to_crop(out.uvz, self.cfg), out.joints_3d
 
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """The names of infer_outputs(), in order: INFER_OUTPUTS, without person_score if there is no person head."""
+        return INFER_OUTPUTS if self.person_head is not None else INFER_OUTPUTS[:3]
+
+    def infer_outputs(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """images (B, 3, S, S) -> every inference output by name (output_names order), for export and engines.
+
+        uvz (B, J, 3) and joints_3d (B, J, 3) as infer(); joint_confidence (B, J) in [0, 1];
+        person_score (B,) = sigmoid(person logit) in [0, 1], only with a person head.
+        """
+        out = self.forward(images)
+        outputs = {"uvz": grid_to_crop(out.uvz, self.cfg), "joints_3d": out.joints_3d,
+                   "joint_confidence": out.joint_confidence}
+        if out.person_logit is not None:
+            outputs["person_score"] = torch.sigmoid(out.person_logit)
+        return outputs
+
     def lifting_parameters(self) -> list[nn.Parameter]:
         """Parameters of the 3D lifting block (the paper's second training stage)."""
         return list(self.lifting.parameters())
 
     def heatmap_parameters(self) -> list[nn.Parameter]:
-        """Everything before the lifting block (the paper's first training stage)."""
-        lifting = {id(p) for p in self.lifting.parameters()}
-        return [p for p in self.parameters() if id(p) not in lifting]
+        """Everything before the lifting block (the paper's first training stage), the person head aside."""
+        other = {id(p) for p in self.lifting.parameters()}
+        if self.person_head is not None:
+            other |= {id(p) for p in self.person_head.parameters()}
+        return [p for p in self.parameters() if id(p) not in other]
 
 
 class InferenceWrapper(nn.Module):
-    """Export-facing module: forward(images) -> (uvz, joints_3d) as CascadeNet.infer."""
+    """Export-facing module: forward(images) -> the tuple of CascadeNet.infer_outputs() in output_names order."""
 
     def __init__(self, net: CascadeNet) -> None:
         super().__init__()
         self.net = net
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.net.infer(images)
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(self.net.infer_outputs(images).values())
 
 
 def normalise_uvz(uvz: torch.Tensor, cfg: ModelConfig) -> torch.Tensor:

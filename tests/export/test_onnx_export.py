@@ -30,8 +30,7 @@ def exported(tmp_path_factory):
 def torch_outputs(checkpoint_path, images: np.ndarray) -> dict:
     net = load_checkpoint(checkpoint_path).build_network()
     with torch.inference_mode():
-        uvz, joints = net.infer(torch.from_numpy(images))
-    return {"uvz": uvz.numpy(), "joints_3d": joints.numpy()}
+        return {name: t.numpy() for name, t in net.infer_outputs(torch.from_numpy(images)).items()}
 
 
 def test_export_writes_onnx_and_card_side_by_side(exported):
@@ -53,8 +52,31 @@ def test_onnx_graph_has_named_io_and_a_dynamic_batch(exported):
     _, out, _ = exported
     io = onnx_io(out / "tiny.onnx")
     assert io["inputs"] == [("images", ["batch", 3, 64, 64])]
-    assert io["outputs"] == [("uvz", ["batch", 17, 3]), ("joints_3d", ["batch", 17, 3])]
+    assert io["outputs"] == [("uvz", ["batch", 17, 3]), ("joints_3d", ["batch", 17, 3]),
+                             ("joint_confidence", ["batch", 17])]
     assert io["opset"] == [ONNX_OPSET]
+
+
+def test_person_head_and_confidences_are_exported_outputs_listed_in_the_card(tmp_path):
+    checkpoint = make_random_checkpoint(tmp_path / "head.pt", ModelConfig.tiny().replace(person_head=8), seed=3)
+    assert main.main(["export", str(checkpoint), "--out", str(tmp_path)]) == 0
+    io = onnx_io(tmp_path / "head.onnx")
+    assert io["outputs"][2:] == [("joint_confidence", ["batch", 17]), ("person_score", ["batch"])]
+    card = read_card(tmp_path / "head.card.json")
+    specs = {o.name: o for o in card.outputs}
+    assert specs["joint_confidence"].shape == (-1, 17) and specs["person_score"].shape == (-1,)
+    assert "[0, 1]" in specs["person_score"].units
+    (artifact,) = card.artifacts
+    assert artifact.parity["max_confidence"] <= TOLERANCES["fp32"].confidence
+    images = np.random.default_rng(0).standard_normal((3, 3, 64, 64)).astype(np.float32)
+    session = ort.InferenceSession(str(tmp_path / "head.onnx"), providers=["CPUExecutionProvider"])
+    names = [o.name for o in card.outputs]
+    got = dict(zip(names, session.run(names, {"images": images})))
+    reference = torch_outputs(checkpoint, images)
+    assert set(reference) == set(got)
+    for name in ("joint_confidence", "person_score"):
+        np.testing.assert_allclose(got[name], reference[name], atol=1e-4)
+        assert ((got[name] >= 0) & (got[name] <= 1)).all()
 
 
 @pytest.mark.parametrize("batch", [1, 3, 8])
@@ -62,9 +84,10 @@ def test_onnxruntime_equals_pytorch(exported, batch):
     checkpoint, out, _ = exported
     images = np.random.default_rng(batch).standard_normal((batch, 3, 64, 64)).astype(np.float32)
     session = ort.InferenceSession(str(out / "tiny.onnx"), providers=["CPUExecutionProvider"])
-    uvz, joints = session.run(["uvz", "joints_3d"], {"images": images})
+    uvz, joints, confidence = session.run(["uvz", "joints_3d", "joint_confidence"], {"images": images})
     reference = torch_outputs(checkpoint, images)
-    result = require(compare("tiny.onnx", "fp32", reference, {"uvz": uvz, "joints_3d": joints}))
+    candidate = {"uvz": uvz, "joints_3d": joints, "joint_confidence": confidence}
+    result = require(compare("tiny.onnx", "fp32", reference, candidate))
     assert result.batch == batch and result.max_mm <= 1.0 and result.max_px <= 0.1
     # The outputs carry information: the 2D points are not all at one place.
     assert np.ptp(uvz[..., :2]) > 1.0

@@ -18,6 +18,7 @@ from model.network import (
     count_parameters,
     normalise_uvz,
     soft_argmax_3d,
+    soft_argmax_marginals,
 )
 
 TINY = ModelConfig.tiny()
@@ -134,8 +135,10 @@ def test_forward_outputs_shapes_dtypes_ranges(tiny_net: CascadeNet) -> None:
     assert out.joint_heatmaps.shape == (b, NUM_JOINTS, h, h)
     assert out.depth_cube.shape == (b, c, h, h) and out.ordinal_logits.shape == (b, c, h, h)
     assert out.uvz.shape == (b, NUM_JOINTS, 3) and out.joints_3d.shape == (b, NUM_JOINTS, 3)
-    for t in out:
+    assert out.joint_confidence.shape == (b, NUM_JOINTS) and out.person_logit is None  # TINY has no person head
+    for t in out[:-1]:
         assert t.dtype == torch.float32 and torch.isfinite(t).all()
+    assert out.joint_confidence.min() >= 0 and out.joint_confidence.max() <= 1
     assert out.uvz[..., :2].min() >= 0 and out.uvz[..., :2].max() <= h - 1
     assert out.uvz[..., 2].min() >= 0 and out.uvz[..., 2].max() <= c - 1
     assert out.joints_3d[:, ROOT].abs().max() == 0
@@ -181,16 +184,17 @@ def test_onnx_export_dynamic_batch_matches_pytorch(tmp_path, tiny_net: CascadeNe
     path = tmp_path / "tiny.onnx"
     x = torch.randn(2, 3, cfg.input_size, cfg.input_size)
     torch.onnx.export(
-        wrapper, (x,), str(path), input_names=["images"], output_names=["uvz", "joints_3d"],
-        dynamic_axes={"images": {0: "batch"}, "uvz": {0: "batch"}, "joints_3d": {0: "batch"}},
+        wrapper, (x,), str(path), input_names=["images"], output_names=list(tiny_net.output_names),
+        dynamic_axes={name: {0: "batch"} for name in ("images", *tiny_net.output_names)},
         opset_version=17, dynamo=False,
     )
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     for batch in (1, 3):
         xb = torch.randn(batch, 3, cfg.input_size, cfg.input_size)
         with torch.no_grad():
-            ref_uvz, ref_joints = wrapper(xb)
-        uvz, joints = session.run(None, {"images": xb.numpy()})
+            ref_uvz, ref_joints, ref_confidence = wrapper(xb)
+        uvz, joints, confidence = session.run(None, {"images": xb.numpy()})
+        np.testing.assert_allclose(confidence, ref_confidence.numpy(), atol=1e-4)
         assert uvz.shape == (batch, NUM_JOINTS, 3) and joints.shape == (batch, NUM_JOINTS, 3)
         np.testing.assert_allclose(uvz, ref_uvz.numpy(), atol=1e-3)
         np.testing.assert_allclose(joints, ref_joints.numpy(), atol=1e-2)
@@ -205,3 +209,30 @@ def test_runs_on_the_device_it_is_moved_to() -> None:
     with torch.no_grad():
         uvz, joints = net.infer(torch.randn(2, 3, TINY.input_size, TINY.input_size, device=dev))
     assert uvz.device.type == "cuda" and joints.device.type == "cuda"
+
+
+def test_joint_confidence_is_the_peak_mass_of_the_heatmap() -> None:
+    from model.confidence import peak_mass, volume_marginals
+
+    j, d, h, w = 2, 4, 16, 16
+    logits = torch.full((1, j, d, h, w), -30.0)
+    logits[0, 0, 1, 5, 7] = 30.0  # joint 0: one sharp peak
+    logits[0, 1, :, 2, 2] = logits[0, 1, :, 12, 13] = 30.0  # joint 1: two equal peaks far apart
+    p_vu, pz = volume_marginals(logits)
+    uvz = soft_argmax_marginals(p_vu, pz)
+    confidence = peak_mass(p_vu, uvz[..., 0], uvz[..., 1])
+    assert confidence[0, 0] == pytest.approx(1.0, abs=1e-4)
+    assert confidence[0, 1] == pytest.approx(0.0, abs=1e-4)  # the mean lies between the peaks: no mass there
+    flat = peak_mass(torch.full((1, 1, h, w), 1.0 / (h * w)), torch.tensor([[7.0]]), torch.tensor([[7.0]]))
+    assert flat[0, 0] == pytest.approx(9 / (h * w), abs=1e-5)  # a 3 x 3 window of a flat map
+
+
+def test_person_head_output_and_export_names() -> None:
+    net = CascadeNet(TINY.replace(person_head=8)).eval()
+    with torch.no_grad():
+        out = net(torch.randn(3, 3, TINY.input_size, TINY.input_size))
+        outputs = net.infer_outputs(torch.randn(2, 3, TINY.input_size, TINY.input_size))
+    assert out.person_logit.shape == (3,)
+    assert net.output_names == ("uvz", "joints_3d", "joint_confidence", "person_score") == tuple(outputs)
+    assert outputs["person_score"].shape == (2,) and ((outputs["person_score"] > 0) & (outputs["person_score"] < 1)).all()
+    assert CascadeNet(TINY).output_names == ("uvz", "joints_3d", "joint_confidence")
