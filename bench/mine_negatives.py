@@ -1,0 +1,237 @@
+"""Negatives for the person-score head: background crops and person-detector false positives on real footage.
+
+    python -m bench.mine_negatives [--distill out/distill] [--out out/negatives]
+
+Needs the distillation set's caches (`python main.py distill`): the teacher's people per frame and the
+multi-view labels say where people are. Writes OUT/train.npz and OUT/heldout.npz, each with
+  crops  (N, S, S, 3) uint8 BGR, cut from the frame exactly as the app cuts a person box
+         (model.crop: square, padded by 1.25; S = 192, the light network's input),
+  boxes  (N, 4) the box in frame px, kind (N,) 'background' or 'false_positive', score (N,) the detector's
+         score (0 for background crops), source (N,) video name, frame (N,) frame index.
+Held out (never in train.npz): camera 4 of both Pose2Sim clips and vtest.avi frames >= VTEST_HELDOUT_FROM.
+
+Detector false positives: the shipped detectors (SSDLite and MediaPipe's, as the pipeline runs them, but
+with min_score FP_MIN_SCORE) on every frame; a box is a false positive when it overlaps no person known
+in that frame or the PERSON_WINDOW frames around it (teacher poses and multi-view labels, boxes grown by
+GROW) by more than MAX_OVERLAP of either box, and, on vtest.avi (whose many small pedestrians the teacher
+misses), when less than MAX_MOVING of its pixels differ from the clip's temporal median (a static
+background: a pedestrian inside the box would differ). The same static thing found again within
+REPEAT_FRAMES frames (IoU > 0.7) is kept once.
+Background crops: random person-shaped boxes (height 15-95% of the frame, width 0.3-1.0 x height) that
+overlap no person of the whole clip on the Pose2Sim views, or anywhere on vtest.avi's temporal median
+(people-free by construction).
+This lives in bench/ because it runs the app's detectors (model/ may not import app/).
+"""
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from model.crop import crop_region
+
+VTEST_HELDOUT_FROM = 600
+HELDOUT_VIEW = "cam04"
+FP_MIN_SCORE = 0.2
+PERSON_WINDOW = 10
+GROW = 0.1
+MAX_OVERLAP = 0.2
+MAX_MOVING = 0.03
+MOVING_LEVEL = 30  # grey levels from the median that count as a changed pixel
+REPEAT_FRAMES = 10
+CROP_SIZE = 192
+CROP_PADDING = 1.25
+
+
+def cut(image: np.ndarray, box: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
+    """One (size, size, 3) uint8 crop of `box` by the app's recipe (model.crop), black outside the image."""
+    import cv2
+
+    from model.crop import crop_affine
+
+    centre, region = crop_region(box, CROP_PADDING, 1.0)
+    return cv2.warpAffine(image, crop_affine(centre, region, size), (size, size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT)
+
+
+def overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest fraction of either box covered by their intersection."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    area_a = max((a[2] - a[0]) * (a[3] - a[1]), 1e-6)
+    area_b = max((b[2] - b[0]) * (b[3] - b[1]), 1e-6)
+    return inter / min(area_a, area_b)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / max(union, 1e-6)
+
+
+def grown_box(points: np.ndarray, grow: float = GROW) -> np.ndarray | None:
+    """Box (4,) of the finite (J, 2) points grown by `grow` of its size on every side; None if too few."""
+    pts = points[np.isfinite(points).all(-1)]
+    if len(pts) < 3:
+        return None
+    lo, hi = pts.min(0), pts.max(0)
+    pad = grow * (hi - lo)
+    return np.array([*(lo - pad), *(hi + pad)])
+
+
+def people_boxes(distill: str, name: str, source: str, view: str) -> dict[int, list[np.ndarray]]:
+    """frame index -> person boxes known in it (teacher poses of that video, and multi-view labels)."""
+    from model.distill import load_records, teacher_poses
+
+    boxes: dict[int, list[np.ndarray]] = {}
+    teacher = dict(np.load(os.path.join(distill, "teacher", f"{name}.npz")))
+    for row, frame in enumerate(teacher["frames"]):
+        for pose in teacher_poses(teacher, row):
+            box = grown_box(pose[:, :2])
+            if box is not None:
+                boxes.setdefault(int(frame), []).append(box)
+    labels = os.path.join(distill, "labels.npz")
+    if os.path.isfile(labels):
+        for rec in load_records(labels):
+            if str(rec["source"]) == source and str(rec["view"]) == view:
+                box = grown_box(np.where(rec["valid_2d"][:, None], rec["joints_2d"], np.nan))
+                if box is not None:
+                    boxes.setdefault(int(rec["frame"]), []).append(box)
+    return boxes
+
+
+def near(boxes: dict[int, list[np.ndarray]], frame: int, window: int) -> list[np.ndarray]:
+    return [b for f in range(frame - window, frame + window + 1) for b in boxes.get(f, [])]
+
+
+def temporal_median(frames: list[np.ndarray], count: int = 60) -> np.ndarray:
+    pick = np.linspace(0, len(frames) - 1, min(count, len(frames))).astype(int)
+    return np.median(np.stack([frames[i] for i in pick]), axis=0).astype(np.uint8)
+
+
+def moving_fraction(image: np.ndarray, median: np.ndarray, box: np.ndarray) -> float:
+    h, w = image.shape[:2]
+    x1, y1 = int(max(0, box[0])), int(max(0, box[1]))
+    x2, y2 = int(min(w, box[2])), int(min(h, box[3]))
+    if x2 <= x1 or y2 <= y1:
+        return 0.0
+    diff = np.abs(image[y1:y2, x1:x2].astype(np.int16) - median[y1:y2, x1:x2].astype(np.int16)).max(-1)
+    return float((diff > MOVING_LEVEL).mean())
+
+
+def random_box(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    h = rng.uniform(0.15, 0.95) * height
+    w = min(rng.uniform(0.3, 1.0) * h, 0.95 * width)
+    x = rng.uniform(0, width - w)
+    y = rng.uniform(0, height - h)
+    return np.array([x, y, x + w, y + h])
+
+
+def videos() -> list[tuple[str, str, str, str, int]]:
+    """(name, path, source, view, stride) of the footage: the 8 Pose2Sim views (every 3rd frame of 60 fps)
+    and vtest.avi (every 8th of 10 fps): neighbouring frames hold the same false positives."""
+    from model.distill import POSE2SIM_CLIPS, VTEST, pose2sim_dir
+
+    out = []
+    for clip in POSE2SIM_CLIPS:
+        for cam in ("cam01", "cam02", "cam03", "cam04"):
+            out.append((f"{clip}_{cam}", os.path.join(pose2sim_dir(), clip, "videos", f"{cam}.mp4"), clip, cam, 3))
+    if os.path.isfile(VTEST):
+        out.append(("vtest", VTEST, "vtest", "", 8))
+    return out
+
+
+def heldout(name: str, view: str, frame: int) -> bool:
+    return view == HELDOUT_VIEW or (name == "vtest" and frame >= VTEST_HELDOUT_FROM)
+
+
+def mine(distill: str, out: str, backgrounds_per_video: int, seed: int = 0) -> dict:
+    from app.detection import make_detector
+    from app.types import Frame
+    from model.distill import read_video
+
+    rng = np.random.default_rng(seed)
+    detectors = [make_detector(n, max_people=10, min_score=FP_MIN_SCORE) for n in ("ssdlite", "mediapipe")]
+    rows: dict[str, list[dict]] = {"train": [], "heldout": []}
+    for name, path, source, view, stride in videos():
+        started = time.perf_counter()
+        indexed = list(read_video(path, stride))
+        frames = [img for _, img in indexed]
+        people = people_boxes(distill, name, source, view)
+        median = temporal_median(frames)
+        height, width = frames[0].shape[:2]
+        kept_fp: list[tuple[int, np.ndarray]] = []
+        counts = {"false_positive": 0, "background": 0, "detections": 0}
+        for index, image in indexed:
+            nearby = near(people, index, PERSON_WINDOW)
+            for det in (d for detector in detectors for d in detector.detect(Frame(index, index / 30.0, image))):
+                counts["detections"] += 1
+                box = np.asarray(det.box_xyxy, np.float64)
+                if any(overlap(box, p) > MAX_OVERLAP for p in nearby):
+                    continue
+                if name == "vtest" and moving_fraction(image, median, box) > MAX_MOVING:
+                    continue
+                if any(index - f <= REPEAT_FRAMES and iou(box, b) > 0.7 for f, b in kept_fp):
+                    continue
+                kept_fp.append((index, box))
+                split = "heldout" if heldout(name, view, index) else "train"
+                rows[split].append({"crop": cut(image, box), "box": box, "kind": "false_positive",
+                                    "score": float(det.score), "source": name, "frame": index})
+                counts["false_positive"] += 1
+        everyone = [b for boxes in people.values() for b in boxes]
+        tries = 0
+        while counts["background"] < backgrounds_per_video and tries < 50 * backgrounds_per_video:
+            tries += 1
+            box = random_box(rng, width, height)
+            index, image = indexed[int(rng.integers(len(indexed)))]
+            if name == "vtest":
+                image = median  # people-free: the pedestrians move, the median keeps the street
+            elif any(overlap(box, p) > 0.0 for p in everyone):
+                continue
+            split = "heldout" if heldout(name, view, index) else "train"
+            rows[split].append({"crop": cut(image, box), "box": box, "kind": "background", "score": 0.0,
+                                "source": name, "frame": index})
+            counts["background"] += 1
+        print(f"{name}: {len(frames)} frames, {counts['detections']} detections, "
+              f"{counts['false_positive']} false positives, {counts['background']} background crops, "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
+    for detector in detectors:
+        detector.close()
+    summary = {}
+    for split, items in rows.items():
+        save(os.path.join(out, f"{split}.npz"), items)
+        summary[split] = {kind: sum(r["kind"] == kind for r in items) for kind in ("background", "false_positive")}
+    print(summary, flush=True)
+    return summary
+
+
+def save(path: str, items: list[dict]) -> None:
+    from model.atomic import atomic_open
+
+    with atomic_open(path, text=False) as f:
+        np.savez_compressed(
+            f, crops=np.stack([r["crop"] for r in items]) if items else np.zeros((0, CROP_SIZE, CROP_SIZE, 3), np.uint8),
+            boxes=np.array([r["box"] for r in items]).reshape(-1, 4), kind=np.array([r["kind"] for r in items]),
+            score=np.array([r["score"] for r in items]), source=np.array([r["source"] for r in items]),
+            frame=np.array([r["frame"] for r in items]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--distill", default="out/distill", help="folder written by `python main.py distill`")
+    p.add_argument("--out", default="out/negatives")
+    p.add_argument("--backgrounds", type=int, default=150, help="background crops per video")
+    args = p.parse_args(argv)
+    if not os.path.isdir(os.path.join(args.distill, "teacher")):
+        print(f"{args.distill}: no teacher cache; run `python main.py distill --out {args.distill}` first")
+        return 1
+    mine(args.distill, args.out, args.backgrounds)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

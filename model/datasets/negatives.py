@@ -1,0 +1,94 @@
+"""Crops without a person (background crops, person-detector false positives) for the person-score head.
+
+Reads OUT/train.npz or OUT/heldout.npz of bench/mine_negatives.py (crops (N, S, S, 3) uint8 BGR cut
+by the app's crop recipe, kind, score, source, frame) and adds flat images: random colours with noise,
+and random crops of extra people-free images (e.g. the synthetic renderer's backgrounds). Items are
+CropSample with no labels (valid_2d = 0, has_3d = 0), so every pose loss ignores them; the person
+target is 0. Augmentation (mirror, zoom 0.8-1.25 about a jittered centre, colour gain +-20%, blur) is
+seeded by (seed, epoch, index) like the other training sets.
+"""
+
+import cv2
+import numpy as np
+from torch.utils.data import Dataset
+
+from model.datasets.common import DatasetError
+from model.datasets.loader import IMAGENET_MEAN, IMAGENET_STD, CropSample, make_crop_sample
+from model.skeleton import NUM_JOINTS
+
+
+def load_negatives(path: str) -> dict:
+    """A negatives .npz as a dict of arrays; a missing or broken file is a one-line DatasetError."""
+    try:
+        data = np.load(path)
+        arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{path}: cannot read the negatives ({exc}); run `python -m bench.mine_negatives`") from None
+    for key in ("crops", "kind"):
+        if key not in arrays:
+            raise DatasetError(f"{path}: missing '{key}'; rebuild it with `python -m bench.mine_negatives`")
+    return arrays
+
+
+class NegativeCrops(Dataset):
+    """Negative crops at the network's input size (set .input_size before fetching a batch).
+
+    crops: (N, S, S, 3) uint8 BGR mined crops. images: optional (M, H, W, 3) uint8 BGR people-free
+    pictures, cut at random places. flat_fraction: share of the items that are a flat noisy colour.
+    """
+
+    def __init__(self, crops: np.ndarray, input_size: int, images: list[np.ndarray] | None = None,
+                 flat_fraction: float = 0.05, seed: int = 0) -> None:
+        self.crops = crops
+        self.images = list(images or [])
+        self.input_size = int(input_size)
+        self.flat = int(round(flat_fraction * (len(crops) + len(self.images) * 20)))
+        self.seed, self.epoch = int(seed), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        # Each extra picture stands for 20 different cuts of it.
+        return len(self.crops) + 20 * len(self.images) + self.flat
+
+    def _source(self, index: int, rng: np.random.Generator) -> np.ndarray:
+        if index < len(self.crops):
+            return self.crops[index]
+        index -= len(self.crops)
+        if index < 20 * len(self.images):
+            image = self.images[index // 20]
+            h, w = image.shape[:2]
+            side = int(rng.uniform(0.2, 1.0) * min(h, w))
+            x, y = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
+            return image[y:y + side, x:x + side]
+        colour = rng.integers(0, 256, 3)
+        noise = rng.normal(0, rng.uniform(0, 30), (64, 64, 3))
+        return np.clip(colour + noise, 0, 255).astype(np.uint8)
+
+    def __getitem__(self, index: int) -> CropSample:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        rng = np.random.default_rng([self.seed, self.epoch, int(index), 7])
+        image = self._source(index, rng)
+        size = self.input_size
+        h, w = image.shape[:2]
+        zoom = rng.uniform(0.8, 1.25)
+        scale = size / max(h, w) * zoom
+        centre = np.array([w, h]) / 2 + rng.normal(0, 0.05, 2) * np.array([w, h])
+        flip = -1.0 if rng.random() < 0.5 else 1.0
+        matrix = np.array([[flip * scale, 0, size / 2 - flip * scale * centre[0]],
+                           [0, scale, size / 2 - scale * centre[1]]])
+        out = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        out = np.clip(out.astype(np.float32) * rng.uniform(0.8, 1.2, 3), 0, 255).astype(np.uint8)
+        if rng.random() < 0.2:
+            f = rng.uniform(0.25, 0.6)
+            small = cv2.resize(out, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+            out = cv2.resize(small, (size, size), interpolation=cv2.INTER_LINEAR)
+        zeros = np.zeros((NUM_JOINTS, 2))
+        return make_crop_sample(out, IMAGENET_MEAN, IMAGENET_STD, zeros, np.zeros(NUM_JOINTS), np.zeros((NUM_JOINTS, 3)),
+                                np.zeros(NUM_JOINTS), 0.0, index)
+
+
+def negatives_dataset(path: str, input_size: int, images: list[np.ndarray] | None = None, seed: int = 0) -> NegativeCrops:
+    return NegativeCrops(load_negatives(path)["crops"], input_size, images, seed=seed)
