@@ -54,6 +54,24 @@ def _import_open3d():
     return o3d
 
 
+# Open3D 0.19 kills the process when an OffscreenRenderer is destroyed while another one exists, and at
+# exit when two exist (checked: a 256 px and a 128 px renderer). So a process makes one, at one size, and
+# keeps it; Renderer.close() only clears its geometry.
+_OFFSCREEN: dict[int, object] = {}
+
+
+def _offscreen(o3d, size: int):
+    if size not in _OFFSCREEN:
+        if _OFFSCREEN:
+            raise RuntimeError(f"Open3D allows one offscreen renderer per process; it renders {next(iter(_OFFSCREEN))} px, "
+                               f"not {size} px")
+        renderer = o3d.visualization.rendering.OffscreenRenderer(size, size)
+        renderer.scene.view.set_post_processing(False)
+        renderer.scene.set_background([0.0, 0.0, 0.0, 1.0])
+        _OFFSCREEN[size] = renderer
+    return _OFFSCREEN[size]
+
+
 class Renderer:
     """Renders square crops of size x size px; create once, call render() per scene, close() at the end."""
 
@@ -61,9 +79,8 @@ class Renderer:
         o3d = _import_open3d()
         self.o3d = o3d
         self.size = int(size)
-        self._renderer = o3d.visualization.rendering.OffscreenRenderer(self.size, self.size)
-        self._renderer.scene.view.set_post_processing(False)
-        self._renderer.scene.set_background([0.0, 0.0, 0.0, 1.0])
+        self._renderer = _offscreen(o3d, self.size)
+        self._renderer.scene.clear_geometry()
         material = o3d.visualization.rendering.MaterialRecord()
         material.shader = "defaultLit"
         material.base_roughness = 0.8
@@ -95,7 +112,7 @@ class Renderer:
 
     def close(self) -> None:
         self._renderer.scene.clear_geometry()
-        self._renderer = None
+        self._names = []
 
 
 def person_ids(bodies: list[Body], camera: Camera, size: int) -> tuple[np.ndarray, "RayScene"]:
