@@ -118,3 +118,9 @@ def test_unresolvable_host_is_one_line_and_exit_2(capsys):
     assert main(["stream", "--vmc", "no-such-host.invalid:39539", "--max-frames", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: --vmc no-such-host.invalid:39539: cannot resolve host"), err
+
+
+def test_unreachable_host_is_one_line_and_exit_2(capsys):
+    assert main(["stream", "--vmc", "255.255.255.255:39539", "--max-frames", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --vmc 255.255.255.255:39539: cannot reach"), err

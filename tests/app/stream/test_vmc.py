@@ -101,3 +101,10 @@ def test_a_python_osc_receiver_gets_every_frame():
     assert len(bones) == 10 * len(BONE_NAMES)
     first = {args[0]: np.array(args[1:]) for args in bones[: len(BONE_NAMES)]}
     assert np.allclose(first["LeftUpperArm"][3:], frames[0].bone_rotations[BONE_NAMES.index("LeftUpperArm")], atol=1e-6)
+
+
+def test_unreachable_target_is_one_line():
+    """A UDP socket cannot send to the broadcast address without asking to: connect() refuses at once."""
+    with pytest.raises(VmcError) as info:
+        VmcSender("255.255.255.255:39539")
+    assert str(info.value).startswith("--vmc 255.255.255.255:39539: cannot reach") and "\n" not in str(info.value)
