@@ -1,28 +1,44 @@
 """`main.py process`: videos or image folders in, JSON / BVH / CSV motion files out, headless, one model for all inputs.
 
-Policy for bad inputs: an input that cannot be opened (missing, not a video, empty folder) gets one
-line on stderr and is skipped; a video that breaks mid-way (truncated, corrupt) keeps the files for
-the frames decoded before the break and gets one line. The other inputs are processed either way;
-the exit code is 1 when any input failed, 130 after Ctrl-C (files so far are finished and kept),
-2 when the command itself cannot start (bad option, backend that cannot load), else 0.
+Policy for bad inputs: every problem is one line on stderr naming the file, and costs nothing else.
+An input that cannot be opened (missing, not a video, empty folder) is skipped; a video that breaks
+mid-way (truncated, corrupt) keeps the files for the frames decoded before the break; an unreadable
+image in a folder is skipped and the rest processed; a file that cannot be written (full disk, name
+too long for the file system) ends that input, its partial JSON Lines file keeping every frame written
+before (the line says how many), and the next input runs. Options and the output folder are checked
+before any model is loaded. Exit codes: 0 all went well; 1 any input failed or lost something;
+2 the command cannot start (bad option, output folder not writable, backend that cannot load);
+130 after Ctrl-C and 143 after SIGTERM (timeout, docker stop, service managers), both finishing the
+files of the frames processed so far.
+
+Reruns: an input's files are named after it (a 200-character stem at most); a rerun into the same
+--out replaces that input's files from the earlier run completely (NAME.json, NAME.csv, every
+NAME.trackN.bvh and leftover .partial files), when its first frame is written.
 """
 
 import argparse
+import math
 import os
+import signal
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from tqdm import tqdm
 
 from app.backends.base import BackendError
 from app.processor import BACKENDS, FrameProcessor, PipelineConfig, iter_results
-from app.formats.recording import FORMATS, TrackRecorder, safe_name
+from app.formats.recording import FORMATS, RecordingError, TrackRecorder, recording_finished, safe_name
 from app.sources import SourceError, open_source
 from app.types import SourceInfo
 
 EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+FOV_RANGE_DEG = (5.0, 170.0)  # horizontal field of view accepted by process and the app (narrower or wider
+#                               lenses are not pinhole cameras; 0 or 180 would put everyone at or behind it)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +65,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="BVH axes: 'world' (Y up, floor at 0, origin below the camera; the floor is estimated "
                              "from the people's feet) or 'camera' (origin at the camera, its axes turned Y up) "
                              "(default %(default)s)")
+    parser.add_argument("--skip-done", action="store_true",
+                        help="skip inputs whose files in --out are finished and read back (resumes a stopped run)")
+    cluster = parser.add_argument_group("Ray cluster (app/cluster.py; README, 'Clusters')")
+    cluster.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                         help="process the inputs on Ray actors: alone, a Ray started here on all cores; with "
+                              "ADDRESS (host:port, auto, ray://host:10001), an existing cluster")
+    cluster.add_argument("--workers", type=int, default=0, metavar="N",
+                         help="Ray actors (default: as many as the cluster's resources hold, one per input at most)")
+    cluster.add_argument("--worker-cpus", type=float, default=1.0, metavar="C",
+                         help="CPU cores per actor, also its ONNX Runtime threads (default %(default)s)")
+    cluster.add_argument("--worker-gpus", type=float, default=1.0, metavar="G",
+                         help="GPUs per actor where the cluster has GPUs; 0.5 puts two actors on one "
+                              "(default %(default)s)")
 
 
 @dataclass
@@ -62,18 +91,123 @@ class InputReport:
     error: str | None = None
     seconds: float = 0.0  # decoding + inference + writing, model loading excluded
     interrupted: bool = False
+    skipped: bool = False  # --skip-done found its files finished
+    warnings: tuple[str, ...] = ()  # problems that cost part of the input (skipped images)
 
 
 def _error(message: str) -> None:
     tqdm.write(f"error: {message}", file=sys.stderr)
 
 
+class UsageError(ValueError):
+    """An option that cannot work; str() is one line starting with the option's name."""
+
+
 def parse_formats(text: str) -> tuple[str, ...]:
-    formats = tuple(f.strip().lower() for f in text.split(",") if f.strip())
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise ValueError(f"--format: unknown format(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}")
+        raise UsageError(f"--format: unknown format(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}")
     return formats
+
+
+@dataclass(frozen=True)
+class ProcessOptions:
+    """The checked options of one `process` run."""
+
+    inputs: tuple[str, ...]
+    out: str
+    formats: tuple[str, ...]
+    max_frames: int | None
+    config: PipelineConfig
+
+
+def check_options(args: argparse.Namespace) -> ProcessOptions:
+    """Every option checked before anything is loaded or written; raises UsageError (one line) for the first bad one."""
+    formats = parse_formats(args.format)
+    if args.max_frames is not None and args.max_frames < 1:
+        raise UsageError(f"--max-frames {args.max_frames}: must be at least 1")
+    if args.detect_every < 0:
+        raise UsageError(f"--detect-every {args.detect_every}: must be 0 (automatic) or more")
+    low, high = FOV_RANGE_DEG
+    if not (math.isfinite(args.fov) and low <= args.fov <= high):
+        raise UsageError(f"--fov {args.fov:g}: must be between {low:g} and {high:g} degrees")
+    if args.engine is not None:
+        from app.engines import ENGINE_ORDER
+
+        engines = sorted({name for name, _, _ in ENGINE_ORDER} | {runtime for _, runtime, _ in ENGINE_ORDER})
+        if args.engine not in engines:
+            raise UsageError(f"--engine {args.engine!r}: unknown; choose from {', '.join(engines)}")
+    from app.detection import DETECTORS
+
+    detectors = ("default",) + tuple(DETECTORS)
+    if not args.detector or any(part not in detectors for part in args.detector.split("+")):
+        raise UsageError(f"--detector {args.detector!r}: unknown; choose from {', '.join(detectors)}, "
+                         "or several joined by '+'")
+    if not args.out.strip():
+        raise UsageError("--out: an output folder is needed")
+    config = PipelineConfig(source="", backend=args.backend, device=args.device, engine=args.engine,
+                            detector=args.detector, horizontal_fov_deg=args.fov,
+                            smoothing=not args.no_smoothing, detect_every=args.detect_every)
+    return ProcessOptions(tuple(args.inputs), args.out, formats, args.max_frames, config)
+
+
+def prepare_output_folder(path: str) -> list[Path]:
+    """Create `path` if missing and check that files can be written in it; returns the folders it created
+    (deepest last), for remove_empty_folders(). Raises UsageError (one line) when it cannot be used."""
+    missing, folder = [], Path(path).absolute()
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        remove_empty_folders(missing[::-1])
+        raise UsageError(f"--out {path}: cannot create the output folder ({exc.strerror or exc})") from None
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        remove_empty_folders(missing[::-1])
+        raise UsageError(f"--out {path}: cannot write files in this folder ({exc.strerror or exc})") from None
+    return missing[::-1]
+
+
+def remove_empty_folders(created: list[Path]) -> None:
+    """Remove the folders a run created (deepest first) while they are empty: a run that wrote nothing leaves nothing."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+class StopSignals:
+    """SIGTERM (timeout, docker stop, service managers) stops a run as Ctrl-C does: KeyboardInterrupt, so that
+    the files of the frames processed so far are finished. A second SIGTERM while finishing is ignored.
+    A context manager; signals can only be handled on the main thread (elsewhere it does nothing)."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self._previous = None
+
+    def __enter__(self) -> "StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.received is None:
+            self.received = signum
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + (self.received or signal.SIGINT)
 
 
 class _UniqueNames:
@@ -93,8 +227,15 @@ class _UniqueNames:
 
 
 def process_input(processor: FrameProcessor, config: PipelineConfig, path: str, out_dir: str,
-                  formats: tuple[str, ...], name: str, max_frames: int | None, bvh_frame: str = "world") -> InputReport:
-    """Run one input through the (already loaded) processor into a TrackRecorder; Ctrl-C ends it with its files finished."""
+                  formats: tuple[str, ...], name: str, max_frames: int | None,
+                  progress: Callable[[int, int | None], None] | None = None, bvh_frame: str = "world") -> InputReport:
+    """Run one input through the (already loaded) processor into a TrackRecorder; Ctrl-C ends it with its files finished.
+
+    Never raises for a bad input or a failed write: report.error says what happened (one line).
+
+    progress: called after every frame with (frames done, the input's frames or None) instead of drawing
+    a progress bar of its own (a Ray actor reports to the driver's bar with it).
+    """
     report = InputReport(path)
     if not os.path.exists(path):
         report.error = f"{path}: no such file or folder"
@@ -108,76 +249,135 @@ def process_input(processor: FrameProcessor, config: PipelineConfig, path: str, 
     processor.reset()
     backend_info = {"name": processor.backend_name, "device": processor.device, "detector": config.detector,
                     "smoothing": config.smoothing, "horizontal_fov_deg": config.horizontal_fov_deg}
-    recorder = TrackRecorder(out_dir, SourceInfo.from_source(source), None, formats, backend_info, name, bvh_frame)
+    try:
+        recorder = TrackRecorder(out_dir, SourceInfo.from_source(source), None, formats, backend_info, name, bvh_frame)
+    except OSError as exc:
+        source.close()
+        report.error = f"{out_dir}: cannot write there ({exc.strerror or exc})"
+        return report
     total = source.frame_count or None
     if max_frames is not None:
         total = min(total, max_frames) if total else max_frames
     bar = tqdm(total=total, desc=Path(path).name[:30], unit="frame", dynamic_ncols=True, mininterval=0.5,
-               file=sys.stderr)
+               file=sys.stderr, disable=progress is not None)
     start = time.perf_counter()
+    errors = []
+    write_failed = False
     try:
         for result in iter_results(processor, source, max_frames):
             recorder.add(result)
             bar.update(1)
             bar.set_postfix(people=sum(1 for t in result.tracks if t.missed == 0), refresh=False)
+            if progress is not None:
+                progress(recorder.frames_recorded, total)
     except SourceError as exc:
-        report.error = str(exc)  # the frames before the break are kept
+        errors.append(str(exc))  # the frames before the break are kept
+    except RecordingError as exc:
+        errors.append(str(exc))  # the recorder is closed; its partial file keeps the frames written
+        write_failed = True
     except KeyboardInterrupt:
         report.interrupted = True
     finally:
         bar.close()
         source.close()
-    report.files = tuple(recorder.close())  # also after Ctrl-C or a broken file: finish what was written
+    report.warnings = tuple(source.skipped)
+    if not write_failed:
+        try:
+            report.files = tuple(recorder.close())  # also after Ctrl-C or a broken file: finish what was written
+        except RecordingError as exc:
+            errors.append(str(exc))
+    report.error = "; ".join(errors) or None
     report.frames = recorder.frames_recorded
     report.tracks = len(recorder.track_ids)
     report.seconds = time.perf_counter() - start
     return report
 
 
+def _print_report(report: InputReport) -> None:
+    for warning in report.warnings:
+        tqdm.write(f"warning: {warning}", file=sys.stderr)
+    if report.error:
+        _error(report.error)
+    if report.files:
+        tqdm.write(f"{report.path}: {report.frames} frames, {report.tracks} tracks -> {', '.join(report.files)}")
+
+
 def run(args: argparse.Namespace) -> int:
     try:
-        formats = parse_formats(args.format)
-    except ValueError as exc:
+        options = check_options(args)
+    except UsageError as exc:
         _error(str(exc))
         return EXIT_USAGE
-    if args.max_frames is not None and args.max_frames < 1:
-        _error("--max-frames must be at least 1")
+    config, formats = options.config, options.formats
+    if args.workers < 0 or args.worker_cpus <= 0 or args.worker_gpus < 0:
+        _error("--workers must be 0 (automatic) or more, --worker-cpus more than 0, --worker-gpus 0 or more")
         return EXIT_USAGE
-    if args.detect_every < 0:
-        _error("--detect-every must be 0 (automatic) or more")
-        return EXIT_USAGE
-    config = PipelineConfig(source="", backend=args.backend, device=args.device, engine=args.engine,
-                            detector=args.detector, horizontal_fov_deg=args.fov,
-                            smoothing=not args.no_smoothing, detect_every=args.detect_every)
+    if args.ray and os.path.exists(args.ray):
+        # `--ray clip.mp4 ...`: argparse took the first input for the optional ADDRESS.
+        args.inputs.insert(0, args.ray)
+        args.ray = ""
     try:
-        os.makedirs(args.out, exist_ok=True)
-    except OSError as exc:
-        _error(f"{args.out}: cannot create the output folder ({exc.strerror})")
+        created = prepare_output_folder(args.out)  # before any model: a folder that cannot be written stops here
+    except UsageError as exc:
+        _error(str(exc))
         return EXIT_USAGE
+    try:
+        with StopSignals() as stop:
+            return _process_all(args, config, formats, stop)
+    finally:
+        remove_empty_folders(created)  # an early failure leaves no empty --out behind
+
+
+def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tuple[str, ...], stop: "StopSignals") -> int:
     names = _UniqueNames()
     processor: FrameProcessor | None = None
     reports: list[InputReport] = []
     interrupted = False
     start = time.perf_counter()
+    jobs: list[tuple[str, str]] = []  # (path, file stem) of the inputs to process, missing ones included
+    for path in args.inputs:
+        name = names(path) if os.path.exists(path) else ""
+        if name and args.skip_done and recording_finished(args.out, name, formats):
+            reports.append(InputReport(path, skipped=True))
+            tqdm.write(f"{path}: done before, skipped")
+        else:
+            jobs.append((path, name))
+    if args.ray is not None:
+        for path, _ in [job for job in jobs if not job[1]]:
+            reports.append(InputReport(path, error=f"{path}: no such file or folder"))
+            _error(reports[-1].error)
+        jobs = [job for job in jobs if job[1]]
+    if args.ray is not None and jobs:
+        from app.cluster import ClusterError, RayOptions, process_on_ray
+
+        options = RayOptions(address=args.ray or None, workers=args.workers, cpus_per_worker=args.worker_cpus,
+                             gpus_per_worker=args.worker_gpus)
+        try:
+            done, interrupted = process_on_ray(jobs, args.out, formats, config, args.max_frames, options,
+                                               on_report=_print_report, process_kwargs={"bvh_frame": args.bvh_frame})
+        except ClusterError as exc:
+            _error(str(exc))
+            return EXIT_USAGE
+        reports += done
+        if interrupted:
+            tqdm.write("interrupted: finished inputs are kept (--skip-done resumes)", file=sys.stderr)
+        jobs = []
     try:
-        for path in args.inputs:
-            if processor is None and os.path.exists(path):
+        for path, name in jobs:
+            if not name:
+                reports.append(InputReport(path, error=f"{path}: no such file or folder"))
+                _error(reports[-1].error)
+                continue
+            if processor is None:
                 try:
                     processor = FrameProcessor(config)  # loaded once, reused for every input
                 except BackendError as exc:
                     _error(str(exc))
                     return EXIT_USAGE
-            if processor is None:
-                reports.append(InputReport(path, error=f"{path}: no such file or folder"))
-                _error(reports[-1].error)
-                continue
-            report = process_input(processor, config, path, args.out, formats, names(path), args.max_frames,
+            report = process_input(processor, config, path, args.out, formats, name, args.max_frames,
                                    bvh_frame=args.bvh_frame)
             reports.append(report)
-            if report.error:
-                _error(report.error)
-            if report.files:
-                tqdm.write(f"{path}: {report.frames} frames, {report.tracks} tracks -> {', '.join(report.files)}")
+            _print_report(report)
             if report.interrupted:
                 raise KeyboardInterrupt
     except KeyboardInterrupt:
@@ -190,11 +390,15 @@ def run(args: argparse.Namespace) -> int:
     frames = sum(r.frames for r in reports)
     busy = sum(r.seconds for r in reports)
     failed = sum(1 for r in reports if r.error)
+    damaged = sum(1 for r in reports if r.warnings and not r.error)
     files = sum(len(r.files) for r in reports)
-    print(f"done: {len(reports) - failed - interrupted} of {len(args.inputs)} inputs ok, {frames} frames, "
+    skipped = sum(1 for r in reports if r.skipped)
+    print(f"done: {len(reports) - failed - interrupted} of {len(args.inputs)} inputs ok"
+          + (f" ({damaged} with skipped images)" if damaged else "") + f", {frames} frames, "
           f"{frames / max(busy, 1e-9):.1f} fps ({elapsed:.1f} s with model loading), "
           f"{sum(r.tracks for r in reports)} tracks, {files} files in {args.out}"
+          + (f", {skipped} skipped (done before)" if skipped else "")
           + (" (interrupted)" if interrupted else ""))
     if interrupted:
-        return EXIT_INTERRUPTED
-    return EXIT_INPUT_FAILED if failed else EXIT_OK
+        return stop.exit_code
+    return EXIT_INPUT_FAILED if failed or damaged else EXIT_OK

@@ -12,6 +12,9 @@ and the BVH files are solved from the final JSON (float32 arrays, about 220 byte
 solved and written in chunks of frames), in the floor's world frame unless bvh_frame="camera".
 """
 
+import csv
+import glob
+import contextlib
 import os
 import re
 import threading
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from app.formats.bvh import write_track_bvh
-from app.formats.tracks_csv import CsvTrackWriter, write_csv
+from app.formats.tracks_csv import CSV_COLUMNS, CsvTrackWriter, write_csv
 from app.formats.tracks_json import (JsonTrackWriter, frame_dict, header_dict, iter_frame_dicts, read_series,
                                      refined_frames, world_from_header)
 from app.types import CameraIntrinsics, FrameResult, SourceInfo
@@ -29,9 +32,26 @@ FORMATS = ("json", "bvh", "csv")
 BVH_FRAMES = ("world", "camera")
 
 
+# Longest file stem: NAME.track123456.bvh, NAME.json.partial and the atomic writer's temporary names must
+# stay under the 255 bytes most file systems allow in a name.
+MAX_STEM = 200
+
+
+class RecordingError(OSError):
+    """Writing a recording failed (full disk, no permission, name too long); str() is one line naming the
+    file, the problem and which frames are safe."""
+
+
 def safe_name(text: str) -> str:
-    """A file-name-safe stem: letters, digits, '-', '_' and '.' kept, anything else '_'."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "recording"
+    """A file-name-safe stem of at most MAX_STEM characters: letters, digits, '-', '_' and '.' kept, anything
+    else '_'."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._")[:MAX_STEM].strip("._") or "recording"
+
+
+def _problem(error: OSError) -> str:
+    """'no space left on device' from an OSError, without the errno and path Python adds."""
+    text = error.strerror or one_line(error)
+    return text[:1].lower() + text[1:]
 
 
 class TrackRecorder:
@@ -40,7 +60,10 @@ class TrackRecorder:
     source_info: SourceInfo of the input (fps sets the BVH frame time). camera: intrinsics written in
     the header; None = taken from the first FrameResult. formats: any of "json", "bvh", "csv".
     backend_info: the "backend" header object; None = {"name", "device"} of the first FrameResult.
-    name: file stem; None = the source file's stem. Existing files of the same name are replaced.
+    name: file stem; None = the source file's stem. Files of the same name from an earlier recording
+    (NAME.json, NAME.csv, every NAME.trackN.bvh, their .partial files) are removed when the first frame
+    is written, so a rerun replaces them completely. A failed write raises RecordingError: the files are
+    closed and the partial JSON Lines file keeps every frame written before the failure.
     bvh_frame: "world" (Y up, floor at 0; camera frame where no floor was found) or "camera".
     Not thread-safe: call add() and close() from one thread.
     """
@@ -67,6 +90,8 @@ class TrackRecorder:
         self._csv: CsvTrackWriter | None = None
         self._closed = False
         self._last_index = -1
+        self._header_camera: CameraIntrinsics | None = None
+        self._safe_index = -1  # the last frame index written whole to the partial JSON file
         self.paths: list[str] = []
 
     @property
@@ -81,6 +106,16 @@ class TrackRecorder:
     def bvh_path(self, track_id: int) -> Path:
         return self.out_dir / f"{self.name}.track{track_id}.bvh"
 
+    def earlier_files(self) -> list[Path]:
+        """Files of this name left in out_dir by an earlier recording (or a crashed one)."""
+        name = re.escape(self.name)
+        pattern = re.compile(rf"{name}\.(json|csv|track\d+\.bvh)(\.partial)?|\.{name}\.refined\.json"
+                             rf"|\.{name}\.(json|track\d+\.bvh|refined\.json)\.[a-z0-9_]+\.tmp")
+        try:
+            return sorted(p for p in self.out_dir.iterdir() if pattern.fullmatch(p.name))
+        except OSError:
+            return []
+
     def _open(self, result: FrameResult | None) -> None:
         camera = self.camera or (result.camera if result is not None else None)
         if camera is None:
@@ -88,13 +123,51 @@ class TrackRecorder:
         backend = self.backend_info
         if backend is None:
             backend = {"name": result.backend, "device": result.device} if result is not None else {}
-        # The JSON Lines file is always written: it is the crash-safe store the BVH files are solved from.
-        self._json = JsonTrackWriter(self.json_path, header_dict(self.source_info, camera, backend))
+        with self._writing(self.partial_path):
+            for path in self.earlier_files():
+                path.unlink()
+            # The JSON Lines file is always written: it is the crash-safe store the BVH files are solved from.
+            self._json = JsonTrackWriter(self.json_path, header_dict(self.source_info, camera, backend))
+        self._header_camera = camera
         if "csv" in self.formats:
-            self._csv = CsvTrackWriter(self.out_dir / f"{self.name}.csv")
+            csv_path = self.out_dir / f"{self.name}.csv"
+            with self._writing(str(csv_path) + ".partial"):
+                self._csv = CsvTrackWriter(csv_path)
+
+    @contextlib.contextmanager
+    def _writing(self, path: str, finishing: bool = False):
+        """Turns an OSError while writing `path` into a RecordingError saying which frames are safe."""
+        try:
+            yield
+        except OSError as error:
+            if isinstance(error, RecordingError):
+                raise
+            self._abort()
+            frames = self._json.frames_written if self._json is not None else 0
+            if frames == 0:
+                kept = "nothing of this input was written"
+            elif finishing:
+                kept = f"all {frames} frames are safe in {self.partial_path} (read_tracks reads it)"
+            else:
+                kept = (f"the first {frames} frames (up to frame {self._safe_index}) are safe in "
+                        f"{self.partial_path} (read_tracks reads it)")
+            raise RecordingError(f"{error.filename or path}: {_problem(error)}; {kept}") from None
+
+    def _abort(self) -> None:
+        """After a failed write: close the files without finishing them; partial files holding no frame go."""
+        self._closed = True
+        for writer in (self._json, self._csv):
+            if writer is not None:
+                writer.close_partial(quiet=True)
+        if self._json is None or self._json.frames_written == 0:
+            for path in (self.partial_path, str(self.out_dir / f"{self.name}.csv.partial")):
+                with contextlib.suppress(OSError):
+                    os.remove(path)
 
     def add(self, result: FrameResult) -> None:
-        """Append one frame (all people observed in it); written to disk before returning."""
+        """Append one frame (all people observed in it); written to disk before returning.
+
+        Raises RecordingError when the disk refuses it (the recorder is then closed)."""
         if self._closed:
             raise RuntimeError("recorder is closed")
         if result.frame.index <= self._last_index:
@@ -103,9 +176,12 @@ class TrackRecorder:
         self._last_index = result.frame.index
         if self._json is None:
             self._open(result)
-        self._json.add(frame_dict(result))
+        with self._writing(self.partial_path):
+            self._json.add(frame_dict(result, self._header_camera))
+        self._safe_index = result.frame.index
         if self._csv is not None:
-            self._csv.add(result)
+            with self._writing(self._csv.partial_path):
+                self._csv.add(result)
         self.frames_recorded += 1
         self.track_ids.update(t.track_id for t in result.tracks if t.missed == 0)
 
@@ -113,11 +189,16 @@ class TrackRecorder:
         """Finish: final JSON, one BVH per track, CSV; returns the paths written. Safe to call twice."""
         if self._closed:
             return list(self.paths)
-        self._closed = True
         if self._json is None:
             self._open(None)  # nothing recorded: still write an empty file when the camera is known
+        self._closed = True
         if self._json is None:
             return []
+        with self._writing(str(self.json_path), finishing=True):
+            return self._finish()
+
+    def _finish(self) -> list[str]:
+        """close()'s work: the refined final JSON, the BVH and CSV files from it."""
         self._json.close_partial()
         paths = []
         world, frames = refined_frames(self._json.partial_path)
@@ -142,6 +223,50 @@ class TrackRecorder:
         self.paths = paths
         return list(paths)
 
+
+def recording_finished(out_dir: str | os.PathLike, name: str, formats=FORMATS) -> bool:
+    """True when out_dir holds the finished files of recording NAME for `formats` and they read back
+    (`main.py process --skip-done`): no `.partial` file left; NAME.json a final track file; NAME.csv
+    its header and whole rows; one NAME.trackID.bvh per track of the JSON (without JSON: those found),
+    each with as many motion lines as its header announces, of as many values as it has channels."""
+    out = Path(out_dir)
+    if any(out.glob(f"{glob.escape(name)}.*.partial")):
+        return False  # a recording of this name was cut short (crash, kill)
+    try:
+        track_ids = None
+        if "json" in formats:
+            header, series = read_series(out / f"{name}.json")  # every frame parsed, header checked
+            if header.get("partial"):
+                return False
+            track_ids = series.keys()
+        if "csv" in formats and not _csv_reads_back(out / f"{name}.csv"):
+            return False
+        if "bvh" in formats:
+            paths = ([out / f"{name}.track{t}.bvh" for t in track_ids] if track_ids is not None
+                     else sorted(out.glob(f"{glob.escape(name)}.track*.bvh")))
+            return all(_bvh_reads_back(p) for p in paths)
+    except (OSError, ValueError, UnicodeDecodeError):  # missing or unreadable: not finished
+        return False
+    return True
+
+
+def _csv_reads_back(path: Path) -> bool:
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = csv.reader(f)
+        if tuple(next(rows, ())) != CSV_COLUMNS:
+            return False
+        return all(len(row) == len(CSV_COLUMNS) for row in rows)
+
+
+def _bvh_reads_back(path: Path) -> bool:
+    lines = path.read_text(encoding="ascii").splitlines()
+    if not lines or lines[0] != "HIERARCHY" or "MOTION" not in lines:
+        return False
+    channels = sum(int(line.split()[1]) for line in lines if line.strip().startswith("CHANNELS"))
+    motion = lines.index("MOTION")
+    frames = int(lines[motion + 1].split(":")[1])
+    values = lines[motion + 3:]
+    return len(values) == frames and all(len(v.split()) == channels for v in values)
 
 
 def new_folder_name(path: str) -> str:

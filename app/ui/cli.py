@@ -7,6 +7,7 @@ import sys
 import traceback
 
 from app.processor import BACKENDS, PipelineConfig
+from app.process import FOV_RANGE_DEG
 from app.stream.vmc import DEFAULT_PORT, VmcError, VmcSender
 
 DEVICES = ("cpu", "cuda", "auto")
@@ -61,8 +62,9 @@ def run(args: argparse.Namespace) -> int:
     if args.detect_every < 0:
         print(f"--detect-every {args.detect_every}: must be 0 (automatic) or more", file=sys.stderr)
         return 2
-    if not 5.0 <= args.fov <= 170.0:
-        print(f"--fov {args.fov}: must be between 5 and 170 degrees", file=sys.stderr)
+    low, high = FOV_RANGE_DEG
+    if not low <= args.fov <= high:  # NaN fails this too
+        print(f"--fov {args.fov:g}: must be between {low:g} and {high:g} degrees", file=sys.stderr)
         return 2
     if args.vmc is not None:
         try:
@@ -105,7 +107,9 @@ def run(args: argparse.Namespace) -> int:
             window.close()
 
     sys.excepthook = excepthook
-    signal.signal(signal.SIGINT, lambda *_: window.close())  # Ctrl+C closes cleanly
+    # Ctrl+C and SIGTERM (timeout, docker stop, a service manager) close cleanly: recordings are finished.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: window.close())
     window.show()
     app.exec()
     sys.excepthook = sys.__excepthook__
