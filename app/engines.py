@@ -1,7 +1,8 @@
 """Inference engines for the cascaded network behind one interface: TensorRT, ONNX Runtime, PyTorch.
 
 Every engine takes a float32 (N, 3, S, S) crop batch (model.crop) and returns the card's outputs as
-numpy arrays: 'uvz' (N, J, 3) (u, v crop px, z root-relative mm) and 'joints_3d' (N, J, 3) mm.
+numpy arrays: 'uvz' (N, J, 3) (u, v crop px, z root-relative mm) and 'joints_3d' (N, J, 3) mm, plus the
+network's own confidences where the card lists them: 'joint_confidence' (N, J) and 'person_score' (N,).
 
 select_engine() tries, per device, the fastest runtime first and falls back along
   tensorrt (cuda) -> onnxruntime-cuda -> torch-cuda -> onnxruntime-cpu -> torch-cpu,
@@ -37,7 +38,8 @@ ENGINE_ORDER: tuple[tuple[str, str, str], ...] = (
     ("onnxruntime-cpu", "onnxruntime", "cpu"),
     ("torch-cpu", "torch", "cpu"),
 )
-OUTPUT_NAMES = ("uvz", "joints_3d")
+OUTPUT_NAMES = ("uvz", "joints_3d")  # every card's network has these; newer ones add CONFIDENCE_OUTPUTS
+CONFIDENCE_OUTPUTS = ("joint_confidence", "person_score")
 DEVICES = ("auto", "cuda", "cpu")
 TENSORRT_HINT = "pip install -r requirements-gpu.txt on a machine with an NVIDIA GPU (see export/README.md)"
 
@@ -59,24 +61,29 @@ class Engine(ABC):
     max_batch: int = 0
     skipped: tuple[tuple[str, str], ...] = ()
 
-    def __init__(self, input_size: int, num_joints: int) -> None:
+    def __init__(self, input_size: int, num_joints: int, output_names: tuple[str, ...] = OUTPUT_NAMES) -> None:
         self.input_size = input_size
         self.num_joints = num_joints
+        self.output_names = tuple(output_names)
+
+    def output_shape(self, name: str, n: int) -> tuple[int, ...]:
+        j = self.num_joints
+        return {"joint_confidence": (n, j), "person_score": (n,)}.get(name, (n, j, 3))
 
     def infer(self, images: np.ndarray) -> dict[str, np.ndarray]:
-        """images (N, 3, S, S) float32 -> {'uvz': (N, J, 3) float32, 'joints_3d': (N, J, 3) float32}."""
+        """images (N, 3, S, S) float32 -> {'uvz': (N, J, 3), 'joints_3d': (N, J, 3)} float32, plus
+        'joint_confidence' (N, J) and 'person_score' (N,) where the card's network has them."""
         s = self.input_size
         assert images.ndim == 4 and images.shape[1:] == (3, s, s), f"expected (N, 3, {s}, {s}) crops, got {images.shape}"
         images = np.ascontiguousarray(images, dtype=np.float32)
         n = len(images)
         if n == 0:
-            empty = np.zeros((0, self.num_joints, 3), dtype=np.float32)
-            return {name: empty.copy() for name in OUTPUT_NAMES}
+            return {name: np.zeros(self.output_shape(name, 0), dtype=np.float32) for name in self.output_names}
         step = self.max_batch or n
         parts = [self._run(images[i : i + step]) for i in range(0, n, step)]
-        out = {name: np.concatenate([p[name] for p in parts]).astype(np.float32, copy=False) for name in OUTPUT_NAMES}
-        for name in OUTPUT_NAMES:
-            assert out[name].shape == (n, self.num_joints, 3), (name, out[name].shape)
+        out = {name: np.concatenate([p[name] for p in parts]).astype(np.float32, copy=False) for name in self.output_names}
+        for name in self.output_names:
+            assert out[name].shape == self.output_shape(name, n), (name, out[name].shape)
         return out
 
     @abstractmethod
@@ -94,7 +101,7 @@ class OnnxRuntimeEngine(Engine):
     """The card's ONNX model in ONNX Runtime, on the CUDA execution provider or the CPU one."""
 
     def __init__(self, card: ModelCard, card_dir: str | os.PathLike, device: str = "cpu", threads: int = 0) -> None:
-        super().__init__(card.input_size, card.num_joints)
+        super().__init__(card.input_size, card.num_joints, card_outputs(card))
         try:
             import onnxruntime as ort
         except ImportError as e:
@@ -131,8 +138,7 @@ class OnnxRuntimeEngine(Engine):
         self.max_batch = onnx[0].max_batch
 
     def _run(self, images: np.ndarray) -> dict[str, np.ndarray]:
-        uvz, joints = self.session.run(list(OUTPUT_NAMES), {self.input_name: images})
-        return {"uvz": uvz, "joints_3d": joints}
+        return dict(zip(self.output_names, self.session.run(list(self.output_names), {self.input_name: images})))
 
     def close(self) -> None:
         self.session = None
@@ -153,7 +159,7 @@ class TensorRTEngine(Engine):
     """
 
     def __init__(self, card: ModelCard, card_dir: str | os.PathLike, precision: str | None = None) -> None:
-        super().__init__(card.input_size, card.num_joints)
+        super().__init__(card.input_size, card.num_joints, card_outputs(card))
         try:
             import tensorrt as trt
         except ImportError as e:
@@ -162,7 +168,7 @@ class TensorRTEngine(Engine):
         gpu_name, capability = gpu_identity()
         artifact, path = pick_tensorrt_artifact(card, card_dir, gpu_name, capability, trt.__version__, precision)
         try:
-            self._runner = TensorRTRunner(path, card.input_name, OUTPUT_NAMES, TENSORRT_HINT)
+            self._runner = TensorRTRunner(path, card.input_name, self.output_names, TENSORRT_HINT)
         except TensorRTUnavailable as e:
             raise EngineUnavailable(str(e)) from None
         self.input_name = card.input_name
@@ -189,11 +195,14 @@ class TorchEngine(Engine):
     def __init__(
         self, net, device: str = "cpu", fp16: bool | None = None, cuda_graphs: bool | None = None,
         max_batch: int = 64, channels_last: bool = False, warm_batch: int = 8,
+        output_names: tuple[str, ...] | None = None,
     ) -> None:
         import torch
 
         cfg = net.cfg
-        super().__init__(cfg.input_size, cfg.num_joints)
+        # A card exported before the network had some outputs lists fewer: serve the card's, like the other engines.
+        names = net.output_names if output_names is None else tuple(n for n in net.output_names if n in output_names)
+        super().__init__(cfg.input_size, cfg.num_joints, names)
         if device == "cuda":
             _require_cuda()
         self._torch = torch
@@ -243,15 +252,15 @@ class TorchEngine(Engine):
             net = load_checkpoint(path).at_input_size(card.input_size).build_network()
         except CheckpointError as e:
             raise EngineUnavailable(str(e)) from None
-        return cls(net, device=device, **options)
+        return cls(net, device=device, output_names=card_outputs(card), **options)
 
     def _forward(self, x):
         torch = self._torch
         # No autocast weight-cast cache: a captured CUDA graph must not keep tensors from the cache.
         autocast = torch.autocast("cuda", dtype=torch.float16, enabled=self.fp16, cache_enabled=not self.cuda_graphs)
         with torch.inference_mode(), autocast:
-            uvz, joints = self.net.infer(x)
-        return uvz, joints
+            outputs = self.net.infer_outputs(x)
+        return tuple(outputs[name] for name in self.output_names)
 
     def _bucket(self, n: int) -> int:
         bucket = 1
@@ -284,18 +293,24 @@ class TorchEngine(Engine):
         n = len(images)
         x = torch.from_numpy(images)
         if self.cuda_graphs:
-            graph, static_in, (uvz, joints) = self._graph(self._bucket(n))
+            graph, static_in, static_out = self._graph(self._bucket(n))
             static_in[:n].copy_(x, non_blocking=False)
             graph.replay()
-            return {"uvz": uvz[:n].float().cpu().numpy(), "joints_3d": joints[:n].float().cpu().numpy()}
+            return {name: t[:n].float().cpu().numpy() for name, t in zip(self.output_names, static_out)}
         x = x.to(self._device)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        uvz, joints = self._forward(x)
-        return {"uvz": uvz.float().cpu().numpy(), "joints_3d": joints.float().cpu().numpy()}
+        return {name: t.float().cpu().numpy() for name, t in zip(self.output_names, self._forward(x))}
 
     def close(self) -> None:
         self._graphs.clear()
+
+
+def card_outputs(card: ModelCard) -> tuple[str, ...]:
+    """The outputs an engine serves for a card: uvz and joints_3d, and the confidences the card lists
+    (cards exported before the network had them list none: the backend then uses the box score)."""
+    listed = {o.name for o in card.outputs}
+    return OUTPUT_NAMES + tuple(name for name in CONFIDENCE_OUTPUTS if name in listed)
 
 
 def engine_names() -> tuple[str, ...]:

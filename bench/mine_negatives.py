@@ -1,6 +1,9 @@
 """Negatives for the person-score head: background crops and person-detector false positives on real footage.
 
-    python -m bench.mine_negatives [--distill out/distill] [--out out/negatives]
+    python -m bench.mine_negatives [--distill out/distill] [--out out/negatives] [--only NAME,NAME]
+
+Each video's crops are kept in OUT/parts/NAME.npz (a rerun skips finished videos; several processes
+with --only can share the work); the split files are then rebuilt from all parts.
 
 Needs the distillation set's caches (`python main.py distill`): the teacher's people per frame and the
 multi-view labels say where people are. Writes OUT/train.npz and OUT/heldout.npz, each with
@@ -24,11 +27,13 @@ This lives in bench/ because it runs the app's detectors (model/ may not import 
 """
 
 import argparse
+import glob
 import os
 import time
 
 import numpy as np
 
+from model.atomic import atomic_open
 from model.crop import crop_region
 
 VTEST_HELDOUT_FROM = 600
@@ -132,14 +137,14 @@ def random_box(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
 
 
 def videos() -> list[tuple[str, str, str, str, int]]:
-    """(name, path, source, view, stride) of the footage: the 8 Pose2Sim views (every 3rd frame of 60 fps)
+    """(name, path, source, view, stride) of the footage: the 8 Pose2Sim views (every 5th frame of 60 fps)
     and vtest.avi (every 8th of 10 fps): neighbouring frames hold the same false positives."""
     from model.distill import POSE2SIM_CLIPS, VTEST, pose2sim_dir
 
     out = []
     for clip in POSE2SIM_CLIPS:
         for cam in ("cam01", "cam02", "cam03", "cam04"):
-            out.append((f"{clip}_{cam}", os.path.join(pose2sim_dir(), clip, "videos", f"{cam}.mp4"), clip, cam, 3))
+            out.append((f"{clip}_{cam}", os.path.join(pose2sim_dir(), clip, "videos", f"{cam}.mp4"), clip, cam, 5))
     if os.path.isfile(VTEST):
         out.append(("vtest", VTEST, "vtest", "", 8))
     return out
@@ -149,15 +154,18 @@ def heldout(name: str, view: str, frame: int) -> bool:
     return view == HELDOUT_VIEW or (name == "vtest" and frame >= VTEST_HELDOUT_FROM)
 
 
-def mine(distill: str, out: str, backgrounds_per_video: int, seed: int = 0) -> dict:
+def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ...] = (), seed: int = 0) -> dict:
     from app.detection import make_detector
     from app.types import Frame
     from model.distill import read_video
 
-    rng = np.random.default_rng(seed)
     detectors = [make_detector(n, max_people=10, min_score=FP_MIN_SCORE) for n in ("ssdlite", "mediapipe")]
-    rows: dict[str, list[dict]] = {"train": [], "heldout": []}
-    for name, path, source, view, stride in videos():
+    for number, (name, path, source, view, stride) in enumerate(videos()):
+        part = os.path.join(out, "parts", f"{name}.npz")
+        if (only and name not in only) or os.path.isfile(part):
+            continue
+        rows: dict[str, list[dict]] = {"train": [], "heldout": []}
+        rng = np.random.default_rng([seed, number])
         started = time.perf_counter()
         indexed = list(read_video(path, stride))
         frames = [img for _, img in indexed]
@@ -196,28 +204,41 @@ def mine(distill: str, out: str, backgrounds_per_video: int, seed: int = 0) -> d
             rows[split].append({"crop": cut(image, box), "box": box, "kind": "background", "score": 0.0,
                                 "source": name, "frame": index})
             counts["background"] += 1
+        for split, items in rows.items():
+            for r in items:
+                r["split"] = split
+        save(part, rows["train"] + rows["heldout"])
         print(f"{name}: {len(frames)} frames, {counts['detections']} detections, "
               f"{counts['false_positive']} false positives, {counts['background']} background crops, "
               f"{time.perf_counter() - started:.0f} s", flush=True)
     for detector in detectors:
         detector.close()
-    summary = {}
-    for split, items in rows.items():
-        save(os.path.join(out, f"{split}.npz"), items)
-        summary[split] = {kind: sum(r["kind"] == kind for r in items) for kind in ("background", "false_positive")}
+    return merge(out)
+
+
+def merge(out: str) -> dict:
+    """OUT/train.npz and OUT/heldout.npz from every finished part; returns the counts per split and kind."""
+    parts = sorted(glob.glob(os.path.join(out, "parts", "*.npz")))
+    data = [dict(np.load(p)) for p in parts]
+    summary = {"videos": [os.path.basename(p)[:-4] for p in parts]}
+    for split in ("train", "heldout"):
+        merged = {k: np.concatenate([d[k][d["split"] == split] for d in data]) for k in data[0]} if data else {}
+        with atomic_open(os.path.join(out, f"{split}.npz"), text=False) as f:
+            np.savez_compressed(f, **merged)
+        summary[split] = {kind: int((merged["kind"] == kind).sum()) if merged else 0
+                          for kind in ("background", "false_positive")}
     print(summary, flush=True)
     return summary
 
 
 def save(path: str, items: list[dict]) -> None:
-    from model.atomic import atomic_open
-
     with atomic_open(path, text=False) as f:
         np.savez_compressed(
             f, crops=np.stack([r["crop"] for r in items]) if items else np.zeros((0, CROP_SIZE, CROP_SIZE, 3), np.uint8),
             boxes=np.array([r["box"] for r in items]).reshape(-1, 4), kind=np.array([r["kind"] for r in items]),
             score=np.array([r["score"] for r in items]), source=np.array([r["source"] for r in items]),
-            frame=np.array([r["frame"] for r in items]))
+            frame=np.array([r["frame"] for r in items]).astype(np.int64),
+            split=np.array([r["split"] for r in items]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,11 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--distill", default="out/distill", help="folder written by `python main.py distill`")
     p.add_argument("--out", default="out/negatives")
     p.add_argument("--backgrounds", type=int, default=150, help="background crops per video")
+    p.add_argument("--only", default="", help="comma-separated video names (e.g. vtest,Demo_MultiPerson_cam04)")
     args = p.parse_args(argv)
     if not os.path.isdir(os.path.join(args.distill, "teacher")):
         print(f"{args.distill}: no teacher cache; run `python main.py distill --out {args.distill}` first")
         return 1
-    mine(args.distill, args.out, args.backgrounds)
+    mine(args.distill, args.out, args.backgrounds, tuple(n for n in args.only.split(",") if n))
     return 0
 
 

@@ -5,8 +5,12 @@ warp each); (u, v) come back in crop pixels and are mapped to image pixels with 
 warp; joints_3d are root-relative millimetres in camera axes, as the network outputs them. The crop
 is axis-aligned (no rotation), so the crop's axes are the camera's.
 
-The network predicts no per-joint confidence: a joint gets the detection's score, halved when the
-point falls outside its crop (it is then an extrapolation).
+Confidence: each joint's is the network's own (joint_confidence: the peak mass of its 2D heatmap, see
+model/confidence.py), and each crop's person score (person_score) says whether it holds a person at all:
+crops under person_threshold come back as None, so they never reach tracking, and the others are
+PoseEstimate pairs whose score becomes the pose's. A card exported before the network had these outputs
+still works: a joint then gets the detection's score, halved when the point falls outside its crop (an
+extrapolation), and no crop is dropped.
 """
 
 import logging
@@ -17,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from app.backends.base import BackendError
+from app.backends.base import BackendError, PoseEstimate
 from model.crop import CropSpec, crop_to_image, cut_crops
 from app.engines import Engine, EngineUnavailable, select_engine
 from app.types import Detection, Frame
@@ -28,6 +32,9 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets"
 DEFAULT_CARD_NAME = "cascade_light.card.json"  # the shipped default weights (assets/README.md)
 CARD_VARIABLE = "CASCADE3D_CARD"
 ENGINE_VARIABLE = "CASCADE3D_ENGINE"
+# Crops whose person score is under this are not a person. Chosen on the training split of the negatives
+# and the training crops (bench/eval_person_score.py, "validation"); the held-out rates are in assets/README.md.
+PERSON_THRESHOLD = 0.5
 
 
 def default_card_path() -> Path:
@@ -55,11 +62,12 @@ class CascadeBackend:
     device: 'auto', 'cuda' or 'cpu'. The environment variables let a user override the choice
     from any front end (GUI, `process`) that builds the backend with defaults. threads: CPU threads of
     an ONNX Runtime engine (0 = all cores; `process --ray` gives each actor its share).
+    person_threshold: crops whose person score is under it are dropped (networks with a person head).
     name: 'cascade/<engine>' for the status line; engine_name: the engine alone.
     """
 
     def __init__(self, card_path: str | os.PathLike | None = None, engine: str | Engine | None = None, device: str = "auto",
-                 threads: int = 0):
+                 threads: int = 0, person_threshold: float = PERSON_THRESHOLD):
         card_path = card_path if card_path is not None else os.environ.get(CARD_VARIABLE) or None
         path = Path(card_path) if card_path is not None else default_card_path()
         engine = engine if engine is not None else os.environ.get(ENGINE_VARIABLE) or None
@@ -68,6 +76,7 @@ class CascadeBackend:
         except CardError as e:
             raise BackendError(str(e)) from None
         self.card_path = path
+        self.person_threshold = float(person_threshold)
         self.spec = CropSpec.from_card(self.card)
         self.root = self.card.parents.index(-1)
         if isinstance(engine, Engine):
@@ -86,7 +95,8 @@ class CascadeBackend:
     def estimate(
         self, frame: Frame, detections: Sequence[Detection]
     ) -> list[tuple[np.ndarray, np.ndarray] | None]:
-        """One (keypoints_2d (J, 3) px + confidence, joints_3d (J, 3) mm root-relative) per detection."""
+        """One (keypoints_2d (J, 3) px + confidence, joints_3d (J, 3) mm root-relative) per detection:
+        a PoseEstimate with the person score where the network has one, None for a crop it rejects."""
         if not detections:
             return []
         started = time.perf_counter()
@@ -99,18 +109,25 @@ class CascadeBackend:
         uv_image = crop_to_image(uv_crop, batch.to_crop)
         size = self.spec.input_size
         inside = ((uv_crop >= -0.5) & (uv_crop <= size - 0.5)).all(axis=-1)
+        person = out.get("person_score")
         results: list[tuple[np.ndarray, np.ndarray] | None] = []
         for i, detection in enumerate(detections):
+            if person is not None and not person[i] >= self.person_threshold:
+                results.append(None)  # not a person (a NaN score is not one either)
+                continue
             joints = out["joints_3d"][i].astype(np.float64)
             joints = joints - joints[self.root]
-            score = float(np.clip(detection.score, 0.0, 1.0))
-            confidence = np.where(inside[i], score, 0.5 * score)
+            if "joint_confidence" in out:
+                confidence = out["joint_confidence"][i].astype(np.float64)
+            else:
+                score = float(np.clip(detection.score, 0.0, 1.0))
+                confidence = np.where(inside[i], score, 0.5 * score)
             keypoints = np.concatenate([uv_image[i], confidence[:, None]], axis=1)
             if not (np.isfinite(keypoints).all() and np.isfinite(joints).all()):
                 LOG.warning("cascade: non-finite output for person %d in frame %d; skipped", i, frame.index)
                 results.append(None)
                 continue
-            results.append((keypoints, joints))
+            results.append(PoseEstimate(keypoints, joints, float(person[i])) if person is not None else (keypoints, joints))
         self.timings_ms = {"crop": 1000 * (cropped - started), "engine": 1000 * (inferred - cropped)}
         return results
 

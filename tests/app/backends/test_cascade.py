@@ -65,7 +65,8 @@ def test_estimate_returns_finite_poses_inside_their_crops(card_path, frame):
         centre, size = crop_region(detection.box_xyxy, card.crop_padding, card.crop_aspect)
         lo, hi = centre - size / 2, centre + size / 2
         assert ((keypoints[:, :2] >= lo - 1) & (keypoints[:, :2] <= hi + 1)).all()
-        assert set(np.round(keypoints[:, 2], 6)) <= {round(detection.score, 6), round(detection.score / 2, 6)}
+        # The network's own joint confidence (peak mass of each joint's heatmap), not the box score.
+        assert ((keypoints[:, 2] >= 0) & (keypoints[:, 2] <= 1)).all() and np.ptp(keypoints[:, 2]) > 0
     # Different boxes give different 2D points: the mapping back follows each box.
     assert np.abs(results[0][0][:, 0].mean() - results[1][0][:, 0].mean()) > 50
     assert backend.name == "cascade/onnxruntime-cpu" and backend.device == "cpu"
@@ -135,3 +136,72 @@ def test_runs_inside_the_pipeline(card_path):
     assert tracks, "the detector found nobody on the two-person clip"
     for track in tracks:
         assert np.isfinite(track.pose.keypoints_2d).all() and np.isfinite(track.pose.joints_camera).all()
+
+
+@pytest.fixture(scope="module")
+def head_card(tmp_path_factory):
+    """A tiny random-weight network with a person-score head, exported by the real CLI."""
+    import main
+    from model.checkpoint import make_random_checkpoint
+    from model.config import ModelConfig
+
+    root = tmp_path_factory.mktemp("head")
+    checkpoint = make_random_checkpoint(root / "head.pt", ModelConfig.tiny().replace(person_head=8), seed=5)
+    assert main.main(["export", str(checkpoint)]) == 0
+    return root / "head.card.json"
+
+
+@pytest.mark.parametrize("engine", ["onnxruntime", "torch"])
+def test_person_score_drops_crops_and_scores_poses(head_card, frame, engine):
+    from app.backends.base import PoseEstimate
+
+    detections = boxes_for(frame)
+    keep_all = CascadeBackend(head_card, engine=engine, device="cpu", person_threshold=0.0)
+    results = keep_all.estimate(frame, detections)
+    scores = [r.score for r in results]
+    assert all(isinstance(r, PoseEstimate) for r in results) and all(0.0 < s < 1.0 for s in scores)
+    keypoints, joints = results[0]  # still unpacks as a (keypoints_2d, joints_3d) pair
+    assert keypoints.shape == (17, 3) and joints.shape == (17, 3)
+    # A threshold between the two crops' scores drops exactly the lower one.
+    middle = float(np.mean(scores))
+    split = CascadeBackend(head_card, engine=engine, device="cpu", person_threshold=middle).estimate(frame, detections)
+    assert [r is None for r in split] == [s < middle for s in scores]
+
+
+def test_the_pipeline_takes_the_networks_person_score(head_card):
+    from app.processor import FrameProcessor, PipelineConfig
+    from app.sources import open_source
+
+    backend = CascadeBackend(head_card, engine="onnxruntime", device="cpu", person_threshold=0.0)
+    processor = FrameProcessor(PipelineConfig(backend="cascade", detector="ssdlite"), backend=backend)
+    source = open_source(str(CLIP))
+    try:
+        frame = next(iter(source))
+        detections = processor.detector.detect(frame)[: processor.config.max_people]
+        network_scores = [r.score for r in backend.estimate(frame, detections)]
+        result = processor.process(frame)
+    finally:
+        source.close()
+        processor.close()
+    assert result.tracks
+    for track in result.tracks:
+        assert min(abs(track.pose.score - s) for s in network_scores) < 1e-6, (track.pose.score, network_scores)
+    assert {round(d.score, 6) for d in detections}.isdisjoint({round(t.pose.score, 6) for t in result.tracks})
+
+
+def test_a_card_without_confidence_outputs_falls_back_to_the_box_score(card_path, frame, tmp_path):
+    """Cards exported before the network had its own confidences still run: joints get the box score."""
+    import json
+    import shutil
+
+    card = json.loads(card_path.read_text())
+    card["outputs"] = [o for o in card["outputs"] if o["name"] in ("uvz", "joints_3d")]
+    for file in {card["checkpoint_file"], *(a["file"] for a in card["artifacts"])}:
+        shutil.copy(card_path.parent / file, tmp_path / file)
+    old = tmp_path / "old.card.json"
+    old.write_text(json.dumps(card))
+    for engine in ("onnxruntime", "torch"):
+        backend = CascadeBackend(old, engine=engine, device="cpu")
+        detections = boxes_for(frame)
+        for (keypoints, _), detection in zip(backend.estimate(frame, detections), detections):
+            assert set(np.round(keypoints[:, 2], 6)) <= {round(detection.score, 6), round(detection.score / 2, 6)}
