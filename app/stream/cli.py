@@ -11,6 +11,7 @@ import sys
 import time
 
 from app.backends.base import BackendError
+from app.process import FOV_RANGE_DEG
 from app.processor import BACKENDS, FrameProcessor, PipelineConfig, iter_results
 from app.sources import SourceError, open_source
 from app.stream.performer import Streamer
@@ -58,8 +59,9 @@ def _check(args: argparse.Namespace) -> str | None:
         return f"--max-frames {args.max_frames}: must be at least 1"
     if args.detect_every < 0:
         return f"--detect-every {args.detect_every}: must be 0 (automatic) or more"
-    if not 5.0 <= args.fov <= 170.0:
-        return f"--fov {args.fov}: must be between 5 and 170 degrees"
+    low, high = FOV_RANGE_DEG
+    if not low <= args.fov <= high:  # NaN fails this too
+        return f"--fov {args.fov:g}: must be between {low:g} and {high:g} degrees"
     if args.track is not None and args.track < 0:
         return f"--track {args.track}: track ids are 0 or more"
     return None

@@ -124,3 +124,13 @@ def test_unreachable_host_is_one_line_and_exit_2(capsys):
     assert main(["stream", "--vmc", "255.255.255.255:39539", "--max-frames", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: --vmc 255.255.255.255:39539: cannot reach"), err
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--fov", "nan"], "--fov nan: must be between 5 and 170 degrees"),
+    (["--max-frames", "0"], "--max-frames 0: must be at least 1"),
+    (["--track", "-1"], "--track -1: track ids are 0 or more"),
+])
+def test_bad_options_are_one_line_and_exit_2(option, message, capsys):
+    assert main(["stream", "--vmc", "127.0.0.1:39539", *option]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {message}"]
