@@ -67,18 +67,40 @@ def build_card(folder: str, config: dict | None = None) -> dict:
         "background": counts(m["background"] for m in meta),
         "lighting_sun": histogram([m["lighting"]["sun_intensity"] for m in meta], 5),
         "effects": {k: int(sum(k in m["effects"] for m in meta)) for k in ("motion_blur_px", "noise_sigma",
-                                                                           "jpeg_quality", "low_res")},
+                                                                           "jpeg_quality", "low_res", "frame_edge")},
+        "scene_revision": counts(m.get("revision", 1) for m in meta),
         "joints": {
             "inside_fraction": {name: round(float(lab["inside"][:, j].mean()), 4) for j, name in enumerate(JOINT_NAMES)},
             "occluded_by_other_fraction": {name: round(float(lab["occluded"][:, j].mean()), 4)
                                            for j, name in enumerate(JOINT_NAMES)},
             "samples_with_an_occluded_joint": int(lab["occluded"].any(1).sum()),
         },
-        "pose_3d_extent_mm": {
-            "wrist_above_head": int(((lab["joints_3d"][:, [13, 16], 1].min(1)) < lab["joints_3d"][:, 10, 1]).sum()),
-        },
+        "teacher_offsets": _offsets_summary(),
+        "heldout_split": _heldout_definition(),
     }
     return card
+
+
+def _heldout_definition() -> dict:
+    """What the 'heldout' split reserves (never drawn for 'train')."""
+    from model.synth.appearance import HELDOUT_BACKGROUNDS
+    from model.synth.scene import HELDOUT_CLIPS
+
+    return {"bodies": "weight > 0.75 and muscle > 0.7, or proportions > 0.8 and height < 0.25 (anny phenotypes)",
+            "deepmimic_clips": list(HELDOUT_CLIPS), "backgrounds": list(HELDOUT_BACKGROUNDS),
+            "note": "pose families and clothing textures are shared; occluders follow the split's body rule too"}
+
+
+def _offsets_summary() -> dict:
+    """The committed teacher offsets (model/synth/teacher_offsets.json): per joint mm and the fit's residuals."""
+    from model.synth.body import OFFSETS_FILE
+
+    if not os.path.isfile(OFFSETS_FILE):
+        return {}
+    with open(OFFSETS_FILE, encoding="utf-8") as f:
+        data = json.load(f)
+    return {"frame": data.get("frame"), "renders": data.get("renders"), "teacher_found": data.get("teacher_found"),
+            "joints": data.get("joints")}
 
 
 def write_card(folder: str, config: dict | None = None) -> dict:

@@ -25,20 +25,32 @@ FIXTURE_FAMILIES = ("arms_up", "arms_out", "crouch", "kneel", "kick", "lying")
 DEFAULT_OUT = os.path.join("tests", "fixtures", "synth")
 
 
+def _clear(family: str, uv: np.ndarray) -> bool:
+    """Whether a render shows its family unmistakably in 2D (image y down; cameras are roughly upright)."""
+    if family == "arms_up":
+        return bool(uv[13, 1] < uv[10, 1] and uv[16, 1] < uv[10, 1])  # both wrists above the head top
+    if family == "kick":
+        return bool(min(uv[3, 1], uv[6, 1]) < uv[0, 1])  # an ankle above the pelvis
+    if family == "arms_out":
+        return bool(abs(uv[13, 0] - uv[16, 0]) > 2.5 * abs(uv[11, 0] - uv[14, 0]))  # wrists far apart
+    return True
+
+
 def make_fixtures(out: str, seed: int = 2024) -> list[dict]:
     from model.synth.appearance import Effects
     from model.synth.scene import SceneConfig, SceneMaker
 
-    cfg = SceneConfig(margin=1.0, others_probs=(1.0,), distance_m=(2.5, 6.0),
+    cfg = SceneConfig(margin=1.0, others_probs=(1.0,), distance_m=(2.5, 6.0), frame_edge_prob=0.0,
                       effects=Effects(motion_blur_prob=0.0, noise_prob=0.0, jpeg_prob=0.0))
     maker = SceneMaker("heldout", seed, cfg, mocap_cache=os.path.join("out", "synth", "mocap_clips.npz"))
     rows = []
     try:
         for k, family in enumerate(FIXTURE_FAMILIES):
-            # Try a few indices: keep one with the whole person inside the crop.
-            for attempt in range(20):
+            # Try a few indices: keep one with the whole person inside the crop that shows the pose clearly.
+            for attempt in range(30):
                 sample = maker.make(1000 * k + attempt, family=family)
-                if sample.labels["inside"].all() and not sample.labels["occluded"].any():
+                if (sample.labels["inside"].all() and not sample.labels["occluded"].any()
+                        and _clear(family, sample.labels["joints_2d"])):
                     break
             image = cv2.imdecode(np.frombuffer(sample.image_jpeg, np.uint8), cv2.IMREAD_COLOR)
             mask = cv2.imdecode(np.frombuffer(sample.mask_png, np.uint8), cv2.IMREAD_GRAYSCALE)

@@ -31,7 +31,7 @@ from model.synth.shards import ShardSample
 SPLITS = {"train": 0, "heldout": 1}
 # Bumped when the scenes change (more variety): recorded per sample, so a set grown over several
 # revisions says which samples came from which (labels keep their meaning: see generate.LABELS_VERSION).
-SCENE_REVISION = 1
+SCENE_REVISION = 2  # 2: frame edges cut people off (black, joints beyond not `inside`), more occluders
 HELDOUT_CLIPS = ("dance_b", "getup_faceup")
 PADDING = 1.25  # padded crop side / person box side, as model/crop.py and the training crops
 FRAME_SIZES = ((1280, 720), (720, 1280), (640, 480), (1920, 1080), (1080, 1920))
@@ -56,8 +56,9 @@ class SceneConfig:
     mocap_prob: float = 0.35  # share of people posed from DeepMimic frames
     fov_deg: tuple[float, float] = (40.0, 90.0)
     distance_m: tuple[float, float] = (1.5, 25.0)  # camera to the target, log-uniform
-    occluder_prob: float = 0.5  # one of the others stands between the camera and the target
+    occluder_prob: float = 0.6  # one of the others stands between the camera and the target
     effects: appearance.Effects = appearance.Effects()
+    frame_edge_prob: float = 0.35  # the frame's edges are drawn (black beyond; people there are cut off)
 
 
 def heldout_body(p: dict) -> bool:
@@ -255,11 +256,22 @@ class SceneMaker:
             image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.4, 0.9))
         image, done = appearance.apply_effects(image, rng, cfg.effects)
         effects.update(done)
+        # The full frame's edges: a person near them is cut off, and the crop there is black (model/crop.py's
+        # constant border), as a top-down pipeline sees it.
+        lo, hi = frame_bounds_in_crop(camera.size, centre, stored_side, cfg.crop_size)
+        if rng.random() >= cfg.frame_edge_prob:  # most footage has people well inside: a frame as large as needed
+            lo, hi = np.full(2, -np.inf), np.full(2, np.inf)
+        grid = np.arange(cfg.crop_size)
+        in_x, in_y = (grid >= lo[0]) & (grid <= hi[0]), (grid >= lo[1]) & (grid <= hi[1])
+        if not (in_x.all() and in_y.all()):
+            image = image * (in_y[:, None, None] & in_x[None, :, None]).astype(np.uint8)
+            effects["frame_edge"] = True
         # Labels.
         joints_w = placed[0][1]
         joints_cam = camera.to_camera(joints_w)
         joints_2d = project_camera(joints_cam, K_crop)
-        inside = ((joints_2d >= 0) & (joints_2d <= cfg.crop_size - 1)).all(1) & (joints_cam[:, 2] > 0)
+        inside = (((joints_2d >= 0) & (joints_2d <= cfg.crop_size - 1)).all(1) & (joints_cam[:, 2] > 0)
+                  & ((joints_2d >= lo) & (joints_2d <= hi)).all(1))
         occluded = occluded_by_others(rays, camera.centre, joints_w, 0, len(bodies))
         ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 94])
         ok2, png = cv2.imencode(".png", ((ids == 0) * 255).astype(np.uint8))
@@ -300,10 +312,10 @@ class SceneMaker:
         eye = np.array([centre[0] + horizontal * np.cos(azimuth), centre[1] + horizontal * np.sin(azimuth), cam_h])
         roll = float(np.clip(rng.normal(0, 10), -35, 35))
         R = look_at(eye, centre, roll)
-        # Put the person anywhere in the frame: turn the camera away from them by up to 80% of the half-FOV.
+        # Put the person anywhere in the frame: turn the camera away from them by up to 70% of the half-FOV.
         half_h = np.degrees(np.arctan(width / 2 / K[0, 0]))
         half_v = np.degrees(np.arctan(height / 2 / K[1, 1]))
-        yaw_off, pitch_off = rng.uniform(-0.8, 0.8) * half_h, rng.uniform(-0.8, 0.8) * half_v
+        yaw_off, pitch_off = rng.uniform(-0.7, 0.7) * half_h, rng.uniform(-0.7, 0.7) * half_v
         R = rot((1, 0, 0), pitch_off) @ rot((0, 1, 0), yaw_off) @ R
         camera = Camera(R, -R @ eye, K, (width, height))
         forward = R[2]
@@ -322,7 +334,7 @@ class SceneMaker:
             for _ in range(20):
                 if k == 1 and rng.random() < self.cfg.occluder_prob and dist_cam > 1.8:
                     along = rng.uniform(0.8, min(dist_cam - 0.9, 4.0))
-                    spot = to_cam * along + np.array([-to_cam[1], to_cam[0]]) * rng.uniform(-0.7, 0.7)
+                    spot = to_cam * along + np.array([-to_cam[1], to_cam[0]]) * rng.uniform(-0.55, 0.55)
                 else:
                     angle, r = rng.uniform(0, 2 * np.pi), rng.uniform(0.7, 4.0)
                     spot = np.array([np.cos(angle), np.sin(angle)]) * r
@@ -340,6 +352,14 @@ class SceneMaker:
             return appearance.plain_background(size, rng), "plain"
         name = self.background_names[int(rng.integers(len(self.background_names)))]
         return appearance.background_crop(self.backgrounds[name], size, rng), name
+
+
+def frame_bounds_in_crop(frame_size: tuple[int, int], centre: np.ndarray, side: float,
+                         crop_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The full frame's outer pixel edges (-0.5 .. W - 0.5) in crop px: (lo (2,), hi (2,)), x then y."""
+    s = crop_size / side
+    size = np.asarray(frame_size, np.float64)
+    return s * (-0.5 - centre) + crop_size / 2, s * (size - 0.5 - centre) + crop_size / 2
 
 
 def _lighting(rng: np.random.Generator) -> Lighting:

@@ -31,7 +31,7 @@ SHARD_ARRAYS = {
     "root_mm": (3,),                # float32 mm, the pelvis in camera coordinates (absolute)
     "K": (3, 3),                    # float32 the stored crop's intrinsics: joints_2d = project(joints_3d + root_mm, K)
     "frames": (NUM_JOINTS, 3, 3),   # float32 camera-axes rotation of each joint's segment frame (teacher offsets)
-    "inside": (NUM_JOINTS,),        # bool: the joint projects inside the stored crop
+    "inside": (NUM_JOINTS,),        # bool: the joint projects inside the stored crop and the full frame
     "occluded": (NUM_JOINTS,),      # bool: another person is in front of the joint
     "image_range": (2,),            # int64 byte range [start, end) of the JPEG crop in the .bin
     "mask_range": (2,),             # int64 byte range [start, end) of the PNG person mask in the .bin
