@@ -5,7 +5,8 @@ network's joints of every track are then refined as a recording's files are (app
 each track's final bones, one floor for the clip), once with foot pinning and once without. Printed:
 - bones: median over tracks of the per-bone variation (std / mean of its length over the track, median
   over the 16 bones) of the raw network joints and of the fitted joints (0 by construction);
-- fit: mean distance (mm) of the fitted joints from the raw ones;
+- fit: mean distance (mm) of the fitted joints from the raw ones, and the mean 2D reprojection error (px,
+  joints with confidence >= 0.3) of the raw and of the fitted joints against the 2D keypoints;
 - sliding: how far (mm per frame, along the floor, world frame) an ankle in contact in two consecutive
   frames moves, median and 90th percentile, without and with pinning; contact: share of foot-frames
   in contact;
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.motion.bones import bone_lengths
+from app.motion.bones import bone_lengths, reprojection_px
 from app.motion.contact import ContactConfig
 from app.motion.layer import MotionConfig, MotionLayer, PersonInput, refine_tracks
 from app.processor import FrameProcessor, PipelineConfig, iter_results
@@ -51,17 +52,19 @@ def calibration(path: str):
             float(np.degrees(np.arcsin(right[2]))), fov)
 
 
-def collect(processor: FrameProcessor, path: str, frames: int) -> tuple[list, list]:
-    """Per frame (t, [PersonInput of the foreground people, network joints]), and the motion step's ms per frame."""
+def collect(processor: FrameProcessor, path: str, frames: int) -> tuple[list, list, object]:
+    """Per frame (t, [PersonInput of the foreground people, network joints]), the motion step's ms per frame,
+    and the camera intrinsics."""
     processor.reset()
-    inputs, cost = [], []
+    inputs, cost, camera = [], [], None
     for result in iter_results(processor, open_source(path), frames):
+        camera = result.camera
         people = [PersonInput(t.track_id, t.pose.joints_3d_raw, t.pose.root, t.pose.keypoints_2d)
                   for t in foreground(result)]
         inputs.append((result.frame.time_s, people))
         cost.append((result.timings_ms.get("motion", 0.0), result.timings_ms.get("total", 0.0),
                      sum(1 for t in result.tracks if t.missed == 0)))
-    return inputs, cost
+    return inputs, cost, camera
 
 
 def sliding(world, outputs: list) -> tuple[np.ndarray, float]:
@@ -92,13 +95,20 @@ def bone_variation(joints: np.ndarray) -> float:
     return float(np.median(lengths.std(axis=0) / np.maximum(lengths.mean(axis=0), 1e-9)))
 
 
-def measure(inputs: list) -> dict:
+def reprojection(joints_camera: np.ndarray, keypoints: np.ndarray, camera) -> np.ndarray:
+    """Pixel distances of the confident joints' projections from their keypoints."""
+    seen = keypoints[:, 2] >= 0.3
+    distances = reprojection_px(joints_camera, keypoints, camera.fx, camera.fy, camera.cx, camera.cy)
+    return distances[seen]
+
+
+def measure(inputs: list, camera) -> dict:
     config = MotionConfig()
     lengths, world, pinned = refine_tracks(lambda: iter(inputs), config)
     pinned = list(pinned)
     _, _, loose = refine_tracks(lambda: iter(inputs), replace(config, contact=ContactConfig(pin=False)))
     loose = list(loose)
-    raw_by, fit_by, dist = {}, {}, []
+    raw_by, fit_by, dist, px_raw, px_fit = {}, {}, [], [], []
     for (_, people), frame in zip(inputs, pinned):
         for person, out in zip(people, frame):
             raw_by.setdefault(person.track_id, []).append(person.joints_3d)
@@ -106,12 +116,16 @@ def measure(inputs: list) -> dict:
     for (_, people), frame in zip(inputs, loose):  # the fit alone, before pinning moves the legs
         for person, out in zip(people, frame):
             dist.append(np.linalg.norm(out.joints_3d - person.joints_3d, axis=-1).mean())
+            px_raw += list(reprojection(person.joints_3d + person.root, person.keypoints_2d, camera))
+            px_fit += list(reprojection(out.joints_3d + out.root, person.keypoints_2d, camera))
     long_tracks = [tid for tid, j in raw_by.items() if len(j) >= 10]
     row = {
         "tracks": len(long_tracks),
         "raw_var": float(np.median([bone_variation(np.array(raw_by[t])) for t in long_tracks])) if long_tracks else np.nan,
         "fit_var": float(np.median([bone_variation(np.array(fit_by[t])) for t in long_tracks])) if long_tracks else np.nan,
         "fit_mm": float(np.mean(dist)) if dist else np.nan,
+        "px_raw": float(np.mean(px_raw)) if px_raw else np.nan,
+        "px_fit": float(np.mean(px_fit)) if px_fit else np.nan,
         "world": world,
     }
     if world is not None:
@@ -145,7 +159,7 @@ def main() -> None:
     args = parser.parse_args()
     found = clips()[: args.clips or None]
     processors: dict[float, FrameProcessor] = {}
-    print(f"{'clip':<24} {'tracks':>6} {'bones raw':>9} {'fitted':>6} {'fit mm':>6} {'contact':>7} "
+    print(f"{'clip':<24} {'tracks':>6} {'bones raw':>9} {'fitted':>6} {'fit mm':>6} {'px raw/fit':>10} {'contact':>7} "
           f"{'slide before med/p90':>21} {'after med/p90':>14} {'height mm':>15} {'pitch deg':>13} {'roll deg':>13}")
     slides_before, slides_after, costs = [], [], []
     for path, _ in found:
@@ -153,12 +167,13 @@ def main() -> None:
         fov = round(calib[3], 1) if calib else PipelineConfig().horizontal_fov_deg
         if fov not in processors:
             processors[fov] = FrameProcessor(replace(PipelineConfig(), horizontal_fov_deg=fov))
-        inputs, cost = collect(processors[fov], path, args.frames)
+        inputs, cost, camera = collect(processors[fov], path, args.frames)
         costs += cost
-        row = measure(inputs)
+        row = measure(inputs, camera)
         name = "/".join(Path(path).parts[-3:]) if "Demo" in path else Path(path).name
         name = name.replace("Demo_", "").replace("/videos", "").replace(".mp4", "")
-        line = f"{name:<24} {row['tracks']:>6} {row['raw_var']:>9.1%} {row['fit_var']:>6.1%} {row['fit_mm']:>6.1f} "
+        line = (f"{name:<24} {row['tracks']:>6} {row['raw_var']:>9.1%} {row['fit_var']:>6.1%} {row['fit_mm']:>6.1f} "
+                f"{row['px_raw']:>4.1f}/{row['px_fit']:>4.1f} ")
         world = row["world"]
         if world is None:
             print(line + "  (no floor)")

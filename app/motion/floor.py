@@ -18,13 +18,14 @@ Frames and units (millimetres throughout):
 
 Estimation (FloorEstimator): every person's lower ankle in every frame is a sample (stance feet are on
 the floor; the lower ankle of a person is the one most likely to be). Samples are kept in a bounded
-reservoir over the whole history. The plane is fitted by iteratively reweighted least squares
-(Tukey weights, so feet in the air during jumps, on a chair rung while sitting, or badly placed, drop
-out) with a Gaussian prior that the floor normal is close to the people's up direction (the median,
-over people and frames, of the axis from the midpoint of their ankles to their pelvis: legs swing about
-the vertical, so it averages to "up" while walking, where a trunk leaning forward would not): where feet spread over the floor the feet
-decide the tilt, where they do not (one person standing still) the prior does. The ankle joint is
-ANKLE_HEIGHT_MM above the sole, so the floor is that far below the fitted ankle plane.
+reservoir over the whole history. The floor's tilt comes from the people's up direction: the median, over
+people and frames, of the axis from the midpoint of their ankles to their pelvis (legs swing about the
+vertical, so it averages to "up" while walking, where a trunk leaning forward would not). The plane is
+then fitted to the feet by iteratively reweighted least squares (Tukey weights, so feet in the air during
+jumps, on a chair rung while sitting, or badly placed, drop out) with a tight Gaussian prior (prior_deg)
+that its normal is that up direction: monocular foot depths are too noisy to tilt it (measured on the
+calibrated Pose2Sim clips, bench/motion_quality.py), so in practice the feet set the height. The ankle
+joint is ANKLE_HEIGHT_MM above the sole, so the floor is that far below the fitted ankle plane.
 """
 
 from dataclasses import dataclass
@@ -41,7 +42,10 @@ class FloorConfig:
 
     max_samples: int = 4000  # reservoir size: bounded memory and cost over any clip length
     min_samples: int = 15  # no floor before this many feet were seen
-    prior_deg: float = 8.0  # how far the floor normal may lean from the people's up direction (1 std)
+    # How far the floor normal may lean from the people's up direction (1 std). Small: on the calibrated
+    # Pose2Sim clips (bench/motion_quality.py) the people's median up axis was within 3-6 degrees of the true
+    # vertical, while letting monocular feet tilt the plane (8 degrees) cost 5-20 degrees of pitch and roll.
+    prior_deg: float = 0.5
     noise_mm: float = 60.0  # typical foot-height scatter of monocular estimates, for the prior's weight
     # Feet of nearby frames share their errors (depth, bone scale), so this many samples count as one
     # independent measurement against the prior.
