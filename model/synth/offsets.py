@@ -31,7 +31,7 @@ import numpy as np
 
 from model.atomic import atomic_write_text
 from model.skeleton import JOINT_NAMES, NUM_JOINTS
-from model.synth.body import OFFSETS_FILE
+from model.synth.body import OFFSETS_FILE, load_offsets
 from model.synth.labels import DIRECT, HEAD, apply_offsets
 
 MIN_VISIBILITY = 0.5
@@ -64,8 +64,11 @@ def fit_offset(residual: np.ndarray, A: np.ndarray, iterations: int = 10, huber_
     return o
 
 
-def measure(count: int, seed: int = 123) -> dict:
-    """Render `count` single people, run the teacher, fit the offsets; returns the report (see module docstring)."""
+def measure(count: int, seed: int = 123, base_mm: np.ndarray | None = None) -> dict:
+    """Render `count` single people, run the teacher, fit the offsets; returns the report (see module docstring).
+
+    base_mm: offsets already applied to the labels (zeros: measure from the plain definition; the committed
+    ones: check them on other renders, where what is left should be near zero)."""
     import cv2
 
     from model.teacher import BlazePoseCropTeacher
@@ -73,11 +76,11 @@ def measure(count: int, seed: int = 123) -> dict:
     from model.synth.body import BodyModel
     from model.synth.scene import SceneConfig, SceneMaker
 
-    # Offsets are measured from the plain definition (no offsets applied).
+    base = np.zeros((NUM_JOINTS, 3)) if base_mm is None else np.asarray(base_mm, np.float64)
     maker = SceneMaker("train", seed, SceneConfig(others_probs=(1.0,), distance_m=(2.0, 6.0),
                                                   effects=Effects(motion_blur_prob=0.0, noise_prob=0.2)),
                        mocap_cache=os.path.join("out", "synth", "mocap_clips.npz"),
-                       body_model=BodyModel(offsets_mm=np.zeros((NUM_JOINTS, 3))))
+                       body_model=BodyModel(offsets_mm=base))
     teacher = BlazePoseCropTeacher()
     records = []
     start = time.perf_counter()
@@ -166,9 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--seed", type=int, default=123)
     parser.add_argument("--out", default=OFFSETS_FILE)
+    parser.add_argument("--check", action="store_true",
+                        help="apply the committed offsets and measure what is left (written to --out, e.g. a /tmp file)")
     args = parser.parse_args(argv)
     os.environ.setdefault("EGL_PLATFORM", "surfaceless")
-    report = measure(args.count, args.seed)
+    if args.check and os.path.abspath(args.out) == os.path.abspath(OFFSETS_FILE):
+        print("error: --check needs another --out than the committed offsets file", file=sys.stderr)
+        return 2
+    report = measure(args.count, args.seed, load_offsets() if args.check else None)
     atomic_write_text(args.out, json.dumps(report, indent=1) + "\n")
     print(f"{args.out}: teacher found {report['teacher_found']}/{report['renders']}")
     for name, row in report["joints"].items():

@@ -147,3 +147,18 @@ def test_corrected_labels_stay_projections_of_the_3d():
     uv = absolute2[..., :2] / absolute2[..., 2:]
     assert np.allclose(out["joints_2d"], uv * 300 + 128, atol=1e-2)
     assert np.allclose(absolute2[:, 2], absolute[:, 2] + delta[2], atol=1e-2)  # identity frames: plain mm shifts
+
+
+def test_frame_edges_in_crop_match_the_crop_intrinsics():
+    pytest.importorskip("cv2")
+    from model.synth.scene import frame_bounds_in_crop
+
+    cam = _camera(None)
+    centre, side = np.array([1200.0, 80.0]), 400.0  # a crop hanging over the frame's right and top edges
+    K_crop = crop_intrinsics(cam.K, centre, side, 256)
+    lo, hi = frame_bounds_in_crop(cam.size, centre, side, 256)
+    # Frame pixel edges (-0.5 and W - 0.5) map through the same affine the crop's K applies.
+    A = K_crop @ np.linalg.inv(cam.K)
+    assert np.allclose(A[:2, :2] @ [-0.5, -0.5] + A[:2, 2], lo)
+    assert np.allclose(A[:2, :2] @ [cam.size[0] - 0.5, cam.size[1] - 0.5] + A[:2, 2], hi)
+    assert lo[1] > 0 and hi[0] < 256  # the top and right edges fall inside this crop
