@@ -63,6 +63,7 @@ class PipelineConfig:
     # detector costs half of each frame (bench/pipeline.py: about 1.6x the frame rate; bench/tracking_quality.py:
     # 94.2 % instead of 95.3 % of frames with exactly the right people on the real clips).
     detect_every: int = 0
+    threads: int = 0  # CPU threads of each ONNX Runtime session (detector, pose network); 0 = all cores
     loop: bool = False  # replay file sources forever (the GUI does)
     realtime: bool = False  # pace file sources at their own frame rate (the GUI does)
 
@@ -77,8 +78,8 @@ class FrameProcessor:
         if config.detect_every < 0:
             raise ValueError(f"detect_every must be >= 0 (0 = automatic), got {config.detect_every}")
         self.config = config
-        self.detector = detector or make_default_detector(config.detector, config.max_people)
-        self.backend = backend or make_backend(config.backend, config.device, config.engine)
+        self.detector = detector or make_default_detector(config.detector, config.max_people, config.threads)
+        self.backend = backend or make_backend(config.backend, config.device, config.engine, config.threads)
         self.tracker = Tracker(config.tracker)
         self.motion = MotionLayer(config.motion_config) if config.motion else None
         self._smoothers: dict[int, PoseSmoother] = {}

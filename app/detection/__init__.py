@@ -39,9 +39,12 @@ def make_detector(name: str = "default", max_people: int = 6, **options):
     raise DetectorError(f"unknown person detector '{name}' (choose from default, {', '.join(DETECTORS)})")
 
 
-def make_default_detector(name: str, max_people: int) -> Detector:
-    """The detector called `name`; 'a+b' runs detectors a and b and keeps the union of their boxes."""
-    parts = [make_detector(part, max_people=max_people) for part in name.split("+")]
+def make_default_detector(name: str, max_people: int, threads: int = 0) -> Detector:
+    """The detector called `name`; 'a+b' runs detectors a and b and keeps the union of their boxes.
+
+    threads: ONNX Runtime threads of the SSDLite detector (0 = all cores); MediaPipe has no setting."""
+    parts = [make_detector(part, max_people=max_people, **({"num_threads": threads} if part == "ssdlite" else {}))
+             for part in name.split("+")]
     return parts[0] if len(parts) == 1 else UnionDetector(parts, max_people)
 
 
