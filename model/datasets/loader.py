@@ -112,6 +112,22 @@ class CropDataset(Dataset):
                                 record.has_3d, index)
 
 
+def batch_share(counts: Sequence[int], share: int, shares: int) -> list[int]:
+    """Positions of share `share` (0-based) of `shares` in a batch laid out part by part (counts[p]
+    samples of part p, in order): counts[p] / shares samples of every part, so that each share keeps
+    the batch's mix of 3D and 2D samples. A process's share of a global batch under torchrun, or a
+    micro-batch. Raises ValueError when a count does not divide by `shares`."""
+    if any(count % shares for count in counts):
+        raise ValueError(f"batch of {' + '.join(map(str, counts))} samples per part does not split into "
+                         f"{shares} equal shares")
+    positions, offset = [], 0
+    for count in counts:
+        size = count // shares
+        positions += range(offset + share * size, offset + (share + 1) * size)
+        offset += count
+    return positions
+
+
 class MixedBatchSampler(Sampler[list[int]]):
     """Batches with a fixed number of samples from each part of a ConcatDataset.
 
@@ -119,15 +135,28 @@ class MixedBatchSampler(Sampler[list[int]]):
     into every batch (the paper: half 3D, half 2D, i.e. counts = (32, 32) for batch 64). One epoch
     is one pass over part 0 (the 3D data); the other parts are drawn from reshuffled cycles, so a
     small 2D set repeats and a large one is sampled. Call set_epoch before each epoch.
+
+    rank, world_size: under torchrun every process draws the same global batches (same seed) and
+    keeps its share of each (batch_share: counts[p] / world_size samples of every part), so the
+    processes together see exactly the batches one process would, each sample once.
     """
 
-    def __init__(self, sizes: Sequence[int], counts: Sequence[int], seed: int = 0, drop_last: bool = True) -> None:
+    def __init__(self, sizes: Sequence[int], counts: Sequence[int], seed: int = 0, drop_last: bool = True,
+                 rank: int = 0, world_size: int = 1) -> None:
         assert len(sizes) == len(counts) and len(sizes) >= 1, (sizes, counts)
         assert all(s > 0 for s, c in zip(sizes, counts) if c > 0), "a part with samples per batch is empty"
         assert counts[0] > 0, "part 0 defines the epoch and needs samples in every batch"
+        assert 0 <= rank < world_size, (rank, world_size)
         self.sizes, self.counts = tuple(int(s) for s in sizes), tuple(int(c) for c in counts)
         self.offsets = tuple(int(o) for o in np.cumsum((0,) + self.sizes[:-1]))
         self.seed, self.drop_last, self.epoch = int(seed), bool(drop_last), 0
+        self.rank, self.world_size = int(rank), int(world_size)
+        self.share = batch_share(self.counts, self.rank, self.world_size)
+
+    @property
+    def rank_counts(self) -> tuple[int, ...]:
+        """Samples of each part in this process's batches."""
+        return tuple(c // self.world_size for c in self.counts)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -145,7 +174,7 @@ class MixedBatchSampler(Sampler[list[int]]):
         streams = [self._stream(p, rng) for p in range(len(self.sizes))]
         for _ in range(len(self)):
             batch = [next(streams[p]) for p, count in enumerate(self.counts) for _ in range(count)]
-            yield [int(i) for i in batch]
+            yield [int(batch[i]) for i in self.share]
 
 
 def mixed_counts(batch_size: int, fraction_first: float, parts: int) -> tuple[int, ...]:
