@@ -19,6 +19,17 @@ def bones_per_frame(frames) -> list[list[str]]:
     return [sorted(args[0] for address, args in frame if address == "/VMC/Ext/Bone/Pos") for frame in frames]
 
 
+def complete_frames(frames) -> int:
+    """Frames with every bone and tracking on; every other frame must be an empty one with tracking off (the
+    looping clip restarts its tracks, so a live frame may have nobody to stream)."""
+    complete = 0
+    for bones, frame in zip(bones_per_frame(frames), frames):
+        tracking = dict(frame)["/VMC/Ext/OK"][3]
+        assert (bones, tracking) in ((sorted(BONE_NAMES), 1), ([], 0)), (bones, tracking)
+        complete += tracking
+    return complete
+
+
 def test_scripted_run_with_vmc_streams_every_processed_frame(qapp):
     from app.ui.main_window import MainWindow
     from app.ui.scripted import ScriptedRun
@@ -52,13 +63,14 @@ def test_stream_toggle_starts_reports_and_stops(qapp):
             window.stream_button.setChecked(True)
             assert window.stream_button.isChecked() and not window.vmc_edit.isEnabled()
             assert f"streaming to {receiver.target} (VMC)" in window.status_text()
-            assert wait_until(qapp, lambda: len(receiver.frames()) >= 3, START_TIMEOUT_S), window.status_text()
+            assert wait_until(qapp, lambda: complete_frames(receiver.frames()) >= 3, START_TIMEOUT_S), window.status_text()
             window.stream_button.setChecked(False)
             assert "streaming" not in window.status_text() and window.vmc_edit.isEnabled()
+            receiver.wait_for(10**6, timeout_s=0.5)  # a bundle sent just before the stop may still be in flight
             stopped_at = len(receiver.frames())
             wait_until(qapp, lambda: False, 2.0)  # frames keep being processed meanwhile
             assert len(receiver.frames()) == stopped_at
-        assert all(bones == sorted(BONE_NAMES) for bones in bones_per_frame(receiver.frames()))
+        assert complete_frames(receiver.frames()) >= 3
     finally:
         window.close()
 
