@@ -32,7 +32,8 @@ COMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, quiet: bool = False) -> int:
+    """Run a command; quiet=True (the command line) filters the libraries' chatter from this process's output."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__.strip())
@@ -40,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     verbose = "--verbose" in argv
     argv = [a for a in argv if a != "--verbose"]
-    quiet_library_logs(verbose)
+    if quiet:  # not for in-process callers (tests): it re-routes the process's stdout/stderr descriptors
+        quiet_library_logs(verbose)
     command = argv.pop(0) if argv and argv[0] in COMMANDS else "gui"
     module_name, help_text = COMMANDS[command]
     module = importlib.import_module(module_name)
@@ -52,4 +54,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(quiet=True))

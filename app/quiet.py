@@ -107,7 +107,7 @@ def _filter_fd(fd: int, stream) -> None:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, fd)
             os.close(devnull)
-        except OSError:
+        except (OSError, ValueError):  # the stream may already be closed at exit
             return
         thread.join(timeout=2.0)
 
