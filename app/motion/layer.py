@@ -58,14 +58,16 @@ class MotionLayer:
     """Motion for all tracks of one source, frame by frame.
 
     fixed_lengths {track_id: (17,) mm} and fixed_world replace the online estimates (the second pass of
-    refine_tracks); a track missing from fixed_lengths is estimated online.
+    refine_tracks); a track missing from fixed_lengths is estimated online. feet=False skips contact and
+    pinning (refine_tracks' first pass only learns bones and the floor).
     """
 
     def __init__(self, config: MotionConfig = MotionConfig(), fixed_lengths: dict | None = None,
-                 fixed_world: WorldFrame | None = None):
+                 fixed_world: WorldFrame | None = None, feet: bool = True):
         self.config = config
         self.fixed_lengths = dict(fixed_lengths or {})
         self.fixed_world = fixed_world
+        self.feet = feet
         self.floor = FloorEstimator(config.floor)
         self.world: WorldFrame | None = fixed_world
         self._bones: dict[int, BoneLengthEstimator] = {}
@@ -73,7 +75,7 @@ class MotionLayer:
         self._frames = 0
 
     def reset(self) -> None:
-        self.__init__(self.config, self.fixed_lengths, self.fixed_world)
+        self.__init__(self.config, self.fixed_lengths, self.fixed_world, self.feet)
 
     def lengths(self, track_id: int) -> np.ndarray | None:
         """The track's current bone lengths (17,) mm, or None if it was never seen."""
@@ -113,8 +115,11 @@ class MotionLayer:
         out = []
         for person, joints in zip(people, fitted):
             root = np.asarray(person.root, dtype=np.float64)
-            contact_state = self._contacts.setdefault(person.track_id, FootContact(self.config.contact))
-            absolute, contact = contact_state(joints + root, t, self.world)
+            if self.feet:
+                contact_state = self._contacts.setdefault(person.track_id, FootContact(self.config.contact))
+                absolute, contact = contact_state(joints + root, t, self.world)
+            else:
+                absolute, contact = joints + root, np.zeros(2, dtype=bool)
             world_root = None if self.world is None else self.world.to_world(root)
             out.append(PersonMotion(person.track_id, absolute - root, root, world_root, contact))
         return out
@@ -128,7 +133,7 @@ def refine_tracks(frames: Callable[[], Iterator[tuple[float, list[PersonInput]]]
     Returns (final bone lengths per track, the clip's floor (None if no feet were seen), an iterator of
     the second pass's outputs, one list per frame).
     """
-    first = MotionLayer(config)
+    first = MotionLayer(config, feet=False)
     for t, people in frames():
         first.step(people, t)
     lengths = first.track_lengths
