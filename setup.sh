@@ -39,6 +39,7 @@ pip_install() {
   fi
 }
 pip_install -r requirements.txt
+pip_install -r requirements-ray.txt  # `main.py process --ray` (app/cluster.py) and its tests
 pip_install --no-deps -r requirements-data.txt
 echo "setup: installed; starting the app (python main.py $*)"
 exec .venv/bin/python main.py "$@"
