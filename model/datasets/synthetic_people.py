@@ -36,18 +36,29 @@ class SyntheticPeople(Dataset):
     def __init__(self, folder: str, input_size: int, augment: AugmentConfig = AugmentConfig(),
                  extra: DistillAugment = DistillAugment(), seed: int = 0, margin: float = STORED_MARGIN,
                  offsets_mm: np.ndarray | None = None) -> None:
-        self.shards = ShardSet(folder)
+        self.folder = folder
         # Teacher offsets (17, 3) mm measured after the set was made are applied here (labels.corrected);
         # None: the committed model/synth/teacher_offsets.json.
-        target = load_offsets() if offsets_mm is None else np.asarray(offsets_mm, np.float64)
-        delta = target - baked_offsets(folder)
-        if np.any(np.abs(delta) > 1e-6):
-            size = self.shards.image(0).shape[0]
-            self.shards.labels = corrected(self.shards.labels, delta, size)
+        self.offsets_mm = load_offsets() if offsets_mm is None else np.asarray(offsets_mm, np.float64)
+        self.shards = self._load()
         self.input_size = int(input_size)
         self.augment, self.extra = augment, extra
         self.margin = float(margin)
         self.seed, self.epoch = int(seed), 0
+
+    def _load(self) -> ShardSet:
+        shards = ShardSet(self.folder)
+        delta = self.offsets_mm - baked_offsets(self.folder)
+        if np.any(np.abs(delta) > 1e-6):
+            shards.labels = corrected(shards.labels, delta, shards.image(0).shape[0])
+        return shards
+
+    def refresh(self) -> int:
+        """Pick up shards the generator has written since (a long training run beside `main.py synth`); new length.
+        Indices of the samples already there do not change (shards are read in order)."""
+        self.shards.close()
+        self.shards = self._load()
+        return len(self.shards)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)

@@ -138,3 +138,11 @@ def test_dataset_applies_offsets_measured_after_the_set(folder):
     assert np.allclose((b.joints_3d - a.joints_3d).numpy()[:13], 0, atol=1e-2)
     # Its 2D moved as the projection of the moved 3D point (towards the principal point: further away).
     assert not np.allclose(a.joints_2d[13], b.joints_2d[13]) and np.allclose(a.joints_2d[:13], b.joints_2d[:13])
+
+
+def test_refresh_picks_up_new_shards(folder):
+    data = SyntheticPeople(folder, 128, AugmentConfig(enabled=False))
+    before = data[4].joints_2d.clone()
+    write_shard(folder, 2, [make_sample(i, np.random.default_rng(i)) for i in range(5, 7)])
+    assert len(data) == 5 and data.refresh() == 7 and len(data) == 7
+    assert torch.equal(data[4].joints_2d, before)
