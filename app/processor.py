@@ -94,6 +94,8 @@ class FrameProcessor:
         self._background: BackgroundDetector | None = None
         if config.detector_thread and config.detect_every == 0 and not on_gpu and config.track_rois:
             self._background = BackgroundDetector(self.detector)
+        self._last_frame_t: float | None = None
+        self._frame_interval_s = 0.0  # source time between the last two processed frames (live: frames are dropped)
 
     @property
     def detector_thread(self) -> bool:
@@ -127,6 +129,8 @@ class FrameProcessor:
         self._frames_since_detection = 0
         self._last_detection_t = None
         self._detection_interval_s = 0.0
+        self._last_frame_t = None
+        self._frame_interval_s = 0.0
         if self._background is not None:
             self._background.wait()  # boxes of the previous input must not reach the next one
 
@@ -218,8 +222,11 @@ class FrameProcessor:
         Every followed person gets the region of their last pose (as the sync path does between detector
         runs); the detector's newest boxes, from a frame or two ago, confirm the followed people they
         overlap and add the people nobody follows yet. With nobody to follow, this frame waits for the
-        detector, so a clip's first person appears on the frame the detector saw.
+        detector (as the sync path would detect on it), so a person appears on the frame the detector saw.
         """
+        if self._last_frame_t is not None and frame.time_s > self._last_frame_t:
+            self._frame_interval_s = frame.time_s - self._last_frame_t
+        self._last_frame_t = frame.time_s
         background = self._background
         found = background.take()
         due = (self._frames_since_detection + 1 >= self.detect_every or not self.tracker.live_ids
@@ -227,16 +234,15 @@ class FrameProcessor:
         self._frames_since_detection += 1
         if due and background.submit(frame):
             self._frames_since_detection = 0
-        if found is None and not self.tracker.live_ids:
+        self._note_detection(found)
+        followed = self._followed(frame.time_s, fps)
+        if found is None and not followed:
             found = background.wait()
-        max_missed = int(round(self.config.track_roi_max_missed_s * fps))
-        if found is not None:
-            seen, _ = found
-            if self._last_detection_t is not None and seen.time_s > self._last_detection_t:
-                self._detection_interval_s = seen.time_s - self._last_detection_t
-            self._last_detection_t = seen.time_s
-        max_unconfirmed = max(self.config.track_roi_max_unconfirmed_s, 1.5 * self._detection_interval_s)
-        followed = self.tracker.predicted_boxes(frame.time_s, max_missed, set(self.tracker.live_ids), max_unconfirmed)
+            if found is None and background.submit(frame):  # the detector was idle: detect this frame now
+                self._frames_since_detection = 0
+                found = background.wait()
+            self._note_detection(found)
+            followed = self._followed(frame.time_s, fps)
         boxes = [Detection(box, TRACK_ROI_SCORE) for _, box in followed]
         confirmed = [False] * len(boxes)
         for det in found[1][: self.config.max_people] if found is not None else []:
@@ -248,6 +254,21 @@ class FrameProcessor:
                 boxes.append(det)
                 confirmed.append(True)
         return boxes[: self.config.max_people], confirmed[: self.config.max_people]
+
+    def _note_detection(self, found: tuple[Frame, list[Detection]] | None) -> None:
+        if found is not None:
+            seen, _ = found
+            if self._last_detection_t is not None and seen.time_s > self._last_detection_t:
+                self._detection_interval_s = seen.time_s - self._last_detection_t
+            self._last_detection_t = seen.time_s
+
+    def _followed(self, t: float, fps: float) -> list[tuple[int, np.ndarray]]:
+        """(track_id, region) of every person to follow now. A track must survive from one detector
+        result to the next, and for a few processed frames when live processing drops many (a slow machine)."""
+        max_missed = int(round(self.config.track_roi_max_missed_s * fps))
+        max_unconfirmed = max(self.config.track_roi_max_unconfirmed_s, 1.5 * self._detection_interval_s,
+                              3 * self._frame_interval_s)
+        return self.tracker.predicted_boxes(t, max_missed, set(self.tracker.live_ids), max_unconfirmed)
 
     def _poses(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics) -> list[PersonPose | None]:
         """One pose per box (one backend call), placed in camera space; None where the backend found none.
