@@ -4,7 +4,7 @@ Backgrounds (none shows a person; checked by eye on a contact sheet): scikit-ima
 photographs (public domain / CC0; astronaut and camera are skipped: people), OpenCV's sample images of
 Debian's opencv-doc (Apache-2.0 / BSD-3; skipped: messi5, basketball*, left*/right* calibration shots
 with a person, ml, graf* graffiti figures, logos and synthetic drawings) and the median of vtest.avi's
-frames (the empty street: its pedestrians move, the median keeps the scene). Backgrounds are split:
+frames (the empty street: its pedestrians move, the median keeps the scene), three frames of tree.avi. Backgrounds are split:
 HELDOUT_BACKGROUNDS are never used for the training split.
 
 Effects after compositing, each with its own probability: motion blur (a line kernel), Gaussian noise,
@@ -19,6 +19,8 @@ import numpy as np
 
 OPENCV_DATA = "/usr/share/doc/opencv-doc/examples/data"
 VTEST = os.path.join(OPENCV_DATA, "vtest.avi")
+TREE = os.path.join(OPENCV_DATA, "tree.avi")  # a tree through a window, 320x240, no people
+TREE_FRAMES = (5, 35, 65)  # it decodes 68 frames (its header says 444)
 SKIMAGE_BACKGROUNDS = ("brick.png", "chelsea.png", "coffee.png", "coins.png", "grass.png", "gravel.png",
                        "hubble_deep_field.jpg", "motorcycle_left.png", "motorcycle_right.png", "rocket.jpg",
                        "page.png", "text.png", "moon.png", "color.png")
@@ -68,6 +70,9 @@ def background_sources() -> list[tuple[str, str]]:
             out.append((name, path))
     if os.path.isfile(VTEST):
         out.append(("vtest_median", VTEST))
+    for i in TREE_FRAMES:
+        if os.path.isfile(TREE):
+            out.append((f"tree_{i}", TREE))
     return out
 
 
@@ -87,13 +92,31 @@ def vtest_median(path: str = VTEST, frames: int = 60) -> np.ndarray | None:
     return np.median(np.stack(stack), axis=0).astype(np.uint8)
 
 
+def video_frame(path: str, index: int) -> np.ndarray | None:
+    """Frame `index` of a short video, read in order (seeking fails on tree.avi)."""
+    cap = cv2.VideoCapture(path)
+    frame = None
+    for _ in range(index + 1):
+        ok, frame = cap.read()
+        if not ok:
+            frame = None
+            break
+    cap.release()
+    return frame
+
+
 def load_backgrounds(split: str) -> dict[str, np.ndarray]:
     """{name: BGR uint8 image} of the split's backgrounds ('train': all but the held-out ones; 'heldout': those)."""
     out = {}
     for name, path in background_sources():
         if (name in HELDOUT_BACKGROUNDS) != (split == "heldout"):
             continue
-        image = vtest_median(path) if name == "vtest_median" else cv2.imread(path, cv2.IMREAD_COLOR)
+        if name == "vtest_median":
+            image = vtest_median(path)
+        elif name.startswith("tree_"):
+            image = video_frame(path, int(name[5:]))
+        else:
+            image = cv2.imread(path, cv2.IMREAD_COLOR)
         if image is not None and min(image.shape[:2]) >= 64:
             out[name] = image
     return out

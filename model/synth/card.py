@@ -53,7 +53,7 @@ def build_card(folder: str, config: dict | None = None) -> dict:
             "sleeves": counts(t["clothes"]["sleeves"] for t in target),
             "legwear": counts(t["clothes"]["legwear"] for t in target),
             "hair": counts(t["clothes"]["hair"] for t in target),
-            "height_m": histogram([t["height_m"] for t in target], np.linspace(0.8, 2.2, 15)),
+            "height_m": histogram([t["height_m"] for t in target], np.linspace(0.8, 2.6, 19)),
         },
         "all_people_pose_family": counts(p["pose"]["family"] for p in people),
         "camera": {

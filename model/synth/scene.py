@@ -31,7 +31,8 @@ from model.synth.shards import ShardSample
 SPLITS = {"train": 0, "heldout": 1}
 # Bumped when the scenes change (more variety): recorded per sample, so a set grown over several
 # revisions says which samples came from which (labels keep their meaning: see generate.LABELS_VERSION).
-SCENE_REVISION = 2  # 2: frame edges cut people off (black, joints beyond not `inside`), more occluders
+SCENE_REVISION = 3  # 2: frame edges cut people off (black, joints beyond not `inside`), more occluders;
+# 3: statures drawn around real ones (anny's height axis reaches 2.45 m), tree.avi backgrounds, baldness on men
 HELDOUT_CLIPS = ("dance_b", "getup_faceup")
 PADDING = 1.25  # padded crop side / person box side, as model/crop.py and the training crops
 FRAME_SIZES = ((1280, 720), (720, 1280), (640, 480), (1920, 1080), (1080, 1920))
@@ -74,6 +75,9 @@ def age_group(age: float) -> str:
 def sample_phenotype(rng: np.random.Generator, split: str) -> dict:
     while True:
         p = {k: float(rng.uniform(0, 1)) for k in PHENOTYPES}
+        # anny's height axis is wide (an adult at 0 is 1.2-1.35 m, at 1 2.3-2.45 m; measured): draw it around
+        # the middle of real statures (0.42: 1.75 m man, 1.62 m woman), extremes rarer but present.
+        p["height"] = float(np.clip(rng.normal(0.42, 0.14), 0.05, 0.85))
         r = rng.random()
         p["age"] = float(rng.uniform(1 / 3, 0.55) if r < 0.15 else rng.uniform(0.55, 0.9) if r < 0.85
                          else rng.uniform(0.9, 1.0))
@@ -92,7 +96,7 @@ def sample_clothes(rng: np.random.Generator, age: float, gender: float) -> dict:
     hair = str(rng.choice(list(HAIR) + ["bald"], p=[0.3, 0.3, 0.15, 0.05, 0.1, 0.1]))
     if age > 0.9 and rng.random() < 0.6:
         hair = "grey"
-    if hair == "bald" and (gender < 0.5 or age < 0.6):  # anny's gender: 0 female .. 1 male
+    if hair == "bald" and (gender > 0.5 or age < 0.6):  # anny's gender: 0 male .. 1 female (its anchors)
         hair = "brown"
     return {
         "shirt": _random_colour(rng), "trousers": _random_colour(rng), "shoes": _random_colour(rng, dark=True),
