@@ -1,8 +1,9 @@
 """Benchmark: the project's pipeline against MediaPipe's own single-person Pose, same frames, same process (CPU).
 
 Per clip, the first --frames frames are decoded once into memory (decoding is left out of every row). Then,
-round after round, each contender processes all of them in order, one after another, so that a change in
-the load of a shared machine hits every row alike:
+round after round, every contender processes all of them in order, taking turns every CHUNK frames (each
+keeps its own state between turns; a detector thread finishes its frame before the next contender's turn
+starts), so that the load of a shared machine, which swings within a minute, hits every row alike:
   mediapipe-pose  mp.solutions.pose.Pose(model_complexity=1) in video mode: MediaPipe's own single-person
                   solution, the speed to beat on a CPU (it finds at most one person)
   default         the project's default pipeline (PipelineConfig() with the clip's frame rate)
@@ -33,6 +34,7 @@ from app.sources import DEFAULT_SAMPLE, open_source
 from app.types import Frame
 
 WARMUP_FRAMES = 5
+CHUNK = 10  # frames per turn
 # Each lever of issue 12 alone, as config changes on top of the default.
 VARIANTS: dict[str, dict] = {
     "detector-thread-off": {"detector_thread": False},  # the detector before the network, every 3rd frame
@@ -86,6 +88,9 @@ class MediaPipePose:
     def reset(self) -> None:
         pass
 
+    def settle(self) -> None:
+        pass
+
     def close(self) -> None:
         self._pose.close()
 
@@ -111,19 +116,33 @@ class ProjectPipeline:
     def reset(self) -> None:
         self.processor.reset()
 
+    def settle(self) -> None:
+        """Lets a detector thread finish its frame, so that it does not run in another contender's turn."""
+        background = getattr(self.processor, "_background", None)
+        if background is not None:
+            background.settle()
+
     def close(self) -> None:
         self.processor.close()
 
 
-def run_once(contender, frames: list[Frame], fps: float) -> tuple[float, list[int]]:
-    """Warm-up, then every frame in order: (fps, people per frame)."""
-    for frame in frames[:WARMUP_FRAMES]:
-        contender.people(frame, fps)
-    contender.reset()
+def run_round(contenders: list, frames: list[Frame], fps: float) -> tuple[dict[str, float], dict[str, list[int]]]:
+    """Warm-up, then every frame in order, the contenders taking turns: ({name: fps}, {name: people per frame})."""
+    for contender in contenders:
+        for frame in frames[:WARMUP_FRAMES]:
+            contender.people(frame, fps)
+        contender.reset()
+        contender.settle()
     gc.collect()
-    start = time.perf_counter()
-    people = [contender.people(frame, fps) for frame in frames]
-    return len(frames) / (time.perf_counter() - start), people
+    seconds = {c.name: 0.0 for c in contenders}
+    people: dict[str, list[int]] = {c.name: [] for c in contenders}
+    for first in range(0, len(frames), CHUNK):
+        for contender in contenders:
+            start = time.perf_counter()
+            people[contender.name] += [contender.people(frame, fps) for frame in frames[first : first + CHUNK]]
+            seconds[contender.name] += time.perf_counter() - start
+            contender.settle()  # outside the timing: its detector's next result waits for its next turn
+    return {name: len(frames) / s for name, s in seconds.items()}, people
 
 
 def build(name: str, card: str | None = None):
@@ -150,13 +169,14 @@ def bench_clip(path: str, contenders: list[str], frames: int, rounds: int, card:
     ratios: dict[str, list[float]] = {name: [] for name in contenders}
     people: dict[str, list[int]] = {}
     for _ in range(rounds):
-        this_round = {}
-        for name in contenders:
-            # Built per round and closed after it: no contender's threads or caches outlive its turn.
-            contender = build(name, card)
-            try:
-                this_round[name], people[name] = run_once(contender, images, fps)
-            finally:
+        # Built per round and closed after it: no contender's threads or caches outlive the round.
+        built = []
+        try:
+            for name in contenders:
+                built.append(build(name, card))
+            this_round, people = run_round(built, images, fps)
+        finally:
+            for contender in built:
                 contender.close()
         for name in contenders:
             speeds[name].append(this_round[name])

@@ -54,6 +54,11 @@ class BackgroundDetector:
             self._cond.wait_for(lambda: not self._busy, timeout)
             return self._pop()
 
+    def settle(self, timeout: float | None = None) -> None:
+        """Blocks until no frame is in flight; the result stays to be taken (benchmarks time contenders apart)."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._busy, timeout)
+
     def _pop(self) -> tuple[Frame, list[Detection]] | None:
         if self._error is not None:
             error, self._error = self._error, None
