@@ -21,7 +21,6 @@ depth ambiguity). A rig cannot follow that without stretching, so each track get
   walk, "directions" is closer (14.3 vs 16.8 mm, bone directions 3.8 vs 4.6 degrees).
 """
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,17 +130,30 @@ class BoneLengthEstimator:
         return self.lengths
 
 
+def _nan_median(samples: np.ndarray) -> np.ndarray:
+    """(17,) median of each column of samples (N, 17), NaNs left out (NaN where a column has none).
+
+    np.nanmedian goes through masked arrays and costs about a millisecond here; this runs every warm-up frame.
+    """
+    ordered = np.sort(samples, axis=0)  # NaNs sort last
+    count = np.isfinite(samples).sum(axis=0)
+    columns = np.arange(samples.shape[1])
+    low = ordered[np.maximum((count - 1) // 2, 0), columns]
+    high = ordered[np.maximum(count // 2, 0), columns]
+    return np.where(count > 0, 0.5 * (low + high), np.nan)
+
+
 def _robust_median(samples: np.ndarray, previous: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Per bone: median of the samples within 3 MADs of the plain median, and the MAD (scaled to a std), mm.
 
     samples (N, 17) with NaN for unmeasured bones; a bone never measured keeps `previous` (or 0).
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: bones not seen yet
-        median = np.nanmedian(samples, axis=0)
-        mad = 1.4826 * np.nanmedian(np.abs(samples - median), axis=0)
-        keep = np.abs(samples - median) <= 3.0 * np.maximum(mad, 1.0)
-        robust = np.nanmedian(np.where(keep, samples, np.nan), axis=0)
+    median = _nan_median(samples)
+    deviation = np.abs(samples - median)
+    mad = 1.4826 * _nan_median(deviation)
+    with np.errstate(invalid="ignore"):
+        keep = deviation <= 3.0 * np.maximum(np.nan_to_num(mad), 1.0)
+    robust = _nan_median(np.where(keep, samples, np.nan))
     fallback = np.zeros(NUM_JOINTS) if previous is None else previous
     robust = np.where(np.isfinite(robust), robust, fallback)
     robust[0] = 0.0
