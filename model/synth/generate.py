@@ -68,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     os.makedirs(args.out, exist_ok=True)
     done = complete_shards(args.out)
+    # A shard holding at least what this count needs is kept (a smaller --count never rewrites data).
     todo = [k for k in range(shard_count(args.count, args.shard_size))
-            if done.get(k) != expected_size(k, args.count, args.shard_size)]
+            if done.get(k, 0) < expected_size(k, args.count, args.shard_size)]
     have = sum(n for k, n in done.items() if k * args.shard_size < args.count)
     print(f"synth: {args.out}: {have} samples in complete shards, {len(todo)} shards to make", flush=True)
     if not todo:
