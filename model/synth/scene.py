@@ -31,8 +31,9 @@ from model.synth.shards import ShardSample
 SPLITS = {"train": 0, "heldout": 1}
 # Bumped when the scenes change (more variety): recorded per sample, so a set grown over several
 # revisions says which samples came from which (labels keep their meaning: see generate.LABELS_VERSION).
-SCENE_REVISION = 3  # 2: frame edges cut people off (black, joints beyond not `inside`), more occluders;
-# 3: statures drawn around real ones (anny's height axis reaches 2.45 m), tree.avi backgrounds, baldness on men
+SCENE_REVISION = 4  # 2: frame edges cut people off (black, joints beyond not `inside`), more occluders;
+# 3: statures drawn around real ones (anny's height axis reaches 2.45 m), tree.avi backgrounds, baldness on men;
+# 4: eyes, iris, lips and mouth coloured (anny's UV segmentation and lips texture)
 HELDOUT_CLIPS = ("dance_b", "getup_faceup")
 PADDING = 1.25  # padded crop side / person box side, as model/crop.py and the training crops
 FRAME_SIZES = ((1280, 720), (720, 1280), (640, 480), (1920, 1080), (1080, 1920))
@@ -42,6 +43,7 @@ FAMILY_WEIGHTS = {"stand": 1.0, "walk": 1.0, "arms_up": 1.5, "arms_out": 1.5, "a
                   "bend": 0.8, "lying": 0.8, "random": 1.5}
 SKIN_TONES = np.array([[0.97, 0.83, 0.73], [0.90, 0.72, 0.60], [0.78, 0.57, 0.44], [0.58, 0.39, 0.27],
                        [0.36, 0.22, 0.15], [0.24, 0.15, 0.11]])  # RGB, light to dark
+IRIS = {"brown": (0.25, 0.13, 0.05), "dark": (0.08, 0.05, 0.03), "blue": (0.25, 0.4, 0.6), "green": (0.3, 0.4, 0.25)}
 HAIR = {"black": (0.05, 0.04, 0.04), "brown": (0.25, 0.15, 0.08), "blond": (0.75, 0.6, 0.35),
         "red": (0.55, 0.22, 0.1), "grey": (0.65, 0.65, 0.65)}
 
@@ -103,7 +105,7 @@ def sample_clothes(rng: np.random.Generator, age: float, gender: float) -> dict:
         "shirt_texture": bool(rng.random() < 0.4), "trousers_texture": bool(rng.random() < 0.3),
         "sleeves": str(rng.choice(["long", "short", "none"], p=[0.5, 0.4, 0.1])),
         "legwear": str(rng.choice(["long", "shorts", "skirt"], p=[0.65, 0.2, 0.15])),
-        "hair": hair,
+        "hair": hair, "iris": str(rng.choice(list(IRIS), p=[0.45, 0.3, 0.15, 0.1])),
     }
 
 
@@ -134,6 +136,8 @@ def vertex_colours(model: BodyModel, person: dict, textures: list[np.ndarray], r
         "shirt": shirt, "sleeve": shirt if c["sleeves"] != "none" else skin,
         "forearm": shirt if c["sleeves"] == "long" else skin, "trousers": trousers,
         "shin": trousers if c["legwear"] == "long" else skin, "shoe": np.asarray(c["shoes"]),
+        "eye_white": np.array([0.88, 0.87, 0.84]), "iris": np.asarray(IRIS[c.get("iris", "brown")]),
+        "lips": skin * np.array([0.85, 0.62, 0.62]), "mouth": np.array([0.3, 0.06, 0.06]),
     }
     for k, name in enumerate(REGIONS):
         value = table[name]
