@@ -318,6 +318,55 @@ class Trainer:
         set_frozen_eval(self.frozen)
 
 
+def pooled_features(net: CascadeNet, dataset: Dataset, count: int, size: int, seed: int) -> torch.Tensor:
+    """The person head's input, pooled backbone features (N, 2 Cb), of `count` augmented items of `dataset`
+    (drawn with a generator seeded by `seed`; eval mode, no gradients)."""
+    rng = np.random.default_rng([seed, 3])
+    picks = rng.integers(len(dataset), size=count)
+    _set_size(dataset, size)
+    feats = []
+    net.eval()
+    with torch.no_grad():
+        for lo in range(0, count, 16):
+            images = torch.stack([_resized(dataset[int(i)], size).image for i in picks[lo:lo + 16]])
+            images = edge_band(images, rng, GeneraliseConfig.edge_band_prob)
+            f = net.backbone(images)
+            feats.append(torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1))
+    return torch.cat(feats)
+
+
+def train_person_head(net: CascadeNet, sources: Sources, per_class: int = 1500, steps: int = 1500,
+                      seed: int = 0, log=print) -> dict:
+    """Train only the person head on the frozen network (everything else unchanged): a cheap way to give
+    trained weights a person score. Positives: the real crops (and synthetic ones when there are any),
+    negatives: sources.negatives, `per_class` augmented items each at the network's input size; Adam on
+    the head's MLP over the pooled features, full batch. Returns the final training loss and accuracy."""
+    size = net.cfg.input_size
+    real = pooled_features(net, sources.real, per_class, size, seed)
+    shards = sources.list_shards()
+    synthetic = sources.synthetic(shards) if shards else None
+    if synthetic is not None and len(synthetic):
+        real = torch.cat([real[: per_class // 2], pooled_features(net, synthetic, per_class - per_class // 2, size, seed + 1)])
+    negative = pooled_features(net, sources.negatives, per_class, size, seed + 2)
+    x = torch.cat([real, negative])
+    y = torch.cat([torch.ones(len(real)), torch.zeros(len(negative))])
+    torch.manual_seed(seed)
+    head = net.person_head.mlp
+    head.train()
+    opt = torch.optim.Adam(head.parameters(), lr=1e-3, weight_decay=1e-4)
+    for step in range(steps):
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(head(x)[:, 0], y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if (step + 1) % 250 == 0:
+            log(json.dumps({"head_step": step + 1, "loss": round(float(loss), 4)}))
+    head.eval()
+    with torch.no_grad():
+        accuracy = float(((head(x)[:, 0] > 0).float() == y).float().mean())
+    return {"loss": float(loss), "accuracy": accuracy, "positives": len(real), "negatives": len(negative)}
+
+
 def network_from(init: str, person_head: int = 64) -> CascadeNet:
     """The network of checkpoint `init` (e.g. the committed assets/cascade_light.pt), fp32, with a person
     head: the checkpoint's own, or a fresh one of width `person_head` if it has none."""
@@ -456,9 +505,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=GeneraliseConfig.batch_size, help="positive crops per step")
     p.add_argument("--negatives-per-step", type=int, default=GeneraliseConfig.negatives)
     p.add_argument("--loader-threads", type=int, default=0, help="threads preparing crops (a GPU run needs many)")
+    p.add_argument("--lr", type=float, default=GeneraliseConfig.lr, help="heads and lifting block")
+    p.add_argument("--backbone-lr", type=float, default=GeneraliseConfig.backbone_lr)
+    p.add_argument("--head-lr", type=float, default=GeneraliseConfig.head_lr, help="the person head")
     p.add_argument("--device", default="cpu", help="cpu or cuda (bf16 autocast, channels_last)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt with its recipe")
     p.add_argument("--ship", metavar="PATH", default="", help="only write OUT/weights.pt as fp16 to PATH and exit")
+    p.add_argument("--head-only", action="store_true",
+                   help="train only the person head on --init's frozen network and write OUT/weights.pt")
     args = p.parse_args(argv)
     try:
         if args.ship:
@@ -472,10 +526,30 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _head_only(args: argparse.Namespace) -> int:
+    from model.checkpoint import make_payload, save_checkpoint
+
+    torch.set_num_threads(args.threads)
+    net = network_from(args.init)
+    sources = distill_sources(args.data, net.cfg.input_size, args.negatives, args.synth, GeneraliseConfig.seed)
+    if sources.negatives is None:
+        raise DatasetError(f"{args.negatives}/train.npz: no negatives; run `python -m bench.mine_negatives` first")
+    result = train_person_head(net, sources, log=lambda line: print(line, flush=True))
+    print(json.dumps({"person_head": result}), flush=True)
+    path = os.path.join(args.out, "weights.pt")
+    save_checkpoint(path, make_payload(net.eval(), net.cfg, format=RESUME_FORMAT,
+                                       progress={"person_head_only": result, "init": args.init}))
+    print(f"wrote {path}", flush=True)
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
+    if args.head_only:
+        return _head_only(args)
     last = os.path.join(args.out, "last.pt")
     tcfg = GeneraliseConfig(steps=args.steps, threads=args.threads, batch_size=args.batch_size,
-                            negatives=args.negatives_per_step, loader_threads=args.loader_threads)
+                            negatives=args.negatives_per_step, loader_threads=args.loader_threads, lr=args.lr,
+                            backbone_lr=args.backbone_lr, head_lr=args.head_lr)
     if args.resume:
         if not os.path.isfile(last):
             raise DatasetError(f"{last}: nothing to resume; start a run without --resume")
