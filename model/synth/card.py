@@ -88,6 +88,7 @@ def _heldout_definition() -> dict:
 
     return {"bodies": "weight > 0.75 and muscle > 0.7, or proportions > 0.8 and height < 0.25 (anny phenotypes)",
             "deepmimic_clips": list(HELDOUT_CLIPS), "backgrounds": list(HELDOUT_BACKGROUNDS),
+            "footage_poses": "train split only (the distillation set's triangulated poses)",
             "note": "pose families and clothing textures are shared; occluders follow the split's body rule too"}
 
 
