@@ -1,7 +1,7 @@
 """One synthetic sample: people, camera, lights and background drawn at random, rendered as the target's crop with labels.
 
 Every random number of sample i comes from numpy's generator seeded with (seed, split, i), so a rerun
-makes the same sample. World frame: metres, Z up, ground at z = 0; camera frame x right, y down, z forward.
+makes the same sample (within one SCENE_REVISION). World frame: metres, Z up, ground at z = 0; camera frame x right, y down, z forward.
 
 The target person stands (sits, lies) at the origin; 0-3 other people stand around, some between the
 camera and the target. The camera (field of view 40-90 degrees, any height, pitch from the aim at the
@@ -9,7 +9,9 @@ person plus an offset that puts the person anywhere in the frame, roll) sees a v
 stored crop is the square around the target's projected mesh box, padded by PADDING (the crop a
 detector box gets) times STORED_MARGIN (room for augmentation), rendered directly at crop_size px with
 the crop's own intrinsics. People that would be small in the full frame are rendered at their native
-size and scaled up (the low resolution a far-away person has).
+size and scaled up (the low resolution a far-away person has). In a share of the samples the full
+frame's edges are drawn: beyond them the crop is black, as model/crop.py cuts it, and joints there are not
+`inside`. Labels: model/synth/body.py (the teacher's joint definition, teacher offsets applied).
 
 Held-out split: bodies from a reserved phenotype region (heldout_body), DeepMimic clips HELDOUT_CLIPS
 and the backgrounds appearance.HELDOUT_BACKGROUNDS; the training split never draws any of them.
