@@ -133,6 +133,10 @@ class FrameProcessor:
         self._frame_interval_s = 0.0
         if self._background is not None:
             self._background.wait()  # boxes of the previous input must not reach the next one
+        if hasattr(self.detector, "reset"):
+            # A video-mode detector follows the last input's people: without this an input's files
+            # depended on the input before it (process, and the actors of process --ray, run many).
+            self.detector.reset()
 
     def camera_for(self, frame: Frame) -> CameraIntrinsics:
         if self._camera is None or (self._camera.cx, self._camera.cy) != (frame.width / 2, frame.height / 2):

@@ -103,6 +103,12 @@ class UnionDetector:
         keep = nms(boxes, np.array([d.score for d in found]), self.nms_iou)[: self.max_people]
         return [found[i] for i in keep]
 
+    def reset(self) -> None:
+        """Reset the detectors that keep state between frames (between two unrelated inputs)."""
+        for detector in self.detectors:
+            if hasattr(detector, "reset"):
+                detector.reset()
+
     def close(self) -> None:
         for detector in self.detectors:
             detector.close()

@@ -73,6 +73,16 @@ class MediaPipeDetector:
             np.array(boxes).reshape(-1, 4), scores, frame.width, frame.height, c.min_score, c.nms_iou, c.max_people
         )
 
+    def reset(self) -> None:
+        """Forget the video so far (between two unrelated inputs): in video mode the landmarker follows the
+        people of its last frames, so the next input's first frames would look where the last input's were."""
+        if self.video_mode and self._landmarker is not None:
+            from model.teacher import create_pose_landmarker
+
+            self._landmarker.close()
+            self._landmarker = create_pose_landmarker(num_poses=self.config.max_people, video_mode=True)
+        self._last_ms = -1
+
     def close(self) -> None:
         if self._landmarker is not None:
             self._landmarker.close()
