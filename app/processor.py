@@ -54,10 +54,12 @@ class PipelineConfig:
     track_rois: bool = True  # also look where tracked people were: bridges detector misses
     track_roi_max_missed_s: float = 0.5  # stop looking for a lost person after this long
     track_roi_max_unconfirmed_s: float = 0.5  # ... or once no detector has seen them for this long (no ghosts)
-    # With detect_every=0 on a CPU the detector runs on its own thread (app.detection.background): every person
-    # is followed from their last pose, and the detector's boxes, a frame or two old when they arrive, only
-    # confirm people already followed and bring in new ones; one pose-network call per frame (issue 12).
-    detector_thread: bool = True
+    # With detect_every=0 on a CPU, True runs the detector on its own thread (app.detection.background): every
+    # person is followed from their last pose, and the detector's boxes, a frame or two old when they arrive, only
+    # confirm people already followed and bring in new ones; one pose-network call per frame. Off by default: on
+    # 2 shared cores it did not pay (bench/cpu_vs_mediapipe.py: 0.22 vs 0.23, 0.13 vs 0.13, 0.18 vs 0.20 of
+    # MediaPipe's fps on 3 clips) and tracked 94.1 instead of 94.2 % of frames right (issue 12).
+    detector_thread: bool = False
     # Run the person detector on every Nth frame only, following tracked people in between; 0 = automatic:
     # every frame where the pose network runs on a GPU, every CPU_DETECT_EVERY-th on a CPU, where the
     # detector costs half of each frame (bench/pipeline.py: about 1.6x the frame rate; bench/tracking_quality.py:

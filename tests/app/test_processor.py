@@ -177,7 +177,7 @@ class _CountingBackend:
 
 
 def test_detector_on_its_own_thread_follows_both_people_with_one_network_call_per_frame():
-    config = PipelineConfig(source=DEFAULT_SAMPLE, backend="cascade", device="cpu")  # detect_every 0: threaded on a CPU
+    config = PipelineConfig(source=DEFAULT_SAMPLE, backend="cascade", device="cpu", detector_thread=True)  # detect_every 0
     detector, backend = _CountingDetector(config), _CountingBackend(config)
     processor = FrameProcessor(config, detector=detector, backend=backend)
     try:
