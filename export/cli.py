@@ -148,10 +148,9 @@ def build_card(checkpoint, out_dir: Path, stem: str) -> ModelCard:
         OutputSpec(
             "joint_confidence", (-1, j),
             "the network's confidence per joint: the mass of the joint's 2D heatmap (its volume's softmax summed "
-            "over depth) within 1 heatmap cell of the soft-argmax (u, v), fading to 0 at 2 cells, calibrated to the share of "
-            "joints within 0.1 of the box side at that mass (model/confidence.py); high for a sharp single peak, low "
+            "over depth) within 1 heatmap cell of the soft-argmax (u, v), fading to 0 at 2 cells; near 1 for a sharp single peak, low "
             "for a spread or doubled map (hidden or absent joints)",
-            "probability in [0, 1]",
+            "probability mass in [0, 1]",
         ),
     )
     if cfg.person_head:

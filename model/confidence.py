@@ -6,10 +6,8 @@ over heatmap cells; the confidence is the mass of p inside a window around the s
 weight within PEAK_RADIUS cells, fading linearly to zero one cell further (a hard edge would let a
 rounding difference between runtimes move a whole cell in or out). A sharp, single peak puts most of its mass there (confidence near 1); a flat or
 two-peaked map (a hidden wrist, a joint the crop does not show, an empty background crop) spreads it
-(confidence near 0). The network outputs calibrated(mass): the share of joints within 0.1 of the box
-side of the reference, as a function of that mass, on the shipped weights (a logistic curve in
-sqrt(mass), fitted to the held-out camera's 2,261 joints, assets/README.md; so it is on the scale the
-app's 0.3 thresholds expect: the raw mass, median 0.36, left most joints out of a pose's box).
+(confidence near 0). It is in [0, 1] and monotone in how concentrated the map is, not a calibrated
+probability of a correct joint (assets/README.md reports how it relates to the error).
 
 Person score (a small head): global average and max pooling of the backbone's stride-32 features, an
 MLP, a logit; sigmoid(logit) in [0, 1] is the probability that the crop holds a person. It is trained
@@ -21,9 +19,6 @@ import torch
 from torch import nn
 
 PEAK_RADIUS = 1.0  # heatmap cells of full weight around the peak: the 3 x 3 cells nearest it (+-4 px at 192 px, stride 4)
-# calibrated(mass) = sigmoid(A * sqrt(mass) + B): 33% right at mass 0.05, 68% at 0.25, 89% at 0.6 (assets/README.md).
-CALIBRATION_A = 5.16
-CALIBRATION_B = -1.85
 
 
 def volume_marginals(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -48,11 +43,6 @@ def peak_mass(p_vu: torch.Tensor, u: torch.Tensor, v: torch.Tensor, radius: floa
     in_v = (radius + 1.0 - (cells_v - v[..., None]).abs()).clamp(0.0, 1.0)  # (B, J, H)
     per_row = (p_vu * in_u[..., None, :]).sum(-1)  # (B, J, H)
     return (per_row * in_v).sum(-1).clamp(0.0, 1.0)
-
-
-def calibrated(mass: torch.Tensor) -> torch.Tensor:
-    """Peak mass (any shape) in [0, 1] -> the probability that the joint is right (see CALIBRATION_A)."""
-    return torch.sigmoid(CALIBRATION_A * mass.clamp(min=0.0).sqrt() + CALIBRATION_B)
 
 
 class PersonHead(nn.Module):

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from model.backbones import build_backbone
-from model.confidence import PersonHead, calibrated, peak_mass, volume_marginals
+from model.confidence import PersonHead, peak_mass, volume_marginals
 from model.config import ModelConfig
 from model.skeleton import ROOT
 
@@ -40,7 +40,7 @@ class CascadeOutput(NamedTuple):
     ordinal_logits: (B, C, H, W)   logits of P(d(w,h) > c) for c = 0..C-1 (Eq. 5).
     uvz:            (B, J, 3)      soft-argmax 2.5D joints in grid units (heatmap px, depth bins).
     joints_3d:      (B, J, 3)      lifted root-relative joints in mm (geodesic-normalised, Eq. 10).
-    joint_confidence: (B, J)       calibrated peak mass of each joint's 2D heatmap in [0, 1] (model/confidence.py).
+    joint_confidence: (B, J)       peak mass of each joint's 2D heatmap in [0, 1] (model/confidence.py).
     person_logit:   (B,)           logit of "the crop holds a person", or None without a person head.
     """
 
@@ -258,7 +258,7 @@ class CascadeNet(nn.Module):
         logits = self.volume(torch.cat([ctx, depth_features, bones, joints, cube], dim=1))
         p_vu, pz = volume_marginals(logits)
         uvz = soft_argmax_marginals(p_vu, pz)
-        confidence = calibrated(peak_mass(p_vu, uvz[..., 0], uvz[..., 1]))
+        confidence = peak_mass(p_vu, uvz[..., 0], uvz[..., 1])
         lift_in = normalise_uvz(uvz.detach() if cfg.lift_detach else uvz, cfg)
         joints_3d = self.lifting(lift_in)
         person_logit = self.person_head(features) if self.person_head is not None else None
