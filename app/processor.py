@@ -151,23 +151,24 @@ class FrameProcessor:
             self._smoothers.clear()
         camera = self.camera_for(frame)
         t0 = time.perf_counter()
+        not_people: set[int] = set()  # ids of this frame's poses the backend judged not a person
         if self._background is not None:
             boxes, box_confirmed = self._follow_and_detect(frame, fps)
             t1 = time.perf_counter()
-            found = self._poses(frame, boxes, camera)
+            found = self._poses(frame, boxes, camera, not_people)
             flags = {id(p): ok for p, ok in zip(found, box_confirmed) if p is not None}
             poses = remove_duplicate_poses([p for p in found if p is not None])
-            confirmed = [flags[id(p)] for p in poses]
+            confirmed = [flags[id(p)] and id(p) not in not_people for p in poses]
         else:
             detections = self._detect(frame)
             t1 = time.perf_counter()
-            detected = self._estimate(frame, detections, camera)
+            detected = self._estimate(frame, detections, camera, not_people)
             poses = detected
             if self.config.track_rois:
                 rois = self._track_rois(detected, frame.time_s, fps)
-                poses = remove_duplicate_poses(detected + self._estimate(frame, rois, camera))
+                poses = remove_duplicate_poses(detected + self._estimate(frame, rois, camera, not_people))
             confirmed_ids = {id(p) for p in detected}
-            confirmed = [id(p) in confirmed_ids for p in poses]
+            confirmed = [id(p) in confirmed_ids and id(p) not in not_people for p in poses]
         t2 = time.perf_counter()
         tracks = self._track_and_smooth(poses, confirmed, frame.time_s, fps)
         t3 = time.perf_counter()
@@ -276,11 +277,15 @@ class FrameProcessor:
                               3 * self._frame_interval_s)
         return self.tracker.predicted_boxes(t, max_missed, set(self.tracker.live_ids), max_unconfirmed)
 
-    def _poses(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics) -> list[PersonPose | None]:
+    def _poses(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics,
+               not_people: set[int]) -> list[PersonPose | None]:
         """One pose per box (one backend call), placed in camera space; None where the backend found none.
 
         A pose's box is the padded extent of its confident joints, not the detector's box: it is
         tighter where detectors merge two people, and is the same kind of box for every backend.
+        The ids of poses the backend judged not a person (PoseEstimate.is_person) are added to
+        not_people: such a pose may continue a track but never confirms or starts one (a detector's
+        box on an empty wall then never becomes a skeleton).
         """
         if not detections:
             return []
@@ -295,11 +300,14 @@ class FrameProcessor:
             # A backend's own person score (app.backends.base.PoseEstimate) replaces the detector's box score.
             score = float(getattr(estimate, "score", det.score))
             poses.append(PersonPose(box, keypoints_2d, joints_3d, root, score))
+            if not getattr(estimate, "is_person", True):
+                not_people.add(id(poses[-1]))
         return poses
 
-    def _estimate(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics) -> list[PersonPose]:
+    def _estimate(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics,
+                  not_people: set[int]) -> list[PersonPose]:
         """Poses for the boxes (one backend call), placed in camera space, duplicates removed."""
-        return remove_duplicate_poses([p for p in self._poses(frame, detections, camera) if p is not None])
+        return remove_duplicate_poses([p for p in self._poses(frame, detections, camera, not_people) if p is not None])
 
     def _track_rois(self, poses: list[PersonPose], t: float, fps: float) -> list[Detection]:
         """Regions where tracked people should be but no detected pose matches them.

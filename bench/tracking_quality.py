@@ -7,6 +7,7 @@ that many foreground tracks, with more (a ghost or the same person twice), with 
 distinct foreground IDs (more than the people = a track was broken or swapped), and the longest run of
 frames a track lived on its own predicted region without the detector confirming it.
 Run: .venv/bin/python -m bench.tracking_quality [--backend cascade|mediapipe] [--frames 100] [--detect-every N (0 = automatic)]
+       [--detector mediapipe+ssdlite|ssdlite|...] [--card OTHER.card.json (cascade backend with other weights)]
 """
 
 import argparse
@@ -60,10 +61,17 @@ def main() -> None:
     parser.add_argument("--backend", default=PipelineConfig().backend)
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--detect-every", type=int, default=PipelineConfig().detect_every, help="0 = automatic")
+    parser.add_argument("--detector", default=PipelineConfig().detector, help="app.detection name, 'a+b' = union")
+    parser.add_argument("--card", help="run the cascade backend with this model card instead of the shipped one")
     args = parser.parse_args()
-    config = replace(PipelineConfig(), backend=args.backend, detect_every=args.detect_every)
-    processor = FrameProcessor(config)
-    print(f"backend {processor.backend_name}, detector {config.detector}, detect every {processor.detect_every} frame(s)")
+    config = replace(PipelineConfig(), backend=args.backend, detect_every=args.detect_every, detector=args.detector)
+    backend = None
+    if args.card:
+        from app.backends.cascade import CascadeBackend
+
+        backend = CascadeBackend(card_path=args.card, engine=config.engine, device=config.device)
+    processor = FrameProcessor(config, backend=backend)
+    print(f"backend {processor.backend_name}{' (' + args.card + ')' if args.card else ''}, detector {config.detector}, detect every {processor.detect_every} frame(s)")
     print(f"{'clip':<28} {'people':>6} {'frames':>6} {'exact':>6} {'more':>5} {'fewer':>6} {'IDs':>4} {'undetected run':>15}")
     total = {"frames": 0, "exact": 0, "more": 0, "fewer": 0}
     for path, people in clips():

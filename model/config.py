@@ -62,7 +62,7 @@ class ModelConfig:
     def __post_init__(self) -> None:
         assert self.backbone in BACKBONES, f"backbone must be one of {BACKBONES}, got {self.backbone!r}"
         assert self.input_size % BACKBONE_STRIDE == 0, f"input_size must be a multiple of {BACKBONE_STRIDE}"
-        assert len(self.deconv_channels) == 3, "three stride-2 deconvs take stride 32 to stride 4"
+        assert len(self.deconv_channels) in (2, 3), "two or three stride-2 deconvs take stride 32 to stride 8 or 4"
         assert self.depth_bins >= 2 and self.depth_bins % 2 == 0, "depth_bins must be even and >= 2"
         assert 0.0 <= self.dropout < 1.0
         assert self.bone_sigma_start >= self.bone_sigma_end > 0

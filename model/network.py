@@ -42,6 +42,8 @@ class CascadeOutput(NamedTuple):
     joints_3d:      (B, J, 3)      lifted root-relative joints in mm (geodesic-normalised, Eq. 10).
     joint_confidence: (B, J)       peak mass of each joint's 2D heatmap in [0, 1] (model/confidence.py).
     person_logit:   (B,)           logit of "the crop holds a person", or None without a person head.
+    heatmap_2d:     (B, J, H, W)   the volume's 2D marginal (sums to 1 per joint), soft-argmax's u, v.
+    depth_marginal: (B, J, C)      the volume's depth marginal (sums to 1 per joint), soft-argmax's z.
     """
 
     bone_heatmaps: torch.Tensor
@@ -52,6 +54,8 @@ class CascadeOutput(NamedTuple):
     joints_3d: torch.Tensor
     joint_confidence: torch.Tensor | None = None
     person_logit: torch.Tensor | None = None
+    heatmap_2d: torch.Tensor | None = None
+    depth_marginal: torch.Tensor | None = None
 
 
 def conv_bn_relu(in_ch: int, out_ch: int, kernel: int = 3, dilation: int = 1) -> nn.Sequential:
@@ -251,7 +255,12 @@ class CascadeNet(nn.Module):
         assert images.dim() == 4 and images.shape[1:] == (3, cfg.input_size, cfg.input_size), (
             f"expected (B, 3, {cfg.input_size}, {cfg.input_size}) images, got {tuple(images.shape)}"
         )
-        features = self.backbone(images)
+        return self.decode(self.backbone(images))
+
+    def decode(self, features: torch.Tensor) -> CascadeOutput:
+        """Backbone features (B, Cb, S/32, S/32) -> CascadeOutput: everything after the backbone, so that
+        a student sharing a frozen backbone (model/compress.py) computes the features once for both."""
+        cfg = self.cfg
         ctx = self.context(features)
         bones, joints = self.bone_joint(ctx)
         depth_features, cube, ordinal = self.depth_centric(ctx, joints)
@@ -262,7 +271,7 @@ class CascadeNet(nn.Module):
         lift_in = normalise_uvz(uvz.detach() if cfg.lift_detach else uvz, cfg)
         joints_3d = self.lifting(lift_in)
         person_logit = self.person_head(features) if self.person_head is not None else None
-        return CascadeOutput(bones, joints, cube, ordinal, uvz, joints_3d, confidence, person_logit)
+        return CascadeOutput(bones, joints, cube, ordinal, uvz, joints_3d, confidence, person_logit, p_vu, pz)
 
     def infer(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images (B, 3, S, S) -> (uvz (B, J, 3), joints_3d (B, J, 3)), plain tensors for export.

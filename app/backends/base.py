@@ -12,17 +12,22 @@ class BackendError(RuntimeError):
 
 
 class PoseEstimate(tuple):
-    """A (keypoints_2d, joints_3d) pair that also carries the backend's own person score, .score in [0, 1].
+    """A (keypoints_2d, joints_3d) pair that also carries the backend's own person score, .score in [0, 1],
+    and its verdict, .is_person (the score reached the backend's threshold).
 
     It unpacks and indexes like the plain pair every backend returns, so code that only needs the pose
     is unchanged; the pipeline takes .score, where there is one, as the pose's score instead of the
-    detector's box score (app.processor)."""
+    detector's box score, and a pose that is not a person may follow a person already tracked but
+    never confirms or starts a track (app.processor)."""
 
     score: float
+    is_person: bool
 
-    def __new__(cls, keypoints_2d: np.ndarray, joints_3d: np.ndarray, score: float) -> "PoseEstimate":
+    def __new__(cls, keypoints_2d: np.ndarray, joints_3d: np.ndarray, score: float,
+                is_person: bool = True) -> "PoseEstimate":
         pair = super().__new__(cls, (keypoints_2d, joints_3d))
         pair.score = float(score)
+        pair.is_person = bool(is_person)
         return pair
 
 

@@ -7,8 +7,10 @@ is axis-aligned (no rotation), so the crop's axes are the camera's.
 
 Confidence: each joint's is the network's own (joint_confidence: the peak mass of its 2D heatmap, see
 model/confidence.py), and each crop's person score (person_score) says whether it holds a person at all:
-crops under person_threshold come back as None, so they never reach tracking, and the others are
-PoseEstimate pairs whose score becomes the pose's. A card exported before the network had these outputs
+every crop comes back as a PoseEstimate whose score becomes the pose's, flagged is_person=False under
+person_threshold; the pipeline lets such a pose follow a person it already tracks (the score of a real
+person seen from an odd angle dips for a frame) but never lets it confirm or start a track, so a ghost
+on an empty box never appears. A card exported before the network had these outputs
 still works: a joint then gets the detection's score, halved when the point falls outside its crop (an
 extrapolation), and no crop is dropped.
 """
@@ -62,7 +64,7 @@ class CascadeBackend:
     device: 'auto', 'cuda' or 'cpu'. The environment variables let a user override the choice
     from any front end (GUI, `process`) that builds the backend with defaults. threads: CPU threads of
     an ONNX Runtime engine (0 = all cores; `process --ray` gives each actor its share).
-    person_threshold: crops whose person score is under it are dropped (networks with a person head).
+    person_threshold: crops whose person score is under it are flagged not a person (networks with a person head).
     name: 'cascade/<engine>' for the status line; engine_name: the engine alone.
     """
 
@@ -96,7 +98,7 @@ class CascadeBackend:
         self, frame: Frame, detections: Sequence[Detection]
     ) -> list[tuple[np.ndarray, np.ndarray] | None]:
         """One (keypoints_2d (J, 3) px + confidence, joints_3d (J, 3) mm root-relative) per detection:
-        a PoseEstimate with the person score where the network has one, None for a crop it rejects."""
+        a PoseEstimate with the person score and verdict where the network has one; None for non-finite output."""
         if not detections:
             return []
         started = time.perf_counter()
@@ -112,9 +114,6 @@ class CascadeBackend:
         person = out.get("person_score")
         results: list[tuple[np.ndarray, np.ndarray] | None] = []
         for i, detection in enumerate(detections):
-            if person is not None and not person[i] >= self.person_threshold:
-                results.append(None)  # not a person (a NaN score is not one either)
-                continue
             joints = out["joints_3d"][i].astype(np.float64)
             joints = joints - joints[self.root]
             if "joint_confidence" in out:
@@ -127,7 +126,11 @@ class CascadeBackend:
                 LOG.warning("cascade: non-finite output for person %d in frame %d; skipped", i, frame.index)
                 results.append(None)
                 continue
-            results.append(PoseEstimate(keypoints, joints, float(person[i])) if person is not None else (keypoints, joints))
+            if person is None:
+                results.append((keypoints, joints))
+            else:  # a NaN score is not a person either
+                score = float(person[i]) if np.isfinite(person[i]) else 0.0
+                results.append(PoseEstimate(keypoints, joints, score, bool(score >= self.person_threshold)))
         self.timings_ms = {"crop": 1000 * (cropped - started), "engine": 1000 * (inferred - cropped)}
         return results
 

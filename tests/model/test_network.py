@@ -136,8 +136,11 @@ def test_forward_outputs_shapes_dtypes_ranges(tiny_net: CascadeNet) -> None:
     assert out.depth_cube.shape == (b, c, h, h) and out.ordinal_logits.shape == (b, c, h, h)
     assert out.uvz.shape == (b, NUM_JOINTS, 3) and out.joints_3d.shape == (b, NUM_JOINTS, 3)
     assert out.joint_confidence.shape == (b, NUM_JOINTS) and out.person_logit is None  # TINY has no person head
-    for t in out[:-1]:
-        assert t.dtype == torch.float32 and torch.isfinite(t).all()
+    assert out.heatmap_2d.shape == (b, NUM_JOINTS, h, h) and out.depth_marginal.shape == (b, NUM_JOINTS, c)
+    assert torch.allclose(out.heatmap_2d.sum(dim=(2, 3)), torch.ones(b, NUM_JOINTS), atol=1e-5)
+    assert torch.allclose(out.depth_marginal.sum(dim=2), torch.ones(b, NUM_JOINTS), atol=1e-5)
+    for t in out:
+        assert t is None or (t.dtype == torch.float32 and torch.isfinite(t).all())
     assert out.joint_confidence.min() >= 0 and out.joint_confidence.max() <= 1
     assert out.uvz[..., :2].min() >= 0 and out.uvz[..., :2].max() <= h - 1
     assert out.uvz[..., 2].min() >= 0 and out.uvz[..., 2].max() <= c - 1

@@ -152,7 +152,7 @@ def head_card(tmp_path_factory):
 
 
 @pytest.mark.parametrize("engine", ["onnxruntime", "torch"])
-def test_person_score_drops_crops_and_scores_poses(head_card, frame, engine):
+def test_person_score_flags_crops_and_scores_poses(head_card, frame, engine):
     from app.backends.base import PoseEstimate
 
     detections = boxes_for(frame)
@@ -162,10 +162,41 @@ def test_person_score_drops_crops_and_scores_poses(head_card, frame, engine):
     assert all(isinstance(r, PoseEstimate) for r in results) and all(0.0 < s < 1.0 for s in scores)
     keypoints, joints = results[0]  # still unpacks as a (keypoints_2d, joints_3d) pair
     assert keypoints.shape == (17, 3) and joints.shape == (17, 3)
-    # A threshold between the two crops' scores drops exactly the lower one.
+    assert all(r.is_person for r in results)
+    # A threshold between the two crops' scores flags exactly the lower one; both poses still come back.
     middle = float(np.mean(scores))
     split = CascadeBackend(head_card, engine=engine, device="cpu", person_threshold=middle).estimate(frame, detections)
-    assert [r is None for r in split] == [s < middle for s in scores]
+    assert [r.is_person for r in split] == [s >= middle for s in scores]
+    assert all(np.allclose(a[0], b[0], atol=1e-3) for a, b in zip(split, results))
+
+
+def test_a_crop_judged_no_person_never_starts_a_track_but_a_tracked_person_is_kept(head_card):
+    """The pipeline's gate: with every crop judged not a person, nobody appears; with people already
+    tracked, the same verdict does not drop them (their poses follow the tracks, only unconfirmed)."""
+    from app.processor import FrameProcessor, PipelineConfig
+    from app.sources import open_source
+
+    frames = []
+    source = open_source(str(CLIP))
+    try:
+        frames = [frame for _, frame in zip(range(4), source)]
+    finally:
+        source.close()
+    config = PipelineConfig(backend="cascade", detector="ssdlite", detect_every=1, motion=False)
+    rejecting = CascadeBackend(head_card, engine="onnxruntime", device="cpu", person_threshold=1.01)
+    processor = FrameProcessor(config, backend=rejecting)
+    try:
+        assert all(not processor.process(frame).tracks for frame in frames)
+        # Tracks started while every crop counted as a person, then the verdict turns: they go on.
+        processor.reset()
+        processor.backend.person_threshold = 0.0
+        started = processor.process(frames[0])
+        assert started.tracks
+        processor.backend.person_threshold = 1.01
+        later = processor.process(frames[1])
+        assert {t.track_id for t in later.tracks if t.missed == 0} == {t.track_id for t in started.tracks}
+    finally:
+        processor.close()
 
 
 def test_the_pipeline_takes_the_networks_person_score(head_card):
