@@ -60,6 +60,11 @@ class PipelineConfig:
     # 2 shared cores it did not pay (bench/cpu_vs_mediapipe.py: 0.22 vs 0.23, 0.13 vs 0.13, 0.18 vs 0.20 of
     # MediaPipe's fps on 3 clips) and tracked 94.1 instead of 94.2 % of frames right (issue 12).
     detector_thread: bool = False
+    # Where the pose backend has its own person score (the cascade network's person head), a followed person it
+    # judges a person counts as confirmed, as a detector's box would (FrameProcessor._confirms), so that the
+    # detector could run less often. Off: with the person head of 6e52973 it tracked 89.1 % of the real clips'
+    # frames right instead of 92.9 % without it (bench/tracking_quality.py --card ... --network-confirms 0|1).
+    network_confirms: bool = False
     # Run the person detector on every Nth frame only, following tracked people in between; 0 = automatic:
     # every frame where the pose network runs on a GPU, every CPU_DETECT_EVERY-th on a CPU, where the
     # detector costs half of each frame (bench/pipeline.py: about 1.6x the frame rate; bench/tracking_quality.py:
@@ -151,24 +156,24 @@ class FrameProcessor:
             self._smoothers.clear()
         camera = self.camera_for(frame)
         t0 = time.perf_counter()
-        not_people: set[int] = set()  # ids of this frame's poses the backend judged not a person
+        verdicts: dict[int, bool] = {}  # pose id -> the backend's own "is a person", where it has one
         if self._background is not None:
             boxes, box_confirmed = self._follow_and_detect(frame, fps)
             t1 = time.perf_counter()
-            found = self._poses(frame, boxes, camera, not_people)
+            found = self._poses(frame, boxes, camera, verdicts)
             flags = {id(p): ok for p, ok in zip(found, box_confirmed) if p is not None}
             poses = remove_duplicate_poses([p for p in found if p is not None])
-            confirmed = [flags[id(p)] and id(p) not in not_people for p in poses]
+            confirmed = [self._confirms(flags[id(p)], verdicts.get(id(p))) for p in poses]
         else:
             detections = self._detect(frame)
             t1 = time.perf_counter()
-            detected = self._estimate(frame, detections, camera, not_people)
+            detected = self._estimate(frame, detections, camera, verdicts)
             poses = detected
             if self.config.track_rois:
                 rois = self._track_rois(detected, frame.time_s, fps)
-                poses = remove_duplicate_poses(detected + self._estimate(frame, rois, camera, not_people))
-            confirmed_ids = {id(p) for p in detected}
-            confirmed = [id(p) in confirmed_ids and id(p) not in not_people for p in poses]
+                poses = remove_duplicate_poses(detected + self._estimate(frame, rois, camera, verdicts))
+            detected_ids = {id(p) for p in detected}
+            confirmed = [self._confirms(id(p) in detected_ids, verdicts.get(id(p))) for p in poses]
         t2 = time.perf_counter()
         tracks = self._track_and_smooth(poses, confirmed, frame.time_s, fps)
         t3 = time.perf_counter()
@@ -277,15 +282,27 @@ class FrameProcessor:
                               3 * self._frame_interval_s)
         return self.tracker.predicted_boxes(t, max_missed, set(self.tracker.live_ids), max_unconfirmed)
 
+    def _confirms(self, from_detector: bool, is_person: bool | None) -> bool:
+        """Whether a pose confirms its track (and may start one): app.people.tracking.
+
+        A pose the backend judged not a person never does (a detector's box on an empty wall never
+        becomes a skeleton; a tracked person's dip in score only leaves that frame unconfirmed). With
+        PipelineConfig.network_confirms, one it judged a person does even where it was only followed
+        (found where the track predicted it): the network's person score is the cheap check that a
+        followed person is still there, so the full detector is needed only to find new people.
+        """
+        if is_person is None:
+            return from_detector
+        return is_person and (from_detector or self.config.network_confirms)
+
     def _poses(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics,
-               not_people: set[int]) -> list[PersonPose | None]:
+               verdicts: dict[int, bool]) -> list[PersonPose | None]:
         """One pose per box (one backend call), placed in camera space; None where the backend found none.
 
         A pose's box is the padded extent of its confident joints, not the detector's box: it is
         tighter where detectors merge two people, and is the same kind of box for every backend.
-        The ids of poses the backend judged not a person (PoseEstimate.is_person) are added to
-        not_people: such a pose may continue a track but never confirms or starts one (a detector's
-        box on an empty wall then never becomes a skeleton).
+        Where the backend judges person-ness (PoseEstimate.is_person), verdicts[id(pose)] records it
+        (see _confirms).
         """
         if not detections:
             return []
@@ -300,14 +317,14 @@ class FrameProcessor:
             # A backend's own person score (app.backends.base.PoseEstimate) replaces the detector's box score.
             score = float(getattr(estimate, "score", det.score))
             poses.append(PersonPose(box, keypoints_2d, joints_3d, root, score))
-            if not getattr(estimate, "is_person", True):
-                not_people.add(id(poses[-1]))
+            if hasattr(estimate, "is_person"):
+                verdicts[id(poses[-1])] = estimate.is_person
         return poses
 
     def _estimate(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics,
-                  not_people: set[int]) -> list[PersonPose]:
+                  verdicts: dict[int, bool]) -> list[PersonPose]:
         """Poses for the boxes (one backend call), placed in camera space, duplicates removed."""
-        return remove_duplicate_poses([p for p in self._poses(frame, detections, camera, not_people) if p is not None])
+        return remove_duplicate_poses([p for p in self._poses(frame, detections, camera, verdicts) if p is not None])
 
     def _track_rois(self, poses: list[PersonPose], t: float, fps: float) -> list[Detection]:
         """Regions where tracked people should be but no detected pose matches them.

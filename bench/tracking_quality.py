@@ -8,6 +8,7 @@ distinct foreground IDs (more than the people = a track was broken or swapped), 
 frames a track lived on its own predicted region without the detector confirming it.
 Run: .venv/bin/python -m bench.tracking_quality [--backend cascade|mediapipe] [--frames 100] [--detect-every N (0 = automatic)]
        [--detector mediapipe+ssdlite|ssdlite|...] [--card OTHER.card.json (cascade backend with other weights)]
+       [--network-confirms 0|1]
 """
 
 import argparse
@@ -63,8 +64,11 @@ def main() -> None:
     parser.add_argument("--detect-every", type=int, default=PipelineConfig().detect_every, help="0 = automatic")
     parser.add_argument("--detector", default=PipelineConfig().detector, help="app.detection name, 'a+b' = union")
     parser.add_argument("--card", help="run the cascade backend with this model card instead of the shipped one")
+    parser.add_argument("--network-confirms", type=int, choices=(0, 1), default=int(PipelineConfig().network_confirms),
+                        help="PipelineConfig.network_confirms (a network with a person head)")
     args = parser.parse_args()
-    config = replace(PipelineConfig(), backend=args.backend, detect_every=args.detect_every, detector=args.detector)
+    config = replace(PipelineConfig(), backend=args.backend, detect_every=args.detect_every, detector=args.detector,
+                     network_confirms=bool(args.network_confirms))
     backend = None
     if args.card:
         from app.backends.cascade import CascadeBackend

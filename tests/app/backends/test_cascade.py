@@ -1,5 +1,6 @@
 """CascadeBackend on a real frame of the bundled clip: shapes, units, one engine call per frame, pixel mapping."""
 
+import os
 from pathlib import Path
 
 import cv2
@@ -236,3 +237,34 @@ def test_a_card_without_confidence_outputs_falls_back_to_the_box_score(card_path
         detections = boxes_for(frame)
         for (keypoints, _), detection in zip(backend.estimate(frame, detections), detections):
             assert set(np.round(keypoints[:, 2], 6)) <= {round(detection.score, 6), round(detection.score / 2, 6)}
+
+
+def test_a_person_judged_by_the_network_confirms_a_followed_track():
+    """Between detector runs a followed person's pose is unconfirmed, unless the network's own person
+    score says a person is there (PipelineConfig.network_confirms): then no track runs unconfirmed.
+    Runs the shipped weights (their person head) on the bundled clip."""
+    from app.backends.cascade import default_card_path
+    from app.processor import FrameProcessor, PipelineConfig
+    from app.sources import open_source
+
+    card = os.environ.get("CASCADE3D_TEST_CARD") or default_card_path()
+
+    source = open_source(str(CLIP))
+    try:
+        frames = [frame for _, frame in zip(range(5), source)]
+    finally:
+        source.close()
+    runs = {}
+    for confirms in (True, False):
+        config = PipelineConfig(backend="cascade", detector="ssdlite", detect_every=10, motion=False,
+                                network_confirms=confirms)
+        backend = CascadeBackend(card, engine="onnxruntime", device="cpu")
+        assert "person_score" in {o.name for o in backend.card.outputs}, f"{card}: the shipped weights have no person head"
+        processor = FrameProcessor(config, backend=backend)
+        try:
+            results = [processor.process(frame, 60.0) for frame in frames]
+            assert results[-1].tracks
+            runs[confirms] = processor.longest_unconfirmed_run
+        finally:
+            processor.close()
+    assert runs == {True: 0, False: 4}, runs
