@@ -17,7 +17,6 @@ NAME.trackN.bvh and leftover .partial files), when its first frame is written.
 """
 
 import argparse
-import math
 import os
 import signal
 import sys
@@ -31,36 +30,23 @@ from typing import Callable
 from tqdm import tqdm
 
 from app.backends.base import BackendError
-from app.processor import BACKENDS, FrameProcessor, PipelineConfig, iter_results
+from app.options import add_pipeline_arguments, pipeline_config, pipeline_problem
+from app.processor import FrameProcessor, PipelineConfig, iter_results
 from app.formats.recording import FORMATS, RecordingError, TrackRecorder, recording_finished, safe_name
 from app.sources import SourceError, open_source
 from app.types import SourceInfo
 
 EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-FOV_RANGE_DEG = (5.0, 170.0)  # horizontal field of view accepted by process and the app (narrower or wider
-#                               lenses are not pinhole cameras; 0 or 180 would put everyone at or behind it)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video files or folders of images")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
-    parser.add_argument("--backend", choices=BACKENDS, default=PipelineConfig.backend, help="pose backend (default: %(default)s)")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default=PipelineConfig.device,
-                        help="inference device (default %(default)s: the GPU where the backend can use one)")
-    parser.add_argument("--engine", default=None,
-                        help="cascade backend runtime (tensorrt, onnxruntime, torch, onnxruntime-cpu, ...)")
-    parser.add_argument("--detector", default=PipelineConfig.detector,
-                        help="person detector: ssdlite, mediapipe, or a union such as mediapipe+ssdlite "
-                             "(default %(default)s)")
-    parser.add_argument("--detect-every", type=int, default=1, metavar="N",
-                        help="run the person detector on every Nth frame only, following tracked people in "
-                             "between (faster on a CPU; new people appear up to N-1 frames later); 0 = automatic: every frame with a GPU, every 3rd on a CPU (default %(default)s: recorded files favour accuracy over speed)")
+    add_pipeline_arguments(parser, detect_every_default=1, detect_every_note=": recorded files favour accuracy over "
+                           "speed", smoothing_help="write raw per-frame poses (no One-Euro filter)")
     parser.add_argument("--format", default=",".join(FORMATS),
                         help="comma-separated outputs among json, bvh, csv (default: all)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="process at most N frames per input")
-    parser.add_argument("--fov", type=float, default=60.0, metavar="DEG",
-                        help="horizontal field of view of the camera, for metric placement (default: 60)")
-    parser.add_argument("--no-smoothing", action="store_true", help="write raw per-frame poses (no One-Euro filter)")
     parser.add_argument("--bvh-frame", choices=("world", "camera"), default="world",
                         help="BVH axes: 'world' (Y up, floor at 0, origin below the camera; the floor is estimated "
                              "from the people's feet) or 'camera' (origin at the camera, its axes turned Y up) "
@@ -125,30 +111,12 @@ class ProcessOptions:
 def check_options(args: argparse.Namespace) -> ProcessOptions:
     """Every option checked before anything is loaded or written; raises UsageError (one line) for the first bad one."""
     formats = parse_formats(args.format)
-    if args.max_frames is not None and args.max_frames < 1:
-        raise UsageError(f"--max-frames {args.max_frames}: must be at least 1")
-    if args.detect_every < 0:
-        raise UsageError(f"--detect-every {args.detect_every}: must be 0 (automatic) or more")
-    low, high = FOV_RANGE_DEG
-    if not (math.isfinite(args.fov) and low <= args.fov <= high):
-        raise UsageError(f"--fov {args.fov:g}: must be between {low:g} and {high:g} degrees")
-    if args.engine is not None:
-        from app.engines import ENGINE_ORDER
-
-        engines = sorted({name for name, _, _ in ENGINE_ORDER} | {runtime for _, runtime, _ in ENGINE_ORDER})
-        if args.engine not in engines:
-            raise UsageError(f"--engine {args.engine!r}: unknown; choose from {', '.join(engines)}")
-    from app.detection import DETECTORS
-
-    detectors = ("default",) + tuple(DETECTORS)
-    if not args.detector or any(part not in detectors for part in args.detector.split("+")):
-        raise UsageError(f"--detector {args.detector!r}: unknown; choose from {', '.join(detectors)}, "
-                         "or several joined by '+'")
+    problem = pipeline_problem(args)
+    if problem:
+        raise UsageError(problem)
     if not args.out.strip():
         raise UsageError("--out: an output folder is needed")
-    config = PipelineConfig(source="", backend=args.backend, device=args.device, engine=args.engine,
-                            detector=args.detector, horizontal_fov_deg=args.fov,
-                            smoothing=not args.no_smoothing, detect_every=args.detect_every)
+    config = pipeline_config(args, source="")
     return ProcessOptions(tuple(args.inputs), args.out, formats, args.max_frames, config)
 
 

@@ -11,8 +11,8 @@ import sys
 import time
 
 from app.backends.base import BackendError
-from app.process import FOV_RANGE_DEG
-from app.processor import BACKENDS, FrameProcessor, PipelineConfig, iter_results
+from app.options import add_pipeline_arguments, pipeline_config, pipeline_problem
+from app.processor import FrameProcessor, iter_results
 from app.sources import SourceError, open_source
 from app.stream.performer import Streamer
 from app.stream.vmc import DEFAULT_PORT, VmcError, VmcSender
@@ -32,21 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loop", action="store_true", help="replay a file source forever")
     parser.add_argument("--no-pacing", action="store_true",
                         help="stream a file as fast as it is processed (default: at the file's own frame rate)")
-    parser.add_argument("--backend", choices=BACKENDS, default=PipelineConfig.backend,
-                        help="pose backend (default: %(default)s)")
-    parser.add_argument("--device", choices=("cpu", "cuda", "auto"), default=PipelineConfig.device,
-                        help="inference device (default %(default)s: the GPU where the backend can use one)")
-    parser.add_argument("--engine", default=None,
-                        help="cascade backend runtime (tensorrt, onnxruntime, torch, onnxruntime-cpu, ...)")
-    parser.add_argument("--detector", default=PipelineConfig.detector,
-                        help="person detector: ssdlite, mediapipe, or a union such as mediapipe+ssdlite "
-                             "(default %(default)s)")
-    parser.add_argument("--detect-every", type=int, default=PipelineConfig.detect_every, metavar="N",
-                        help="run the person detector on every Nth frame only (0 = automatic: every frame with a "
-                             "GPU, every 3rd on a CPU; default %(default)s)")
-    parser.add_argument("--fov", type=float, default=PipelineConfig.horizontal_fov_deg, metavar="DEG",
-                        help="horizontal field of view of the camera in degrees (default %(default)s)")
-    parser.add_argument("--no-smoothing", action="store_true", help="stream raw per-frame poses (no One-Euro filter)")
+    add_pipeline_arguments(parser, smoothing_help="stream raw per-frame poses (no One-Euro filter)")
 
 
 def _error(message: str) -> None:
@@ -55,13 +41,9 @@ def _error(message: str) -> None:
 
 def _check(args: argparse.Namespace) -> str | None:
     """The first problem with the options, as one line, or None."""
-    if args.max_frames is not None and args.max_frames < 1:
-        return f"--max-frames {args.max_frames}: must be at least 1"
-    if args.detect_every < 0:
-        return f"--detect-every {args.detect_every}: must be 0 (automatic) or more"
-    low, high = FOV_RANGE_DEG
-    if not low <= args.fov <= high:  # NaN fails this too
-        return f"--fov {args.fov:g}: must be between {low:g} and {high:g} degrees"
+    problem = pipeline_problem(args)
+    if problem:
+        return problem
     if args.track is not None and args.track < 0:
         return f"--track {args.track}: track ids are 0 or more"
     return None
@@ -77,9 +59,7 @@ def run(args: argparse.Namespace) -> int:
     except VmcError as exc:
         _error(str(exc))
         return EXIT_USAGE
-    config = PipelineConfig(source=args.source, backend=args.backend, device=args.device, engine=args.engine,
-                            detector=args.detector, detect_every=args.detect_every, horizontal_fov_deg=args.fov,
-                            smoothing=not args.no_smoothing, loop=args.loop, realtime=not args.no_pacing)
+    config = pipeline_config(args, source=args.source, loop=args.loop, realtime=not args.no_pacing)
     streamer = Streamer(sender, args.track)
     try:
         try:

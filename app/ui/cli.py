@@ -6,33 +6,16 @@ import signal
 import sys
 import traceback
 
-from app.processor import BACKENDS, PipelineConfig
-from app.process import FOV_RANGE_DEG
+from app.options import add_pipeline_arguments, pipeline_config, pipeline_problem
 from app.stream.vmc import DEFAULT_PORT, VmcError, VmcSender
 
-DEVICES = ("cpu", "cuda", "auto")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default="",
                         help="camera index (0, 1, ...) or a video file, image file or image folder; "
                              "default: camera 0, or the bundled sample clip when there is no camera")
-    parser.add_argument("--backend", choices=BACKENDS, default=PipelineConfig.backend, help="pose backend")
-    parser.add_argument("--device", choices=DEVICES, default=PipelineConfig.device,
-                        help="where the pose network runs")
-    parser.add_argument("--engine", default=None,
-                        help="cascade backend runtime, e.g. tensorrt, onnxruntime, torch, onnxruntime-cpu "
-                             "(default: the fastest that runs here)")
-    parser.add_argument("--detector", default=PipelineConfig.detector,
-                        help="person detector: ssdlite, mediapipe, or a union such as mediapipe+ssdlite "
-                             "(default %(default)s)")
-    parser.add_argument("--detect-every", type=int, default=PipelineConfig.detect_every, metavar="N",
-                        help="run the person detector on every Nth frame only, following tracked people in "
-                             "between (faster on a CPU; new people appear up to N-1 frames later); 0 = automatic: every frame with a GPU, every 3rd on a CPU (default %(default)s)")
-    parser.add_argument("--fov", type=float, default=PipelineConfig.horizontal_fov_deg, metavar="DEG",
-                        help="horizontal field of view of the camera in degrees, for 3D placement "
-                             "(default %(default)s)")
-    parser.add_argument("--no-smoothing", action="store_true", help="start with the One-Euro filter off")
+    add_pipeline_arguments(parser, smoothing_help="start with the One-Euro filter off")
     parser.add_argument("--max-frames", type=int, metavar="N",
                         help="scripted run: quit after N processed frames (a file source then plays once)")
     parser.add_argument("--screenshot", metavar="OUT.png",
@@ -56,15 +39,9 @@ def _use_offscreen_if_no_display() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.max_frames is not None and args.max_frames < 1:
-        print(f"--max-frames {args.max_frames}: must be at least 1", file=sys.stderr)
-        return 2
-    if args.detect_every < 0:
-        print(f"--detect-every {args.detect_every}: must be 0 (automatic) or more", file=sys.stderr)
-        return 2
-    low, high = FOV_RANGE_DEG
-    if not low <= args.fov <= high:  # NaN fails this too
-        print(f"--fov {args.fov:g}: must be between {low:g} and {high:g} degrees", file=sys.stderr)
+    problem = pipeline_problem(args)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     if args.vmc is not None:
         try:
@@ -83,15 +60,9 @@ def run(args: argparse.Namespace) -> int:
     scripted = None
     if args.max_frames is not None or args.screenshot:
         scripted = ScriptedRun(max_frames=args.max_frames, screenshot=args.screenshot)
-    config = PipelineConfig(
+    config = pipeline_config(
+        args,
         source=args.source,
-        backend=args.backend,
-        device=args.device,
-        engine=args.engine,
-        detector=args.detector,
-        detect_every=args.detect_every,
-        horizontal_fov_deg=args.fov,
-        smoothing=not args.no_smoothing,
         loop=scripted is None,  # a person watching gets an endless clip; a scripted run ends
         realtime=True,  # play files at their own rate, as a camera would deliver them
     )

@@ -1,0 +1,66 @@
+"""The pipeline's command-line options, shared by every front end (`process`, the app, `stream`): declared,
+checked and turned into a PipelineConfig in one place, so that they read and fail the same everywhere."""
+
+import argparse
+import math
+
+from app.processor import BACKENDS, PipelineConfig
+
+DEVICES = ("cpu", "cuda", "auto")
+FOV_RANGE_DEG = (5.0, 170.0)  # horizontal field of view accepted (narrower or wider lenses are not pinhole
+#                               cameras; 0 or 180 would put everyone at or behind it)
+
+
+def add_pipeline_arguments(parser: argparse.ArgumentParser, detect_every_default: int = PipelineConfig.detect_every,
+                           detect_every_note: str = "", smoothing_help: str = "no One-Euro filter") -> None:
+    """--backend, --device, --engine, --detector, --detect-every, --fov, --no-smoothing."""
+    parser.add_argument("--backend", choices=BACKENDS, default=PipelineConfig.backend,
+                        help="pose backend (default: %(default)s)")
+    parser.add_argument("--device", choices=DEVICES, default=PipelineConfig.device,
+                        help="inference device (default %(default)s: the GPU where the backend can use one)")
+    parser.add_argument("--engine", default=None,
+                        help="cascade backend runtime, e.g. tensorrt, onnxruntime, torch, onnxruntime-cpu "
+                             "(default: the fastest that runs here)")
+    parser.add_argument("--detector", default=PipelineConfig.detector,
+                        help="person detector: ssdlite, mediapipe, or a union such as mediapipe+ssdlite "
+                             "(default %(default)s)")
+    parser.add_argument("--detect-every", type=int, default=detect_every_default, metavar="N",
+                        help="run the person detector on every Nth frame only, following tracked people in "
+                             "between (faster on a CPU; new people appear up to N-1 frames later); 0 = automatic: "
+                             f"every frame with a GPU, every 3rd on a CPU (default %(default)s{detect_every_note})")
+    parser.add_argument("--fov", type=float, default=PipelineConfig.horizontal_fov_deg, metavar="DEG",
+                        help="horizontal field of view of the camera in degrees, for metric 3D placement "
+                             "(default %(default)s; typical webcams are 55-70)")
+    parser.add_argument("--no-smoothing", action="store_true", help=smoothing_help)
+
+
+def pipeline_problem(args: argparse.Namespace) -> str | None:
+    """The first problem with the pipeline options (and --max-frames where there is one), as one line, or None.
+    Checked before any model loads."""
+    max_frames = getattr(args, "max_frames", None)
+    if max_frames is not None and max_frames < 1:
+        return f"--max-frames {max_frames}: must be at least 1"
+    if args.detect_every < 0:
+        return f"--detect-every {args.detect_every}: must be 0 (automatic) or more"
+    low, high = FOV_RANGE_DEG
+    if not (math.isfinite(args.fov) and low <= args.fov <= high):
+        return f"--fov {args.fov:g}: must be between {low:g} and {high:g} degrees"
+    if args.engine is not None:
+        from app.engines import ENGINE_ORDER
+
+        engines = sorted({name for name, _, _ in ENGINE_ORDER} | {runtime for _, runtime, _ in ENGINE_ORDER})
+        if args.engine not in engines:
+            return f"--engine {args.engine!r}: unknown; choose from {', '.join(engines)}"
+    from app.detection import DETECTORS
+
+    detectors = ("default",) + tuple(DETECTORS)
+    if not args.detector or any(part not in detectors for part in args.detector.split("+")):
+        return f"--detector {args.detector!r}: unknown; choose from {', '.join(detectors)}, or several joined by '+'"
+    return None
+
+
+def pipeline_config(args: argparse.Namespace, **extra) -> PipelineConfig:
+    """The PipelineConfig the options ask for; `extra` sets the front end's own fields (source, loop, ...)."""
+    return PipelineConfig(backend=args.backend, device=args.device, engine=args.engine, detector=args.detector,
+                          detect_every=args.detect_every, horizontal_fov_deg=args.fov,
+                          smoothing=not args.no_smoothing, **extra)
