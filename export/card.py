@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from model.atomic import atomic_write_bytes, sha256_file
-from model.errors import one_line
+from model.errors import one_line, read_json
 
 CARD_FORMAT = "cascade3d-model-card"
 CARD_VERSION = 1
@@ -284,16 +284,7 @@ def read_card(path: str | os.PathLike) -> ModelCard:
         found = False
     if not found:
         raise CardError(f"{path}: model card not found (create one with `python main.py export CHECKPOINT`)")
-    try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except OSError as e:
-        raise CardError(f"{path}: cannot read the model card ({e.strerror or e})") from None
-    except UnicodeDecodeError as e:
-        raise CardError(f"{path}: not valid JSON (not UTF-8 text at byte {e.start})") from None
-    except json.JSONDecodeError as e:
-        raise CardError(f"{path}: not valid JSON ({e})") from None
-    except (ValueError, RecursionError) as e:  # an integer too long to convert, nesting too deep
-        raise CardError(f"{path}: not valid JSON ({one_line(e)})") from None
+    data = read_json(path, CardError, "model card")
     return ModelCard.from_dict(data, source=str(path))
 
 

@@ -47,7 +47,7 @@ import numpy as np
 
 from model.skeleton import H36M, NUM_JOINTS, Skeleton
 from model.atomic import atomic_open
-from model.errors import one_line
+from model.errors import one_line, read_json
 from app.motion.floor import WorldFrame
 from app.motion.layer import MotionConfig, PersonInput, refine_tracks
 from app.types import CameraIntrinsics, FrameResult, PersonPose, SourceInfo, Track
@@ -446,17 +446,7 @@ def _read(path: str) -> tuple[_Header, Iterator[tuple[dict, _Frame]], list[int]]
 
 
 def _load_final(path: str):
-    try:
-        with open(path, "rb") as f:
-            data = json.loads(f.read().decode("utf-8"))
-    except OSError as exc:
-        raise TrackFileError(f"{path}: cannot read ({exc.strerror})") from None
-    except UnicodeDecodeError as exc:
-        raise TrackFileError(f"{path}: not a track file (not UTF-8 text at byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise TrackFileError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    except (ValueError, RecursionError) as exc:
-        raise TrackFileError(f"{path}: not a track file ({one_line(exc)})") from None
+    data = read_json(path, TrackFileError, "track file")
     if not isinstance(data, dict) or "frames" not in data:
         raise TrackFileError(f"{path}: not a track file (no 'frames')")
     return data
