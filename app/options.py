@@ -27,7 +27,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser, detect_every_default
     parser.add_argument("--detect-every", type=int, default=detect_every_default, metavar="N",
                         help="run the person detector on every Nth frame only, following tracked people in "
                              "between (faster on a CPU; new people appear up to N-1 frames later); 0 = automatic: "
-                             f"every frame with a GPU, every 3rd on a CPU (default %(default)s{detect_every_note})")
+                             f"every frame with a GPU, every 10th (and at least 4 times a second) on a CPU (default %(default)s{detect_every_note})")
     parser.add_argument("--fov", type=float, default=PipelineConfig.horizontal_fov_deg, metavar="DEG",
                         help="horizontal field of view of the camera in degrees, for metric 3D placement "
                              "(default %(default)s; typical webcams are 55-70)")

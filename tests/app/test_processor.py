@@ -22,7 +22,7 @@ FOREGROUND_MIN_HEIGHT_PX = 280  # measured: the foreground people 299-616 px tal
 @pytest.fixture(scope="module")
 def processor():
     # The bounds below were measured with the MediaPipe backend and the detector on every frame (on a
-    # CPU the default runs it on every 3rd; test_detecting_every_third_frame_... covers that).
+    # CPU the default runs it on every 10th; test_the_automatic_cpu_detector_... covers that).
     p = FrameProcessor(PipelineConfig(source=DEFAULT_SAMPLE, backend="mediapipe", detect_every=1))
     yield p
     p.close()
@@ -158,6 +158,30 @@ def test_detecting_every_third_frame_still_tracks_both_people():
     assert len({t.track_id for r in results for t in _foreground(r)}) == 2
 
 
+def test_the_automatic_cpu_detector_runs_every_tenth_frame_or_every_quarter_second():
+    """detect_every=0 on a CPU: every 10th frame of the 60 fps clip; the same frames handed over 0.1 s apart
+    (a 10 fps source, or live processing dropping frames) get the detector at least every 0.25 s."""
+    from dataclasses import replace as replace_frame
+
+    config = PipelineConfig(source=DEFAULT_SAMPLE, backend="cascade", device="cpu", motion=False)
+    source = open_source(DEFAULT_SAMPLE)
+    try:
+        frames = [frame for _, frame in zip(range(40), source)]
+    finally:
+        source.close()
+    for spacing_s, expected in ((1 / 60, list(range(0, 40, 10))), (0.1, list(range(0, 40, 3)))):
+        detector = _CountingDetector(config)
+        processor = FrameProcessor(config, detector=detector)
+        try:
+            results = [processor.process(replace_frame(f, time_s=f.index * spacing_s), 1 / spacing_s) for f in frames]
+        finally:
+            processor.close()
+        assert processor.detect_every == 10
+        assert detector.frames == expected, (spacing_s, detector.frames)
+        both = [len([t for t in _foreground(r) if t.missed == 0]) == 2 for r in results]
+        assert sum(both) >= 38, f"both people in {sum(both)} of 40 frames ({spacing_s} s apart)"
+
+
 class _CountingBackend:
     """The real cascade backend, counting its calls (one per frame is the point of the detector thread)."""
 
@@ -189,7 +213,7 @@ def test_detector_on_its_own_thread_follows_both_people_with_one_network_call_pe
     assert sum(both) >= 57, f"both people in {sum(both)} of 60 frames"
     assert len({t.track_id for r in results for t in _foreground(r)}) == 2
     assert backend.calls == 60  # followed people and new ones go through the network together
-    assert 60 / 3 / 2 <= len(detector.frames) <= 60 / 3 + 2  # every 3rd frame at most, never stalled for long
+    assert 60 / 10 / 2 <= len(detector.frames) <= 60 / 10 + 2  # every 10th frame at most, never stalled for long
 
 
 def test_the_cascade_backend_does_not_follow_people_no_detector_sees_any_more():
