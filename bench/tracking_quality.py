@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.processor import FrameProcessor, PipelineConfig, iter_results
+from app.quiet import quiet_library_logs
 from app.sources import DEFAULT_SAMPLE, open_source
 
 FOREGROUND_HEIGHT = 0.28  # of the frame height; the bundled clip's background person is 0.25-0.26, its foreground >= 0.31
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--network-confirms", type=int, choices=(0, 1), default=int(PipelineConfig().network_confirms),
                         help="PipelineConfig.network_confirms (a network with a person head)")
     args = parser.parse_args()
+    quiet_library_logs()
     config = replace(PipelineConfig(), backend=args.backend, detect_every=args.detect_every, detector=args.detector,
                      network_confirms=bool(args.network_confirms))
     backend = None
