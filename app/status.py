@@ -12,6 +12,8 @@ class StatusInputs:
     running: bool
     paused: bool = False
     fps: float = 0.0  # results per second arriving from the pipeline
+    drawn_fps: float | None = None  # results per second the window drew (video + 3D view); None: not known yet
+    draw_ms: float | None = None  # recent time to draw one result (video + 3D view), ms
     screen_latency_ms: float | None = None  # capture to drawn on screen
     result: FrameResult | None = None  # the last drawn result
     backend: str = ""  # configured backend and device, shown until a result names the real ones
@@ -24,11 +26,36 @@ class StatusInputs:
     error: str | None = None  # the last one-line error
 
 
+# The window counts as keeping up while it draws at least this share of the pipeline's results.
+KEEPS_UP = 0.9
+PIPELINE_STEPS = ("detect", "pose", "track", "motion")  # FrameResult.timings_ms keys, in pipeline order
+
+
+def rate_limit(s: StatusInputs) -> str:
+    """What sets the frame rate, in words: the window when it draws fewer results than the pipeline makes,
+    else the pipeline's slowest step in the last frame ('' when not known)."""
+    if s.paused or s.fps <= 0:
+        return ""
+    if s.drawn_fps is not None and s.drawn_fps < KEEPS_UP * s.fps:
+        cost = f", {s.draw_ms:.0f} ms per frame" if s.draw_ms is not None else ""
+        return f"window draws {s.drawn_fps:.1f} fps (the 3D view and video{cost}; it shows the latest result)"
+    timings = s.result.timings_ms if s.result is not None else {}
+    steps = {k: timings[k] for k in PIPELINE_STEPS if k in timings}
+    if not steps:
+        return ""
+    slowest = max(steps, key=steps.get)
+    return f"limited by {slowest} ({steps[slowest]:.0f} of {timings.get('total', sum(steps.values())):.0f} ms)"
+
+
 def status_text(s: StatusInputs) -> str:
-    """FPS | latency | people | backend on device | detector interval | source | recording | streaming | error."""
+    """FPS | what limits it | latency | people | backend on device | detector interval | source | recording |
+    streaming | error."""
     if not s.running:
         return s.error or "no source running: pick a camera or open a file"
     parts = ["paused" if s.paused else f"{s.fps:.1f} fps"]
+    limit = rate_limit(s)
+    if limit:
+        parts.append(limit)
     result = s.result
     if result is not None:
         latency = result.timings_ms.get("latency")

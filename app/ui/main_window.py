@@ -10,6 +10,7 @@ import dataclasses
 import os
 import sys
 import time
+from collections import deque
 from datetime import datetime
 
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
@@ -33,6 +34,7 @@ from model.errors import one_line
 
 STATS_INTERVAL_MS = 500  # how often the status line is refreshed
 STOP_TIMEOUT_S = 5.0  # Pipeline.stop never blocks longer than this
+DRAWN_WINDOW = 30  # draws the drawn rate is averaged over (as the mailbox averages arrivals)
 
 
 class MainWindow(QMainWindow):
@@ -57,6 +59,8 @@ class MainWindow(QMainWindow):
         self.vmc_target = vmc or f"127.0.0.1:{DEFAULT_PORT}"
         self.recording_finished.connect(self._on_recording_finished, Qt.ConnectionType.QueuedConnection)
         self._screen_latency_ms: float | None = None
+        self._drawn_at: deque[float] = deque(maxlen=DRAWN_WINDOW)  # when the last results were drawn
+        self._draw_ms: float | None = None  # exponential mean of the time to draw one result
         self._finishing = False
         self._closed = False
 
@@ -259,6 +263,7 @@ class MainWindow(QMainWindow):
         self.config = config
         mailbox = ResultMailbox(self.scripted and self.scripted.max_frames, self._feed_sinks)
         self._streaming.new_source()
+        self._drawn_at.clear()
         mailbox.ready.connect(self._on_result_ready, Qt.ConnectionType.QueuedConnection)
         mailbox.status.connect(self.show_error, Qt.ConnectionType.QueuedConnection)
         if self.scripted is not None:
@@ -304,11 +309,23 @@ class MainWindow(QMainWindow):
             self._finish(exit_code=0)
 
     def _draw(self, result: FrameResult) -> None:
+        started = time.perf_counter()
         self.last_result = result
         self.video.show_frame(result.frame.image, result.tracks)
         self.view3d.show_tracks(result.tracks, result.world)
+        now = time.perf_counter()
         if result.frame.captured_at:
-            self._screen_latency_ms = (time.perf_counter() - result.frame.captured_at) * 1000
+            self._screen_latency_ms = (now - result.frame.captured_at) * 1000
+        cost = (now - started) * 1000
+        self._draw_ms = cost if self._draw_ms is None else 0.8 * self._draw_ms + 0.2 * cost
+        self._drawn_at.append(now)
+
+    def drawn_fps(self) -> float | None:
+        """Results drawn per second over the last DRAWN_WINDOW draws (None until two)."""
+        times = list(self._drawn_at)
+        if len(times) < 2 or times[-1] <= times[0]:
+            return None
+        return (len(times) - 1) / (times[-1] - times[0])
 
     def _tick(self) -> None:
         """Timer: recording errors, the end of a scripted run, and the status line."""
@@ -340,6 +357,8 @@ class MainWindow(QMainWindow):
             running=True,
             paused=pipeline.paused,
             fps=self._mailbox.fps() if self._mailbox is not None else 0.0,
+            drawn_fps=self.drawn_fps(),
+            draw_ms=self._draw_ms,
             screen_latency_ms=self._screen_latency_ms,
             result=self.last_result,
             backend=self.config.backend,

@@ -32,3 +32,16 @@ def test_before_the_first_result_and_paused():
     text = status_text(StatusInputs(running=True, paused=True, backend="mediapipe", device="cpu", source="camera 0"))
     assert text == "paused | mediapipe on cpu | camera 0"
     assert "1 person |" in status_text(StatusInputs(running=True, result=result(people=1), screen_latency_ms=None))
+
+
+def test_the_line_says_what_limits_the_rate():
+    timed = result()
+    timed = FrameResult(timed.frame, timed.tracks, timed.camera, {"detect": 3.0, "pose": 31.0, "track": 0.5,
+                                                                   "motion": 1.5, "total": 36.0, "latency": 50.0},
+                        timed.backend, timed.device)
+    keeping_up = status_text(StatusInputs(running=True, fps=20.0, drawn_fps=19.5, draw_ms=30.0, result=timed))
+    assert keeping_up.startswith("20.0 fps | limited by pose (31 of 36 ms) | ")
+    behind = status_text(StatusInputs(running=True, fps=20.0, drawn_fps=12.0, draw_ms=80.0, result=timed))
+    assert behind.startswith("20.0 fps | window draws 12.0 fps (the 3D view and video, 80 ms per frame; "
+                             "it shows the latest result) | ")
+    assert "limited" not in status_text(StatusInputs(running=True, paused=True, fps=20.0, result=timed))
