@@ -239,15 +239,34 @@ def test_a_card_without_confidence_outputs_falls_back_to_the_box_score(card_path
             assert set(np.round(keypoints[:, 2], 6)) <= {round(detection.score, 6), round(detection.score / 2, 6)}
 
 
-def test_a_person_judged_by_the_network_confirms_a_followed_track():
-    """Between detector runs a followed person's pose is unconfirmed, unless the network's own person
-    score says a person is there (PipelineConfig.network_confirms): then no track runs unconfirmed.
-    Runs the shipped weights (their person head) on the bundled clip."""
+@pytest.fixture(scope="module")
+def shipped_with_fresh_head(tmp_path_factory):
+    """The shipped weights plus a freshly initialised person head (it starts out judging every crop a
+    person: sigmoid(3)), exported by the real CLI: real poses, a known verdict."""
+    import main
     from app.backends.cascade import default_card_path
+    from model.checkpoint import load_checkpoint, make_payload, save_checkpoint
+    from model.network import CascadeNet
+
+    card_path = default_card_path()
+    shipped = load_checkpoint(card_path.parent / read_card(card_path).checkpoint_file)
+    cfg = shipped.config.replace(person_head=8)
+    net = CascadeNet(cfg)
+    missing, unexpected = net.load_state_dict({k: v.float() for k, v in shipped.state_dict.items()}, strict=False)
+    assert not unexpected and all(k.startswith("person_head.") for k in missing)
+    root = tmp_path_factory.mktemp("fresh_head")
+    save_checkpoint(root / "fresh.pt", make_payload(net.eval(), cfg))
+    assert main.main(["export", str(root / "fresh.pt")]) == 0
+    return root / "fresh.card.json"
+
+
+def test_a_person_judged_by_the_network_confirms_a_followed_track(shipped_with_fresh_head):
+    """Between detector runs a followed person's pose is unconfirmed, unless the network's own person
+    score says a person is there (PipelineConfig.network_confirms): then no track runs unconfirmed."""
     from app.processor import FrameProcessor, PipelineConfig
     from app.sources import open_source
 
-    card = os.environ.get("CASCADE3D_TEST_CARD") or default_card_path()
+    card = os.environ.get("CASCADE3D_TEST_CARD") or shipped_with_fresh_head
 
     source = open_source(str(CLIP))
     try:
