@@ -14,6 +14,7 @@ class StatusInputs:
     fps: float = 0.0  # results per second arriving from the pipeline
     drawn_fps: float | None = None  # results per second the window drew (video + 3D view); None: not known yet
     draw_ms: float | None = None  # recent time to draw one result (video + 3D view), ms
+    step_ms: dict | None = None  # recent mean time per pipeline step (PIPELINE_STEPS, 'total'), ms; else the last result's
     screen_latency_ms: float | None = None  # capture to drawn on screen
     result: FrameResult | None = None  # the last drawn result
     backend: str = ""  # configured backend and device, shown until a result names the real ones
@@ -39,7 +40,7 @@ def rate_limit(s: StatusInputs) -> str:
     if s.drawn_fps is not None and s.drawn_fps < KEEPS_UP * s.fps:
         cost = f", {s.draw_ms:.0f} ms per frame" if s.draw_ms is not None else ""
         return f"window draws {s.drawn_fps:.1f} fps (the 3D view and video{cost}; it shows the latest result)"
-    timings = s.result.timings_ms if s.result is not None else {}
+    timings = s.step_ms or (s.result.timings_ms if s.result is not None else {})
     steps = {k: timings[k] for k in PIPELINE_STEPS if k in timings}
     if not steps:
         return ""

@@ -23,7 +23,7 @@ from app.engines import available_devices
 from app.formats.recording import RecordingSink, TrackRecorder, new_folder_name
 from app.live import Pipeline
 from app.processor import BACKENDS, PipelineConfig
-from app.status import StatusInputs, status_text
+from app.status import PIPELINE_STEPS, StatusInputs, status_text
 from app.stream.sink import StreamSink
 from app.stream.vmc import DEFAULT_PORT, VmcError
 from app.types import FrameResult, SourceInfo
@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self._screen_latency_ms: float | None = None
         self._drawn_at: deque[float] = deque(maxlen=DRAWN_WINDOW)  # when the last results were drawn
         self._draw_ms: float | None = None  # exponential mean of the time to draw one result
+        self._step_ms: dict[str, float] = {}  # exponential means of the pipeline's step times (status line)
         self._finishing = False
         self._closed = False
 
@@ -264,6 +265,7 @@ class MainWindow(QMainWindow):
         mailbox = ResultMailbox(self.scripted and self.scripted.max_frames, self._feed_sinks)
         self._streaming.new_source()
         self._drawn_at.clear()
+        self._step_ms.clear()
         mailbox.ready.connect(self._on_result_ready, Qt.ConnectionType.QueuedConnection)
         mailbox.status.connect(self.show_error, Qt.ConnectionType.QueuedConnection)
         if self.scripted is not None:
@@ -319,6 +321,11 @@ class MainWindow(QMainWindow):
         cost = (now - started) * 1000
         self._draw_ms = cost if self._draw_ms is None else 0.8 * self._draw_ms + 0.2 * cost
         self._drawn_at.append(now)
+        for step in (*PIPELINE_STEPS, "total"):
+            if step in result.timings_ms:
+                old = self._step_ms.get(step)
+                value = result.timings_ms[step]
+                self._step_ms[step] = value if old is None else 0.9 * old + 0.1 * value
 
     def drawn_fps(self) -> float | None:
         """Results drawn per second over the last DRAWN_WINDOW draws (None until two)."""
@@ -359,6 +366,7 @@ class MainWindow(QMainWindow):
             fps=self._mailbox.fps() if self._mailbox is not None else 0.0,
             drawn_fps=self.drawn_fps(),
             draw_ms=self._draw_ms,
+            step_ms=dict(self._step_ms),
             screen_latency_ms=self._screen_latency_ms,
             result=self.last_result,
             backend=self.config.backend,

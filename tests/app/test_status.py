@@ -45,3 +45,7 @@ def test_the_line_says_what_limits_the_rate():
     assert behind.startswith("20.0 fps | window draws 12.0 fps (the 3D view and video, 80 ms per frame; "
                              "it shows the latest result) | ")
     assert "limited" not in status_text(StatusInputs(running=True, paused=True, fps=20.0, result=timed))
+    # Recent means, where the window keeps them, speak instead of the last frame (a detector frame is an outlier).
+    averaged = status_text(StatusInputs(running=True, fps=20.0, result=timed,
+                                        step_ms={"detect": 9.0, "pose": 30.0, "total": 45.0}))
+    assert averaged.startswith("20.0 fps | limited by pose (30 of 45 ms) | ")
