@@ -1,6 +1,6 @@
 """Distils a cheaper stride-8 copy of a trained network from it: same backbone, 24x24 instead of 48x48 heads.
 
-    python -m model.compress --teacher assets/cascade_light.pt --data out/distill --out runs/compress --minutes 85
+    python -m model.compress --teacher runs/teacher.pt --data out/distill --out runs/compress --minutes 85
     python -m model.compress --out runs/compress --ship assets/cascade_light.pt [--person-head DONOR.pt]
 
 Why: on a CPU the light network's heads at 48x48 cost about 80 % of a crop's time (the 1x1 volume conv
@@ -251,7 +251,8 @@ def ship(src: str, dst: str, person_head_from: str | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--teacher", default="assets/cascade_light.pt", help="the trained stride-4 checkpoint")
+    parser.add_argument("--teacher", help="the trained stride-4 checkpoint (the shipped one is already a student: "
+                                          "`git show 92d9413:assets/cascade_light.pt` is its teacher)")
     parser.add_argument("--data", default="out/distill", help="`main.py distill` output (train.npz)")
     parser.add_argument("--out", default="runs/compress")
     parser.add_argument("--minutes", type=float, default=CompressConfig.minutes)
@@ -265,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.ship:
         ship(os.path.join(args.out, "weights.pt"), args.ship, args.person_head)
         return 0
+    if not args.teacher:
+        parser.error("--teacher CHECKPOINT is needed to train")
     for path in (args.teacher, os.path.join(args.data, "train.npz")):
         if not os.path.isfile(path):
             print(f"{path}: not found", file=sys.stderr)
