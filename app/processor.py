@@ -37,6 +37,10 @@ DUPLICATE_INSIDE = 0.85  # ... or whose box lies this much inside the other's (p
 # a detector run costs about 90 ms on 2 cores (bench/cpu_vs_mediapipe.py).
 CPU_DETECT_EVERY = 10
 CPU_DETECT_MAX_INTERVAL_S = 0.25
+# While a tracked person is missing the detector looks for them on every LOST_DETECT_EVERY-th frame (not every
+# frame: live processing that drops frames loses people between far-apart frames often, and a detector run on
+# every such frame halved the live rate: bench/pipeline.py, detector on 46 of 58 live frames).
+LOST_DETECT_EVERY = 3
 CONFIRM_IOU = 0.3  # a detector box overlapping a followed person's region this much confirms that person
 
 
@@ -239,8 +243,8 @@ class FrameProcessor:
     def _detection_due(self, t: float) -> bool:
         """Whether the detector should look at the frame at source time t (see _detect)."""
         overdue = self._last_detection_t is not None and t - self._last_detection_t >= self._detect_max_interval_s
-        return (self._frames_since_detection + 1 >= self.detect_every or overdue or not self.tracker.live_ids
-                or self.tracker.someone_lost)
+        searching = self.tracker.someone_lost and self._frames_since_detection + 1 >= min(self.detect_every, LOST_DETECT_EVERY)
+        return self._frames_since_detection + 1 >= self.detect_every or overdue or not self.tracker.live_ids or searching
 
     def _follow_and_detect(self, frame: Frame, fps: float) -> tuple[list[Detection], list[bool]]:
         """With the detector on its own thread: the boxes to estimate this frame, and whether each is confirmed.

@@ -82,6 +82,11 @@ def main() -> None:
           f"{median('latency', [r.timings_ms for r in live]):18.1f}")
     stages = {k: median(k, per_frame) for k in ("detect", "pose", "track")}
     print("headless median stage ms: " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
+    rows = [r.timings_ms for r in live]
+    detected = sum(1 for r in rows if r.get("detect", 0.0) > 1.0)
+    print("live mean stage ms: " + ", ".join(f"{k} {statistics.mean(r.get(k, 0.0) for r in rows):.1f}"
+                                             for k in ("detect", "pose", "track", "motion"))
+          + f"; detector ran on {detected} of {len(rows)} live frames")
     print(f"people per frame (mean): {statistics.mean(people):.2f}; live: {len(live)} results, "
           f"{dropped} stale frames dropped")
     processor.close()
