@@ -249,3 +249,16 @@ def _sharpen_volume_logits(net: CascadeNet, cfg: ModelConfig, generator: torch.G
     scale = spread / max(float(seen["logits"].std()), 1e-6)
     net.volume.conv.weight.mul_(scale)
     net.volume.conv.bias.mul_(scale)
+
+
+def resume_training(path: str | os.PathLike, net: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict | None:
+    """Load a training checkpoint's weights and optimiser state (written with an 'optimizer' entry) into `net`
+    and `optimizer`; returns its 'progress' dict (step, elapsed_s, ...), or None when `path` does not exist."""
+    if not os.path.isfile(path):
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    net.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    progress = state["progress"]
+    print(f"resumed at step {progress['step']}, {progress['elapsed_s'] / 60:.1f} min", flush=True)
+    return progress

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from model.augment import AugmentConfig
-from model.checkpoint import load_checkpoint, make_payload, save_checkpoint
+from model.checkpoint import load_checkpoint, make_payload, resume_training, save_checkpoint
 from model.config import ModelConfig
 from model.datasets.distill import DistillAugment, DistillCrops, background_pool, load_split
 from model.network import CascadeNet, CascadeOutput, grid_to_crop
@@ -157,13 +157,9 @@ def train(teacher_path: str, data_dir: str, out_dir: str, ccfg: CompressConfig, 
     trainable = [p for p in student.parameters() if p.requires_grad]
     opt = torch.optim.Adam(trainable, lr=ccfg.lr)
     step, elapsed_before = 0, 0.0
-    last = os.path.join(out_dir, "last.pt")
-    if resume and os.path.isfile(last):
-        state = torch.load(last, map_location="cpu", weights_only=False)
-        student.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        step, elapsed_before = state["progress"]["step"], state["progress"]["elapsed_s"]
-        print(f"resumed at step {step}, {elapsed_before / 60:.1f} min", flush=True)
+    progress = resume_training(os.path.join(out_dir, "last.pt"), student, opt) if resume else None
+    if progress is not None:
+        step, elapsed_before = progress["step"], progress["elapsed_s"]
 
     data = load_split(os.path.join(data_dir, "train.npz"))
     from model.distill import VTEST, pose2sim_dir

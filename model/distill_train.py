@@ -30,7 +30,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from model.augment import AugmentConfig
-from model.checkpoint import load_checkpoint, make_payload, read_checkpoint, save_checkpoint
+from model.checkpoint import load_checkpoint, make_payload, read_checkpoint, resume_training, save_checkpoint
 from model.config import ModelConfig
 from model.datasets import DatasetError
 from model.datasets.distill import DistillAugment, DistillCrops, background_pool, load_split
@@ -134,14 +134,9 @@ def train(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, save_minutes: f
     opt = torch.optim.Adam([{"params": backbone, "lr": tcfg.backbone_lr}, {"params": rest, "lr": tcfg.lr}])
     base_lrs = [tcfg.backbone_lr, tcfg.lr]
     step, elapsed_before, epoch = 0, 0.0, 0
-    last = os.path.join(out_dir, "last.pt")
-    if resume and os.path.isfile(last):
-        state = torch.load(last, map_location="cpu", weights_only=False)
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        step, elapsed_before = state["progress"]["step"], state["progress"]["elapsed_s"]
-        epoch = state["progress"].get("epoch", 0)
-        print(f"resumed at step {step}, {elapsed_before / 60:.1f} min", flush=True)
+    progress = resume_training(os.path.join(out_dir, "last.pt"), net, opt) if resume else None
+    if progress is not None:
+        step, elapsed_before, epoch = progress["step"], progress["elapsed_s"], progress.get("epoch", 0)
     budget = tcfg.minutes * 60.0
     start, last_save = time.perf_counter(), time.perf_counter()
     history = []

@@ -82,3 +82,24 @@ def test_ship_grafts_a_person_head_only_onto_the_same_backbone(teacher, tmp_path
     save_checkpoint(other_path, make_payload(other.eval(), donor_cfg))
     with pytest.raises(CheckpointError, match="backbone differs"):
         ship(str(src), str(tmp_path / "refused.pt"), str(other_path))
+
+
+def test_resume_training_restores_weights_optimiser_and_progress(teacher, tmp_path):
+    from model.checkpoint import resume_training
+
+    student, _ = init_student(teacher, student_config(teacher.cfg))
+    opt = torch.optim.Adam([p for p in student.parameters() if p.requires_grad], lr=1e-3)
+    loss = student(torch.randn(2, 3, teacher.cfg.input_size, teacher.cfg.input_size)).uvz.sum()
+    loss.backward()
+    opt.step()
+    payload = make_payload(student, student.cfg, progress={"step": 7, "elapsed_s": 60.0})
+    payload["optimizer"] = opt.state_dict()
+    save_checkpoint(tmp_path / "last.pt", payload)
+
+    fresh, _ = init_student(teacher, student_config(teacher.cfg))
+    fresh_opt = torch.optim.Adam([p for p in fresh.parameters() if p.requires_grad], lr=1e-3)
+    assert resume_training(tmp_path / "missing.pt", fresh, fresh_opt) is None
+    assert resume_training(tmp_path / "last.pt", fresh, fresh_opt) == {"step": 7, "elapsed_s": 60.0}
+    for name, tensor in student.state_dict().items():
+        assert torch.equal(fresh.state_dict()[name], tensor), name
+    assert fresh_opt.state_dict()["state"].keys() == opt.state_dict()["state"].keys()
