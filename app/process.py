@@ -152,26 +152,35 @@ def remove_empty_folders(created: list[Path]) -> None:
 
 class StopSignals:
     """SIGTERM (timeout, docker stop, service managers) stops a run as Ctrl-C does: KeyboardInterrupt, so that
-    the files of the frames processed so far are finished. A second SIGTERM while finishing is ignored.
+    the files of the frames processed so far are finished. A second SIGTERM while finishing is ignored (a
+    second Ctrl-C is not). The first signal is also remembered (.received), and the frame loop checks it:
+    a KeyboardInterrupt raised while Python runs a finaliser (__del__) is printed and dropped, and the run
+    would otherwise go on to the end as if nobody had asked it to stop.
     A context manager; signals can only be handled on the main thread (elsewhere it does nothing)."""
 
     def __init__(self):
         self.received: int | None = None
-        self._previous = None
+        self._previous: dict[int, object] = {}
 
     def __enter__(self) -> "StopSignals":
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._handle)
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._previous[signum] = signal.signal(signum, self._handle)
         return self
 
     def _handle(self, signum, frame) -> None:
-        if self.received is None:
+        first = self.received is None
+        if first:
             self.received = signum
+        if first or signum == signal.SIGINT:
             raise KeyboardInterrupt
 
+    def stop_requested(self) -> bool:
+        return self.received is not None
+
     def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
 
     @property
     def exit_code(self) -> int:
@@ -196,13 +205,15 @@ class _UniqueNames:
 
 def process_input(processor: FrameProcessor, config: PipelineConfig, path: str, out_dir: str,
                   formats: tuple[str, ...], name: str, max_frames: int | None,
-                  progress: Callable[[int, int | None], None] | None = None, bvh_frame: str = "world") -> InputReport:
+                  progress: Callable[[int, int | None], None] | None = None, bvh_frame: str = "world",
+                  stop_requested: Callable[[], bool] | None = None) -> InputReport:
     """Run one input through the (already loaded) processor into a TrackRecorder; Ctrl-C ends it with its files finished.
 
     Never raises for a bad input or a failed write: report.error says what happened (one line).
 
     progress: called after every frame with (frames done, the input's frames or None) instead of drawing
-    a progress bar of its own (a Ray actor reports to the driver's bar with it).
+    a progress bar of its own (a Ray actor reports to the driver's bar with it). stop_requested: checked after
+    every frame; True ends the input as Ctrl-C does (StopSignals.stop_requested).
     """
     report = InputReport(path)
     if not os.path.exists(path):
@@ -238,6 +249,8 @@ def process_input(processor: FrameProcessor, config: PipelineConfig, path: str, 
             bar.set_postfix(people=sum(1 for t in result.tracks if t.missed == 0), refresh=False)
             if progress is not None:
                 progress(recorder.frames_recorded, total)
+            if stop_requested is not None and stop_requested():
+                raise KeyboardInterrupt
     except SourceError as exc:
         errors.append(str(exc))  # the frames before the break are kept
     except RecordingError as exc:
@@ -343,7 +356,7 @@ def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tupl
                     _error(str(exc))
                     return EXIT_USAGE
             report = process_input(processor, config, path, args.out, formats, name, args.max_frames,
-                                   bvh_frame=args.bvh_frame)
+                                   bvh_frame=args.bvh_frame, stop_requested=stop.stop_requested)
             reports.append(report)
             _print_report(report)
             if report.interrupted:
