@@ -76,9 +76,8 @@ class PipelineConfig:
     # frames right instead of 92.9 % without it (bench/tracking_quality.py --card ... --network-confirms 0|1).
     network_confirms: bool = False
     # Run the person detector on every Nth frame only, following tracked people in between; 0 = automatic:
-    # every frame where the pose network runs on a GPU, every CPU_DETECT_EVERY-th on a CPU, where the
-    # detector costs half of each frame (bench/pipeline.py: about 1.6x the frame rate; bench/tracking_quality.py:
-    # 94.2 % instead of 95.3 % of frames with exactly the right people on the real clips).
+    # every frame where the pose network runs on a GPU, every CPU_DETECT_EVERY-th (and at least every
+    # CPU_DETECT_MAX_INTERVAL_S) on a CPU, where a detector run costs more than the pose network (see there).
     detect_every: int = 0
     threads: int = 0  # CPU threads of each ONNX Runtime session (detector, pose network); 0 = all cores
     loop: bool = False  # replay file sources forever (the GUI does)

@@ -34,7 +34,8 @@ PIPELINE_STEPS = ("detect", "pose", "track", "motion")  # FrameResult.timings_ms
 
 def rate_limit(s: StatusInputs) -> str:
     """What sets the frame rate, in words: the window when it draws fewer results than the pipeline makes,
-    else the pipeline's slowest step in the last frame ('' when not known)."""
+    else the pipeline's slowest step (recent means from step_ms where given, else the last result's;
+    '' when not known)."""
     if s.paused or s.fps <= 0:
         return ""
     if s.drawn_fps is not None and s.drawn_fps < KEEPS_UP * s.fps:

@@ -185,7 +185,7 @@ def bench_clip(path: str, contenders: list[str], frames: int, rounds: int, card:
     for name in contenders:
         print(f"  {name:<22} {statistics.median(speeds[name]):6.1f} {statistics.median(ratios[name]):11.2f}  "
               f"{people_summary(people[name]):>30}")
-    print(f"  fps per round: " + "; ".join(f"{n} " + ", ".join(f"{s:.1f}" for s in speeds[n]) for n in contenders))
+    print("  fps per round: " + "; ".join(f"{n} " + ", ".join(f"{s:.1f}" for s in speeds[n]) for n in contenders))
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from model.atomic import atomic_write_bytes, sha256_file
-from model.errors import one_line, read_json
+from model.errors import read_json
 
 CARD_FORMAT = "cascade3d-model-card"
 CARD_VERSION = 1

@@ -40,7 +40,6 @@ import torch
 from torch.utils.data import Dataset, default_collate
 
 from model.atomic import atomic_path
-from model.config import ModelConfig
 from model.datasets.common import DatasetError
 from model.datasets.loader import IMAGENET_MEAN, IMAGENET_STD, CropSample
 from model.distill_train import DistillTrainConfig, freeze_early_blocks, mocap_batch, set_frozen_eval

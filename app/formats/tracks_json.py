@@ -47,7 +47,7 @@ import numpy as np
 
 from model.skeleton import H36M, NUM_JOINTS, Skeleton
 from model.atomic import atomic_open
-from model.errors import one_line, read_json
+from model.errors import read_json
 from app.motion.floor import WorldFrame
 from app.motion.layer import MotionConfig, PersonInput, refine_tracks
 from app.types import CameraIntrinsics, FrameResult, PersonPose, SourceInfo, Track

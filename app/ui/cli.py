@@ -10,7 +10,6 @@ from app.options import add_pipeline_arguments, pipeline_config, pipeline_proble
 from app.stream.vmc import DEFAULT_PORT, VmcError, VmcSender
 
 
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default="",
                         help="camera index (0, 1, ...) or a video file, image file or image folder; "

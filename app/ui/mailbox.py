@@ -15,6 +15,12 @@ from app.types import FrameResult
 FPS_WINDOW = 30  # results the FPS is averaged over: steady, yet follows a change within seconds
 
 
+def events_per_second(times: list[float]) -> float | None:
+    """The rate of events at increasing perf_counter() times: (n - 1) / span; None for fewer than two."""
+    if len(times) < 2 or times[-1] <= times[0]:
+        return None
+    return (len(times) - 1) / (times[-1] - times[0])
+
 class ResultMailbox(QObject):
     """on_result/on_status are called on pipeline threads; take() on the GUI thread."""
 
@@ -36,9 +42,7 @@ class ResultMailbox(QObject):
         """Results per second over the last FPS_WINDOW results (0 until two have come)."""
         with self._lock:
             arrivals = list(self._arrivals)
-        if len(arrivals) < 2 or arrivals[-1] <= arrivals[0]:
-            return 0.0
-        return (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
+        return events_per_second(arrivals) or 0.0
 
     def on_result(self, result: FrameResult) -> None:
         """Called on the inference thread."""

@@ -27,7 +27,7 @@ from app.status import PIPELINE_STEPS, StatusInputs, status_text
 from app.stream.sink import StreamSink
 from app.stream.vmc import DEFAULT_PORT, VmcError
 from app.types import FrameResult, SourceInfo
-from app.ui.mailbox import ResultMailbox
+from app.ui.mailbox import ResultMailbox, events_per_second
 from app.ui.scripted import ScriptedRun, save_screenshot
 from app.ui.widgets import VideoView, View3D
 from model.errors import one_line
@@ -329,10 +329,7 @@ class MainWindow(QMainWindow):
 
     def drawn_fps(self) -> float | None:
         """Results drawn per second over the last DRAWN_WINDOW draws (None until two)."""
-        times = list(self._drawn_at)
-        if len(times) < 2 or times[-1] <= times[0]:
-            return None
-        return (len(times) - 1) / (times[-1] - times[0])
+        return events_per_second(list(self._drawn_at))
 
     def _tick(self) -> None:
         """Timer: recording errors, the end of a scripted run, and the status line."""

@@ -12,7 +12,6 @@ from app.formats.bvh import camera_to_bvh, solve_motion, write_bvh
 from app.formats.recording import TrackRecorder
 from app.formats.tracks_json import iter_frame_dicts, read_series, world_from_header
 from app.motion.bones import bone_lengths
-from app.motion.floor import WorldFrame
 from app.types import SourceInfo
 from model.skeleton import JOINT_NAMES, PARENTS
 from tests.app.motion.walker import walk_results
