@@ -29,7 +29,8 @@ TRACK_ROI_SCORE = 0.3  # score given to a region taken from a track rather than 
 KEYPOINT_BOX_CONFIDENCE = 0.3  # joints below this confidence do not shape a pose's box
 DUPLICATE_DISTANCE = 0.2  # poses whose joints are closer than this (in body heights) are one person
 DUPLICATE_IOU = 0.7  # ... or whose boxes overlap this much
-DUPLICATE_INSIDE = 0.85  # ... or whose box lies this much inside the other's (part of the same body)
+DUPLICATE_INSIDE = 0.85  # ... or whose box lies this much inside the other's (part of the same body) ...
+DUPLICATE_INSIDE_JOINTS = 0.3  # ... with at least this share of joints in the same place
 # detect_every=0 on a CPU: every 10th frame, and at least every 0.25 s of source time (a 30 fps webcam, or live
 # processing that drops frames, still gets a few detector runs a second). Between runs people are followed from
 # their last pose. bench/tracking_quality.py on the 9 real clips (60 fps), frames with exactly the right people:
@@ -401,12 +402,17 @@ def remove_duplicate_poses(poses: list[PersonPose]) -> list[PersonPose]:
     kept: list[PersonPose] = []
     for pose in sorted(poses, key=lambda p: -p.score):
         height = max(float(np.ptp(pose.keypoints_2d[:, 1])), 1.0)
-        if not any(
-            np.median(np.linalg.norm(pose.keypoints_2d[:, :2] - other.keypoints_2d[:, :2], axis=1)) < DUPLICATE_DISTANCE * height
-            or box_iou(pose.box_xyxy, other.box_xyxy) > DUPLICATE_IOU
-            or box_inside_fraction(pose.box_xyxy, other.box_xyxy) > DUPLICATE_INSIDE
-            for other in kept
-        ):
+
+        def same_person(other: PersonPose) -> bool:
+            distances = np.linalg.norm(pose.keypoints_2d[:, :2] - other.keypoints_2d[:, :2], axis=1)
+            if np.median(distances) < DUPLICATE_DISTANCE * height or box_iou(pose.box_xyxy, other.box_xyxy) > DUPLICATE_IOU:
+                return True
+            # A box inside another is part of the same body only where some joints coincide: a person standing
+            # behind a bigger one also lies inside their box, with every joint elsewhere.
+            return (box_inside_fraction(pose.box_xyxy, other.box_xyxy) > DUPLICATE_INSIDE
+                    and np.quantile(distances, DUPLICATE_INSIDE_JOINTS) < DUPLICATE_DISTANCE * height)
+
+        if not any(same_person(other) for other in kept):
             kept.append(pose)
     return kept
 

@@ -8,7 +8,7 @@ distinct foreground IDs (more than the people = a track was broken or swapped), 
 frames a track lived on its own predicted region without the detector confirming it.
 Run: .venv/bin/python -m bench.tracking_quality [--backend cascade|mediapipe] [--frames 100] [--detect-every N (0 = automatic)]
        [--detector mediapipe+ssdlite|ssdlite|...] [--card OTHER.card.json (cascade backend with other weights)]
-       [--network-confirms 0|1]
+       [--network-confirms 0|1] [--detector-thread 0|1]
 """
 
 import argparse
@@ -67,17 +67,20 @@ def main() -> None:
     parser.add_argument("--card", help="run the cascade backend with this model card instead of the shipped one")
     parser.add_argument("--network-confirms", type=int, choices=(0, 1), default=int(PipelineConfig().network_confirms),
                         help="PipelineConfig.network_confirms (a network with a person head)")
+    parser.add_argument("--detector-thread", type=int, choices=(0, 1), default=int(PipelineConfig().detector_thread),
+                        help="PipelineConfig.detector_thread (the detector on its own thread; timing-dependent)")
     args = parser.parse_args()
     quiet_library_logs()
     config = replace(PipelineConfig(), backend=args.backend, detect_every=args.detect_every, detector=args.detector,
-                     network_confirms=bool(args.network_confirms))
+                     network_confirms=bool(args.network_confirms), detector_thread=bool(args.detector_thread))
     backend = None
     if args.card:
         from app.backends.cascade import CascadeBackend
 
         backend = CascadeBackend(card_path=args.card, engine=config.engine, device=config.device)
     processor = FrameProcessor(config, backend=backend)
-    print(f"backend {processor.backend_name}{' (' + args.card + ')' if args.card else ''}, detector {config.detector}, detect every {processor.detect_every} frame(s)")
+    print(f"backend {processor.backend_name}{' (' + args.card + ')' if args.card else ''}, detector {config.detector}"
+          f"{' (own thread)' if processor.detector_thread else ''}, detect every {processor.detect_every} frame(s)")
     print(f"{'clip':<28} {'people':>6} {'frames':>6} {'exact':>6} {'more':>5} {'fewer':>6} {'IDs':>4} {'undetected run':>15}")
     total = {"frames": 0, "exact": 0, "more": 0, "fewer": 0}
     for path, people in clips():

@@ -249,9 +249,21 @@ def test_duplicate_poses_of_one_person_are_merged_and_two_people_kept():
     from app.processor import remove_duplicate_poses
 
     woman = _pose(70, 550, 390, 1530, score=1.0)
-    part_of_her = _pose(115, 590, 380, 1240, score=0.9, rng_seed=1)  # a detector's box around her upper body
+    # A detector's box around her upper body: her top 6 joints where they are, the rest guessed inside the box.
+    part_of_her = _pose(115, 590, 380, 1240, score=0.9, rng_seed=1)
+    part_of_her.keypoints_2d[:6] = woman.keypoints_2d[:6]
     shifted_legs = _pose(70, 550, 390, 1530, score=0.3)
     shifted_legs.keypoints_2d[12:, 0] += 200  # her legs guessed wrongly: the median still matches
     man = _pose(370, 410, 740, 1150, score=0.95)  # overlapping her, but another person
     kept = remove_duplicate_poses([part_of_her, man, shifted_legs, woman])
     assert kept == [woman, man]
+
+
+def test_a_person_standing_behind_a_bigger_one_is_kept():
+    """Their box lies wholly inside the nearer person's, but no joint coincides (Pose2Sim multi-person cam03)."""
+    from app.processor import remove_duplicate_poses
+
+    near = _pose(160, 400, 640, 1290, score=0.9)
+    behind = _pose(170, 455, 370, 1085, score=0.6)
+    behind.keypoints_2d[:, 0] = np.linspace(180, 360, 17)[::-1]  # spread over his own box, not the other's joints
+    assert remove_duplicate_poses([behind, near]) == [near, behind]
