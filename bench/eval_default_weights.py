@@ -14,6 +14,8 @@ Metrics (per person, then averaged over the people both backends return a pose f
 - 3D against the reference triangulated from cameras 1-3, root-relative in camera-4 axes, mm:
   MPJPE (as output), MPJPE after scaling the prediction to the reference's size (least squares),
   and PA-MPJPE (Procrustes with scale).
+- Confidence: the share of joints whose own confidence reaches CONFIDENT (the app's threshold for
+  drawing and tracking a joint), and PCK@0.1 against the multi-view reference over those joints only.
 Speed: milliseconds per crop on this machine's CPU (torch threads as given), batch 1 and 8, with the
 MediaPipe backend's per-person time measured in the same process as the baseline (ratio printed).
 """
@@ -26,6 +28,7 @@ import time
 
 import numpy as np
 
+from app.people.placement import MIN_CONFIDENCE as CONFIDENT
 from model.skeleton import NUM_JOINTS
 
 
@@ -130,6 +133,12 @@ def person_metrics(kp: np.ndarray, joints: np.ndarray, rec: dict) -> dict:
         err = np.linalg.norm(kp[ok, :2] - target[ok], axis=-1)
         out[f"px_{name}"] = float(err.mean())
         out[f"pck_{name}"] = float((err < 0.1 * size).mean())
+        if name == "reference":
+            # Is the backend's own joint confidence worth showing? The share of joints at or above the app's
+            # threshold, and how often those are right (nan where no joint reaches it).
+            sure = kp[ok, 2] >= CONFIDENT
+            out["confident_share"] = float(sure.mean())
+            out["pck_confident"] = float((err[sure] < 0.1 * size).mean()) if sure.any() else np.nan
     gt = rec["joints_3d"] - rec["joints_3d"][0]
     pred = joints - joints[0]
     out["mpjpe"] = float(np.linalg.norm(pred - gt, axis=-1).mean())
@@ -248,13 +257,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def format_table(results: dict) -> str:
     lines = ["| backend | frames | people found | PCK@0.1 vs teacher | px vs teacher | PCK@0.1 vs multi-view | "
-             "px vs multi-view | MPJPE mm | scale-aligned MPJPE mm | PA-MPJPE mm |", "|" + " --- |" * 10]
+             "px vs multi-view | MPJPE mm | scale-aligned MPJPE mm | PA-MPJPE mm | joints confident | "
+             "PCK@0.1 of those |", "|" + " --- |" * 12]
     for key, label in (("network", "cascade (this)"), ("mediapipe", "MediaPipe")):
         for suffix, frames in (("", "all 100"), ("_unseen_frames", f">= 70 only")):
             r = results[key + suffix]
             lines.append(f"| {label} | {frames} | {r['found']}/{r['people']} | {r['pck_teacher']:.3f} | "
                          f"{r['px_teacher']:.1f} | {r['pck_reference']:.3f} | {r['px_reference']:.1f} | "
-                         f"{r['mpjpe']:.0f} | {r['mpjpe_scaled']:.0f} | {r['pa_mpjpe']:.0f} |")
+                         f"{r['mpjpe']:.0f} | {r['mpjpe_scaled']:.0f} | {r['pa_mpjpe']:.0f} | "
+                         f"{r['confident_share']:.2f} | {r['pck_confident']:.3f} |")
     return "\n".join(lines)
 
 
