@@ -38,10 +38,11 @@ DUPLICATE_INSIDE_JOINTS = 0.3  # ... with at least this share of joints in the s
 # a detector run costs about 90 ms on 2 cores (bench/cpu_vs_mediapipe.py).
 CPU_DETECT_EVERY = 10
 CPU_DETECT_MAX_INTERVAL_S = 0.25
-# While a tracked person is missing the detector looks for them on every LOST_DETECT_EVERY-th frame (not every
-# frame: live processing that drops frames loses people between far-apart frames often, and a detector run on
-# every such frame halved the live rate: bench/pipeline.py, detector on 46 of 58 live frames).
-LOST_DETECT_EVERY = 3
+# The extra detector runs (while a tracked person is missing, or once CPU_DETECT_MAX_INTERVAL_S has passed) come
+# on every EXTRA_DETECT_EVERY-th processed frame at most, not on every frame: live processing that drops frames
+# loses people between far-apart frames often, and a detector run on every such frame halved the live rate
+# (bench/pipeline.py: detector on 46 of 58 live frames); in the window at 7 fps, 0.25 s alone meant every 2nd frame.
+EXTRA_DETECT_EVERY = 3
 CONFIRM_IOU = 0.3  # a detector box overlapping a followed person's region this much confirms that person
 
 
@@ -227,9 +228,9 @@ class FrameProcessor:
         return result
 
     def _detect(self, frame: Frame) -> list[Detection]:
-        """The detector's people on every detect_every-th frame (automatic on a CPU: also once
-        CPU_DETECT_MAX_INTERVAL_S of source time has passed), and on every frame while nobody is tracked or a
-        tracked person was not found in the last one; else none (the tracks' regions carry people)."""
+        """The detector's people on every detect_every-th frame and on every frame while nobody is tracked;
+        also (on every EXTRA_DETECT_EVERY-th frame at most) while a tracked person is missing and, automatic on a
+        CPU, once CPU_DETECT_MAX_INTERVAL_S of source time has passed; else none (the tracks' regions carry people)."""
         due = self._detection_due(frame.time_s)
         if not due:
             self._frames_since_detection += 1
@@ -242,9 +243,11 @@ class FrameProcessor:
 
     def _detection_due(self, t: float) -> bool:
         """Whether the detector should look at the frame at source time t (see _detect)."""
+        extra_allowed = self._frames_since_detection + 1 >= min(self.detect_every, EXTRA_DETECT_EVERY)
         overdue = self._last_detection_t is not None and t - self._last_detection_t >= self._detect_max_interval_s
-        searching = self.tracker.someone_lost and self._frames_since_detection + 1 >= min(self.detect_every, LOST_DETECT_EVERY)
-        return self._frames_since_detection + 1 >= self.detect_every or overdue or not self.tracker.live_ids or searching
+        searching = self.tracker.someone_lost
+        return (self._frames_since_detection + 1 >= self.detect_every or not self.tracker.live_ids
+                or (extra_allowed and (overdue or searching)))
 
     def _follow_and_detect(self, frame: Frame, fps: float) -> tuple[list[Detection], list[bool]]:
         """With the detector on its own thread: the boxes to estimate this frame, and whether each is confirmed.
