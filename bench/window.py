@@ -14,6 +14,7 @@ import argparse
 import os
 import statistics
 import sys
+import time
 
 from app.options import add_pipeline_arguments, pipeline_config, pipeline_problem
 from app.quiet import quiet_library_logs
@@ -44,6 +45,7 @@ def main() -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     window = MainWindow(config, None, recordings_dir=os.devnull)
     samples: list[tuple[float, float | None, float | None]] = []
+    view3d_samples: list[tuple[float, int, float | None]] = []  # (time, 3D images shown so far, render lag ms)
     last_text = [""]
 
     def sample() -> None:
@@ -51,6 +53,7 @@ def main() -> int:
         if mailbox is None:
             return
         samples.append((mailbox.fps(), window.drawn_fps(), window._screen_latency_ms))
+        view3d_samples.append((time.perf_counter(), window.view3d.images_shown, window.view3d.render_ms))
         last_text[0] = window.status_text()
 
     def start_sampling() -> None:
@@ -73,6 +76,10 @@ def main() -> int:
           f"load average {load[0]:.1f}")
     print(f"pipeline {fps:.1f} fps | window drew {statistics.median(drawn) if drawn else 0:.1f} fps | "
           f"capture to screen {statistics.median(latency) if latency else float('nan'):.0f} ms (median of samples)")
+    (t0, n0, _), (t1, n1, lag) = view3d_samples[0], view3d_samples[-1]
+    if t1 > t0:
+        print(f"3D view: {(n1 - n0) / (t1 - t0):.1f} images/s, each on screen {lag or float('nan'):.0f} ms after its "
+              f"result was drawn (rendered in its own process while the video panel goes on)")
     print(f"status line: {last_text[0]}")
     return 0
 

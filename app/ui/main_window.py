@@ -402,6 +402,7 @@ class MainWindow(QMainWindow):
         self.exit_code = exit_code
         if self.scripted is not None and self.scripted.screenshot and exit_code == 0:
             try:
+                self.view3d.flush()  # the 3D view renders asynchronously: the last result's image first
                 save_screenshot(self, self.scripted.screenshot)
                 print(f"screenshot: {self.scripted.screenshot} ({self._drawn_summary()})", flush=True)
             except OSError as exc:

@@ -1,5 +1,6 @@
 """The two views of the window: the video with its 2D overlay, and the interactive 3D viewport."""
 
+import time
 from typing import Sequence
 
 import cv2
@@ -12,9 +13,10 @@ from app.draw import draw_tracks
 from app.motion.floor import WorldFrame
 from app.types import Track
 from app.ui.viewport3d import SkeletonViewport, ViewportConfig
-from app.ui.viewport_process import ViewportProcess, open_viewport
+from app.ui.viewport_process import ViewportProcess, ViewportProcessError, open_viewport
 
 BACKGROUND_CSS = "background-color: #141419;"
+COLLECT_INTERVAL_MS = 5  # how often the GUI looks for the 3D view's image while one is being rendered
 
 
 def rgb_to_qimage(image_rgb: np.ndarray) -> QImage:
@@ -81,6 +83,16 @@ class View3D(_ImageLabel):
         self._resize_timer.timeout.connect(self._fit_render_size)
         self.setToolTip("3D view: drag to orbit, mouse wheel to zoom, double-click to reset")
         self.setCursor(Qt.CursorShape.OpenHandCursor)
+        # A viewport in a child process renders while the GUI goes on: show_tracks submits a frame, this timer
+        # collects its image, and tracks that arrive meanwhile wait in _queued (only the newest).
+        self._async = hasattr(self.viewport, "submit_frame")
+        self._queued: tuple | None = None
+        self._submitted_at: float | None = None
+        self.render_ms: float | None = None  # submit to image, moving average (the 3D view's lag behind results)
+        self.images_shown = 0
+        self._collect_timer = QTimer(self)
+        self._collect_timer.setInterval(COLLECT_INTERVAL_MS)
+        self._collect_timer.timeout.connect(self._collect)
         self.redraw()
 
     @property
@@ -88,18 +100,89 @@ class View3D(_ImageLabel):
         return self.viewport is not None and self.viewport.is_open
 
     def show_tracks(self, tracks: Sequence[Track], floor: WorldFrame | None = None) -> None:
-        """floor: the estimated floor (FrameResult.world), or None."""
-        if self._live:
-            self.viewport.update(tracks, floor)
-            self.redraw()
-
-    def redraw(self) -> None:
+        """floor: the estimated floor (FrameResult.world), or None. With the viewport in a child process
+        this returns at once and the image follows (flush() waits for it); else it renders here."""
         if not self._live:
             return
-        image = rgb_to_qimage(self.viewport.render())
-        pixmap = QPixmap.fromImage(image).scaled(
+        if not self._async:
+            self.viewport.update(tracks, floor)
+            self.redraw()
+        elif self.viewport.busy:
+            self._queued = (tracks, floor)  # drawn once the frame in flight is shown; older ones are skipped
+        else:
+            self._submit(tracks, floor)
+
+    def _submit(self, tracks, floor) -> None:
+        self._queued = None
+        self._submitted_at = time.perf_counter()
+        try:
+            self.viewport.submit_frame(tracks, floor)
+        except ViewportProcessError as exc:  # an exception must not leave a Qt slot: PyQt aborts
+            self._fail(exc)
+            return
+        self._collect_timer.start()
+
+    def _collect(self) -> None:
+        try:
+            if not self._live:
+                self._collect_timer.stop()
+                return
+            image = self.viewport.take_image()
+        except ViewportProcessError as exc:
+            self._fail(exc)
+            return
+        if image is None:
+            if not self.viewport.busy:  # a redraw took the frame's image
+                if self._queued is not None:
+                    self._submit(*self._queued)
+                else:
+                    self._collect_timer.stop()
+            return
+        self._show(image)
+        if self._queued is not None:
+            self._submit(*self._queued)
+        else:
+            self._collect_timer.stop()
+
+    def flush(self) -> None:
+        """Wait until the newest tracks given to show_tracks are on screen (a screenshot needs them)."""
+        if not self._async or not self._live:
+            return
+        if self._queued is not None:
+            self._submit(*self._queued)
+        image = self.viewport.wait_image()
+        self._collect_timer.stop()
+        if image is not None:
+            self._show(image)
+
+    def _show(self, image) -> None:
+        if self._submitted_at is not None:
+            lag = (time.perf_counter() - self._submitted_at) * 1000
+            self.render_ms = lag if self.render_ms is None else 0.8 * self.render_ms + 0.2 * lag
+            self._submitted_at = None
+        self.images_shown += 1
+        self._set_image(image)
+
+    def _fail(self, exc: Exception) -> None:
+        self._collect_timer.stop()
+        self._queued = None
+        self.unavailable = f"3D view stopped: {exc}"
+        self.viewport = None
+        self.setPixmap(QPixmap())
+        self.setText(self.unavailable)
+
+    def _set_image(self, image) -> None:
+        pixmap = QPixmap.fromImage(rgb_to_qimage(image)).scaled(
             self.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
         self.setPixmap(pixmap)
+
+    def redraw(self) -> None:
+        """Render now (view changes: orbit, zoom, resize), after the frame in flight, whose image is stale."""
+        if not self._live:
+            return
+        if self._async:
+            self.viewport.wait_image()
+        self._set_image(self.viewport.render())
 
     def reset_view(self) -> None:
         if self._live:
@@ -151,5 +234,7 @@ class View3D(_ImageLabel):
             self.redraw()
 
     def close_viewport(self) -> None:
+        self._collect_timer.stop()
+        self._queued = None
         if self.viewport is not None:
             self.viewport.close()

@@ -26,6 +26,7 @@ def test_drag_orbits_wheel_zooms_double_click_resets(qapp):
     view.show()
     wait_until(qapp, lambda: view.viewport.config.width == 640, 5)  # render size follows the widget
     view.show_tracks([standing_track(1, (-700, 100, 4000)), standing_track(2, (800, 100, 4800))])
+    view.flush()
     default, before = view.viewport.view, pixmap_rgb(view)
     for event in (mouse(QMouseEvent.Type.MouseButtonPress, 100, 200),
                   mouse(QMouseEvent.Type.MouseMove, 180, 230),
@@ -40,6 +41,33 @@ def test_drag_orbits_wheel_zooms_double_click_resets(qapp):
     assert view.viewport.view.distance < orbited.distance * 0.85
     qapp.sendEvent(view, mouse(QMouseEvent.Type.MouseButtonDblClick, 300, 300))
     assert view.viewport.view == default
+    view.close_viewport()
+    view.close()
+
+
+def test_the_3d_view_renders_in_the_background_and_shows_the_newest_tracks(qapp):
+    """show_tracks returns before the child process has rendered; tracks that arrive meanwhile replace each
+    other, and the last ones are what ends up on screen (the video panel never waits for the 3D view)."""
+    from app.ui.viewport_process import ViewportProcess
+
+    view = View3D()
+    view.resize(640, 480)
+    view.show()
+    assert isinstance(view.viewport, ViewportProcess), view.unavailable
+    wait_until(qapp, lambda: view.viewport.config.width == 640, 5)
+    shown_before = view.images_shown
+    for i in range(5):
+        view.show_tracks([standing_track(1, (-900 + 400 * i, 100, 4000))])
+    assert view.images_shown == shown_before  # nothing rendered while the GUI thread was busy
+    assert wait_until(qapp, lambda: not view.viewport.busy and view._queued is None, 30)
+    assert view.images_shown - shown_before == 2  # the first frame, then only the newest of the other four
+    assert view.render_ms is not None and view.render_ms > 0
+    background = pixmap_rgb(view)
+    view.redraw()  # a synchronous render of the same tracks
+    assert np.array_equal(pixmap_rgb(view), background)
+    view.show_tracks([standing_track(1, (900, 100, 4000))])
+    view.flush()  # waits: the screenshot of a scripted run needs the last result's image
+    assert not view.viewport.busy and np.abs(pixmap_rgb(view).astype(int) - background).mean() > 0.1
     view.close_viewport()
     view.close()
 
