@@ -8,7 +8,6 @@ import threading
 import time
 from typing import Callable
 
-from app.backends.base import BackendError
 from app.processor import FrameProcessor, PipelineConfig
 from app.sources import FrameSource, SourceError, open_source
 from app.types import FrameResult

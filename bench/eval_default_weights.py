@@ -260,7 +260,7 @@ def format_table(results: dict) -> str:
              "px vs multi-view | MPJPE mm | scale-aligned MPJPE mm | PA-MPJPE mm | joints confident | "
              "PCK@0.1 of those |", "|" + " --- |" * 12]
     for key, label in (("network", "cascade (this)"), ("mediapipe", "MediaPipe")):
-        for suffix, frames in (("", "all 100"), ("_unseen_frames", f">= 70 only")):
+        for suffix, frames in (("", "all 100"), ("_unseen_frames", ">= 70 only")):
             r = results[key + suffix]
             lines.append(f"| {label} | {frames} | {r['found']}/{r['people']} | {r['pck_teacher']:.3f} | "
                          f"{r['px_teacher']:.1f} | {r['pck_reference']:.3f} | {r['px_reference']:.1f} | "

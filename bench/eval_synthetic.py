@@ -15,7 +15,6 @@ counts the people each backend returned a pose for (the network's person score m
 
 import argparse
 import json
-import os
 import sys
 
 import numpy as np

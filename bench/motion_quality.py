@@ -19,7 +19,6 @@ Run: .venv/bin/python -m bench.motion_quality [--frames 100] [--clips N]
 """
 
 import argparse
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -121,6 +120,7 @@ def measure(inputs: list, camera) -> dict:
     long_tracks = [tid for tid, j in raw_by.items() if len(j) >= 10]
     row = {
         "tracks": len(long_tracks),
+        "raw_vars": [bone_variation(np.array(raw_by[t])) for t in long_tracks],
         "raw_var": float(np.median([bone_variation(np.array(raw_by[t])) for t in long_tracks])) if long_tracks else np.nan,
         "fit_var": float(np.median([bone_variation(np.array(fit_by[t])) for t in long_tracks])) if long_tracks else np.nan,
         "fit_mm": float(np.mean(dist)) if dist else np.nan,
@@ -161,7 +161,7 @@ def main() -> None:
     processors: dict[float, FrameProcessor] = {}
     print(f"{'clip':<24} {'tracks':>6} {'bones raw':>9} {'fitted':>6} {'fit mm':>6} {'px raw/fit':>10} {'contact':>7} "
           f"{'slide before med/p90':>21} {'after med/p90':>14} {'height mm':>15} {'pitch deg':>13} {'roll deg':>13}")
-    slides_before, slides_after, costs = [], [], []
+    slides_before, slides_after, costs, raw_vars = [], [], [], []
     for path, _ in found:
         calib = calibration(path)
         fov = round(calib[3], 1) if calib else PipelineConfig().horizontal_fov_deg
@@ -170,6 +170,7 @@ def main() -> None:
         inputs, cost, camera = collect(processors[fov], path, args.frames)
         costs += cost
         row = measure(inputs, camera)
+        raw_vars += row["raw_vars"]
         name = "/".join(Path(path).parts[-3:]) if "Demo" in path else Path(path).name
         name = name.replace("Demo_", "").replace("/videos", "").replace(".mp4", "")
         line = (f"{name:<24} {row['tracks']:>6} {row['raw_var']:>9.1%} {row['fit_var']:>6.1%} {row['fit_mm']:>6.1f} "
@@ -190,6 +191,8 @@ def main() -> None:
         else:
             line += f"         {world.pitch_deg:>5.1f}        {world.roll_deg:>5.1f}"
         print(line, flush=True)
+    print(f"all clips: bone-length variation of the network's joints, median over {len(raw_vars)} tracks: "
+          f"{np.median(raw_vars):.1%}")
     b, a = np.concatenate(slides_before), np.concatenate(slides_after)
     print(f"all clips: sliding in contact {np.median(b):.1f} mm/frame median, {np.percentile(b, 90):.1f} p90 before "
           f"pinning; {np.median(a):.1f} median, {np.percentile(a, 90):.1f} p90 after ({len(a)} foot-steps)")

@@ -264,8 +264,6 @@ def triangulate_clip(cameras, teachers: list[dict], videos: list[str], cfg: Dist
 
 def _count_left_out(kept: list, cameras, cfg: DistillConfig, stats: LabelStats) -> None:
     """Teacher poses overlapping a triangulated person but left out: left/right swap or just bad."""
-    from model.multiview import reprojection_errors
-
     for a, _, poses in kept:
         for v, cam in enumerate(cameras):
             if a.candidate[v] >= 0 or len(poses[v]) == 0:
