@@ -44,6 +44,8 @@ CPU_DETECT_MAX_INTERVAL_S = 0.25
 # (bench/pipeline.py: detector on 46 of 58 live frames); in the window at 7 fps, 0.25 s alone meant every 2nd frame.
 EXTRA_DETECT_EVERY = 3
 CONFIRM_IOU = 0.3  # a detector box overlapping a followed person's region this much confirms that person
+MIN_REGION_IN_FRAME = 0.1  # a tracked person's predicted region is looked at only while this much of it is in the frame (a
+# person half out of the frame, e.g. legs below a webcam's view, is still followed)
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ class FrameProcessor:
             detected = self._estimate(frame, detections, camera, verdicts)
             poses = detected
             if self.config.track_rois:
-                rois = self._track_rois(detected, frame.time_s, fps)
+                rois = self._track_rois(detected, frame, fps)
                 poses = remove_duplicate_poses(detected + self._estimate(frame, rois, camera, verdicts))
             detected_ids = {id(p) for p in detected}
             confirmed = [self._confirms(id(p) in detected_ids, verdicts.get(id(p))) for p in poses]
@@ -267,14 +269,14 @@ class FrameProcessor:
         if due and background.submit(frame):
             self._frames_since_detection = 0
         self._note_detection(found)
-        followed = self._followed(frame.time_s, fps)
+        followed = self._followed(frame, fps)
         if found is None and not followed:
             found = background.wait()
             if found is None and background.submit(frame):  # the detector was idle: detect this frame now
                 self._frames_since_detection = 0
                 found = background.wait()
             self._note_detection(found)
-            followed = self._followed(frame.time_s, fps)
+            followed = self._followed(frame, fps)
         boxes = [Detection(box, TRACK_ROI_SCORE) for _, box in followed]
         confirmed = [False] * len(boxes)
         for det in found[1][: self.config.max_people] if found is not None else []:
@@ -294,13 +296,14 @@ class FrameProcessor:
                 self._detection_interval_s = seen.time_s - self._last_detection_t
             self._last_detection_t = seen.time_s
 
-    def _followed(self, t: float, fps: float) -> list[tuple[int, np.ndarray]]:
+    def _followed(self, frame: Frame, fps: float) -> list[tuple[int, np.ndarray]]:
         """(track_id, region) of every person to follow now. A track must survive from one detector
         result to the next, and for a few processed frames when live processing drops many (a slow machine)."""
         max_missed = int(round(self.config.track_roi_max_missed_s * fps))
         max_unconfirmed = max(self.config.track_roi_max_unconfirmed_s, 1.5 * self._detection_interval_s,
                               3 * self._frame_interval_s)
-        return self.tracker.predicted_boxes(t, max_missed, set(self.tracker.live_ids), max_unconfirmed)
+        boxes = self.tracker.predicted_boxes(frame.time_s, max_missed, set(self.tracker.live_ids), max_unconfirmed)
+        return [(track_id, box) for track_id, box in boxes if in_frame(box, frame)]
 
     def _confirms(self, from_detector: bool, is_person: bool | None) -> bool:
         """Whether a pose confirms its track (and may start one): app.people.tracking.
@@ -346,7 +349,7 @@ class FrameProcessor:
         """Poses for the boxes (one backend call), placed in camera space, duplicates removed."""
         return remove_duplicate_poses([p for p in self._poses(frame, detections, camera, verdicts) if p is not None])
 
-    def _track_rois(self, poses: list[PersonPose], t: float, fps: float) -> list[Detection]:
+    def _track_rois(self, poses: list[PersonPose], frame: Frame, fps: float) -> list[Detection]:
         """Regions where tracked people should be but no detected pose matches them.
 
         Person detectors miss people in some frames (unusual clothing, partial views, one box
@@ -357,12 +360,13 @@ class FrameProcessor:
         confirmed for track_roi_max_unconfirmed_s is no longer followed (and such poses never start
         a track: app.people.tracking).
         """
+        t = frame.time_s
         max_missed = int(round(self.config.track_roi_max_missed_s * fps))
         missing = self.tracker.unmatched_track_ids(poses, t)
         # A track must survive from one detector run to the next, however far apart live processing puts them.
         max_unconfirmed = max(self.config.track_roi_max_unconfirmed_s, 1.5 * self._detection_interval_s)
         boxes = self.tracker.predicted_boxes(t, max_missed, missing, max_unconfirmed)
-        rois = [Detection(box, TRACK_ROI_SCORE) for _, box in boxes]
+        rois = [Detection(box, TRACK_ROI_SCORE) for _, box in boxes if in_frame(box, frame)]
         return rois[: max(0, self.config.max_people - len(poses))]
 
     def _track_and_smooth(self, poses: list[PersonPose], confirmed: list[bool], t: float, fps: float) -> list[Track]:
@@ -385,6 +389,14 @@ class FrameProcessor:
             close = getattr(part, "close", None)
             if close is not None:
                 close()
+
+
+def in_frame(box: np.ndarray, frame: Frame) -> bool:
+    """Whether at least MIN_REGION_IN_FRAME of a predicted region lies in the frame. A track's region moves
+    with its velocity; once it has left the frame, a network that always answers would still find a
+    'person' in the black border and carry the track off-screen (seen flying to y = -2239 px on
+    Pose2Sim multi-person cam04)."""
+    return box_inside_fraction(np.asarray(box, np.float64), np.array([0.0, 0.0, frame.width, frame.height])) >= MIN_REGION_IN_FRAME
 
 
 def keypoint_box(keypoints_2d: np.ndarray, fallback: np.ndarray, padding: float = 0.1) -> np.ndarray:

@@ -267,3 +267,17 @@ def test_a_person_standing_behind_a_bigger_one_is_kept():
     behind = _pose(170, 455, 370, 1085, score=0.6)
     behind.keypoints_2d[:, 0] = np.linspace(180, 360, 17)[::-1]  # spread over his own box, not the other's joints
     assert remove_duplicate_poses([behind, near]) == [near, behind]
+
+
+def test_a_region_that_left_the_frame_is_not_followed():
+    """A track's region moves with its velocity; once (almost) none of it is in the frame it is not looked at
+    (the network would find a 'person' in the black border and carry the track off-screen), while a person
+    half out of the frame (legs below a webcam's view) still is."""
+    from app.processor import in_frame
+    from app.types import Frame
+
+    frame = Frame(0, 0.0, np.zeros((960, 544, 3), np.uint8))
+    assert in_frame(np.array([100, 200, 400, 900]), frame)
+    assert in_frame(np.array([100, 500, 400, 1400]), frame)  # about half below the frame
+    assert not in_frame(np.array([-484, 102, -282, 653]), frame)  # Pose2Sim multi-person cam04, frame 50
+    assert not in_frame(np.array([500, 900, 800, 1500]), frame)  # 4 % of it left in the corner
