@@ -111,3 +111,50 @@ def test_default_weights_match_the_teacher(engine):
     assert len(errors_2d) >= len(FRAMES)
     assert np.mean(errors_2d) < MAX_2D_FRACTION, errors_2d
     assert np.mean(errors_3d) < MAX_PA_MPJPE_MM, errors_3d
+
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "synth")  # model/synth/fixtures.py renders
+
+
+def _far_from_average_pck(threshold: float) -> dict[str, float]:
+    """Per committed render (arms up, arms out, crouch, kneel, kick, lying; exact labels): the share of joints
+    within `threshold` x the larger side of the exact joints' box, from the shipped weights given that box
+    grown by 10% (as bench/eval_default_weights.py does)."""
+    import json
+
+    import cv2
+
+    from app.backends.cascade import CascadeBackend
+    from app.types import Detection, Frame
+
+    with open(os.path.join(FIXTURES, "labels.json"), encoding="utf-8") as f:
+        crops = json.load(f)["crops"]
+    backend = CascadeBackend(CARD, engine="onnxruntime", device="cpu")
+    out = {}
+    try:
+        for crop in crops:
+            image = cv2.imread(os.path.join(FIXTURES, crop["file"]))
+            joints = np.asarray(crop["joints_2d"])
+            lo, hi = joints.min(0), joints.max(0)
+            size = float((hi - lo).max())
+            box = np.concatenate([lo - 0.05 * size, hi + 0.05 * size])
+            keypoints = backend.estimate(Frame(0, 0.0, image), [Detection(box, 1.0)])[0][0]
+            out[crop["family"]] = float((np.linalg.norm(keypoints[:, :2] - joints, axis=1) < threshold * size).mean())
+    finally:
+        backend.close()
+    return out
+
+
+def test_poses_far_from_the_average_no_worse_than_measured():
+    """A guard: 2026-12-01 the shipped weights had 60 % of these renders' joints within 0.2 of the box
+    (arms up 0.71, arms out 0.53, crouch 0.71, kneel 0.59, kick 0.82, lying 0.24)."""
+    pck = _far_from_average_pck(0.2)
+    assert len(pck) == 6 and np.mean(list(pck.values())) >= 0.5, pck
+
+
+@pytest.mark.xfail(strict=True, reason="issue 11, open: the shipped weights draw raised and outstretched arms "
+                   "near the average pose (wrists 0.54-0.59 of the box off on arms up / arms out)")
+def test_poses_far_from_the_average_are_found():
+    """The goal: on every render at least 80 % of the joints within 0.2 of the box."""
+    pck = _far_from_average_pck(0.2)
+    assert min(pck.values()) >= 0.8, pck
