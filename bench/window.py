@@ -49,10 +49,10 @@ def main() -> int:
     last_text = [""]
 
     def sample() -> None:
-        mailbox = window._mailbox
-        if mailbox is None:
+        fps = window.result_fps()
+        if fps is None:
             return
-        samples.append((mailbox.fps(), window.drawn_fps(), window._screen_latency_ms))
+        samples.append((fps, window.drawn_fps(), window.screen_latency_ms))
         view3d_samples.append((time.perf_counter(), window.view3d.images_shown, window.view3d.render_ms))
         last_text[0] = window.status_text()
 

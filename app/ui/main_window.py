@@ -327,6 +327,15 @@ class MainWindow(QMainWindow):
                 value = result.timings_ms[step]
                 self._step_ms[step] = value if old is None else 0.9 * old + 0.1 * value
 
+    def result_fps(self) -> float | None:
+        """Results the running pipeline delivered per second (None when none runs)."""
+        return self._mailbox.fps() if self._mailbox is not None else None
+
+    @property
+    def screen_latency_ms(self) -> float | None:
+        """Capture to screen of the last result drawn, ms (None for sources without a capture time)."""
+        return self._screen_latency_ms
+
     def drawn_fps(self) -> float | None:
         """Results drawn per second over the last DRAWN_WINDOW draws (None until two)."""
         return events_per_second(list(self._drawn_at))
