@@ -299,10 +299,16 @@ class FrameProcessor:
     def _followed(self, frame: Frame, fps: float) -> list[tuple[int, np.ndarray]]:
         """(track_id, region) of every person to follow now. A track must survive from one detector
         result to the next, and for a few processed frames when live processing drops many (a slow machine)."""
-        max_missed = int(round(self.config.track_roi_max_missed_s * fps))
         max_unconfirmed = max(self.config.track_roi_max_unconfirmed_s, 1.5 * self._detection_interval_s,
                               3 * self._frame_interval_s)
-        boxes = self.tracker.predicted_boxes(frame.time_s, max_missed, set(self.tracker.live_ids), max_unconfirmed)
+        return self._regions(frame, fps, set(self.tracker.live_ids), max_unconfirmed)
+
+    def _regions(self, frame: Frame, fps: float, track_ids: set[int],
+                 max_unconfirmed_s: float) -> list[tuple[int, np.ndarray]]:
+        """(track_id, predicted region) of those tracks still worth looking at in this frame: missed for at most
+        track_roi_max_missed_s, confirmed within max_unconfirmed_s, and still in the frame (in_frame)."""
+        max_missed = int(round(self.config.track_roi_max_missed_s * fps))
+        boxes = self.tracker.predicted_boxes(frame.time_s, max_missed, track_ids, max_unconfirmed_s)
         return [(track_id, box) for track_id, box in boxes if in_frame(box, frame)]
 
     def _confirms(self, from_detector: bool, is_person: bool | None) -> bool:
@@ -360,13 +366,10 @@ class FrameProcessor:
         confirmed for track_roi_max_unconfirmed_s is no longer followed (and such poses never start
         a track: app.people.tracking).
         """
-        t = frame.time_s
-        max_missed = int(round(self.config.track_roi_max_missed_s * fps))
-        missing = self.tracker.unmatched_track_ids(poses, t)
+        missing = self.tracker.unmatched_track_ids(poses, frame.time_s)
         # A track must survive from one detector run to the next, however far apart live processing puts them.
         max_unconfirmed = max(self.config.track_roi_max_unconfirmed_s, 1.5 * self._detection_interval_s)
-        boxes = self.tracker.predicted_boxes(t, max_missed, missing, max_unconfirmed)
-        rois = [Detection(box, TRACK_ROI_SCORE) for _, box in boxes if in_frame(box, frame)]
+        rois = [Detection(box, TRACK_ROI_SCORE) for _, box in self._regions(frame, fps, missing, max_unconfirmed)]
         return rois[: max(0, self.config.max_people - len(poses))]
 
     def _track_and_smooth(self, poses: list[PersonPose], confirmed: list[bool], t: float, fps: float) -> list[Track]:

@@ -118,10 +118,11 @@ def measure(inputs: list, camera) -> dict:
             px_raw += list(reprojection(person.joints_3d + person.root, person.keypoints_2d, camera))
             px_fit += list(reprojection(out.joints_3d + out.root, person.keypoints_2d, camera))
     long_tracks = [tid for tid, j in raw_by.items() if len(j) >= 10]
+    raw_vars = [bone_variation(np.array(raw_by[t])) for t in long_tracks]
     row = {
         "tracks": len(long_tracks),
-        "raw_vars": [bone_variation(np.array(raw_by[t])) for t in long_tracks],
-        "raw_var": float(np.median([bone_variation(np.array(raw_by[t])) for t in long_tracks])) if long_tracks else np.nan,
+        "raw_vars": raw_vars,
+        "raw_var": float(np.median(raw_vars)) if raw_vars else np.nan,
         "fit_var": float(np.median([bone_variation(np.array(fit_by[t])) for t in long_tracks])) if long_tracks else np.nan,
         "fit_mm": float(np.mean(dist)) if dist else np.nan,
         "px_raw": float(np.mean(px_raw)) if px_raw else np.nan,

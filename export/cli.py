@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `main.py export --help` is fast and a broken torch install is one line.
-    from model.checkpoint import CheckpointError, load_checkpoint
+    from model.checkpoint import CheckpointError, input_size_problem, load_checkpoint
 
     if args.max_batch < 1:
         print(f"export: --max-batch must be at least 1, got {args.max_batch}", file=sys.stderr)
@@ -60,8 +60,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"export: {e}", file=sys.stderr)
         return 1
     if args.input_size is not None:
-        if args.input_size < 32 or args.input_size % 32:
-            print(f"export: --input-size must be a positive multiple of 32, got {args.input_size}", file=sys.stderr)
+        problem = input_size_problem(args.input_size)
+        if problem:
+            print(f"export: {problem}", file=sys.stderr)
             return 2
         checkpoint = checkpoint.at_input_size(args.input_size)
     out_dir = Path(args.out) if args.out else checkpoint.path.parent

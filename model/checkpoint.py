@@ -107,6 +107,13 @@ class Checkpoint:
         return replace(self, config=config, preprocessing={**self.preprocessing, "input_size": int(size)})
 
 
+def input_size_problem(size: int) -> str | None:
+    """Why `size` cannot be a crop size for these networks (None if it can): the backbone needs a multiple of 32."""
+    if size < 32 or size % 32:
+        return f"--input-size must be a positive multiple of 32, got {size}"
+    return None
+
+
 def inference_config(cfg: ModelConfig) -> ModelConfig:
     """The config to rebuild a trained network: no pretrained-weight loading (the checkpoint has them)."""
     return cfg.replace(pretrained=False, backbone_weights="")

@@ -219,7 +219,7 @@ def ship(src: str, dst: str, person_head_from: str | None = None, input_size: in
 
     The graft is refused (CheckpointError) unless the donor's backbone equals the student's, tensor for
     tensor: a head trained on other features would score nonsense."""
-    from model.checkpoint import CheckpointError, read_checkpoint
+    from model.checkpoint import CheckpointError, input_size_problem, read_checkpoint
 
     payload = read_checkpoint(src)
     state = {k: v.float() if v.is_floating_point() else v for k, v in payload["model"].items()}
@@ -239,8 +239,9 @@ def ship(src: str, dst: str, person_head_from: str | None = None, input_size: in
         state.update(head)
         cfg = cfg.replace(person_head=width)
     if input_size is not None:
-        if input_size < 32 or input_size % 32:
-            raise CheckpointError(f"--input-size must be a positive multiple of 32, got {input_size}")
+        problem = input_size_problem(input_size)
+        if problem:
+            raise CheckpointError(problem)
         cfg = cfg.replace(input_size=int(input_size))
     net = CascadeNet(cfg)
     net.load_state_dict(state)

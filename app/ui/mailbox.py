@@ -21,6 +21,7 @@ def events_per_second(times: list[float]) -> float | None:
         return None
     return (len(times) - 1) / (times[-1] - times[0])
 
+
 class ResultMailbox(QObject):
     """on_result/on_status are called on pipeline threads; take() on the GUI thread."""
 
