@@ -171,24 +171,23 @@ class FrameProcessor:
             self._smoothers.clear()
         camera = self.camera_for(frame)
         t0 = time.perf_counter()
-        verdicts: dict[int, bool] = {}  # pose id -> the backend's own "is a person", where it has one
         if self._background is not None:
             boxes, box_confirmed = self._follow_and_detect(frame, fps)
             t1 = time.perf_counter()
-            found = self._poses(frame, boxes, camera, verdicts)
+            found = self._poses(frame, boxes, camera)
             flags = {id(p): ok for p, ok in zip(found, box_confirmed) if p is not None}
             poses = remove_duplicate_poses([p for p in found if p is not None])
-            confirmed = [self._confirms(flags[id(p)], verdicts.get(id(p))) for p in poses]
+            confirmed = [self._confirms(flags[id(p)], p.is_person) for p in poses]
         else:
             detections = self._detect(frame)
             t1 = time.perf_counter()
-            detected = self._estimate(frame, detections, camera, verdicts)
+            detected = self._estimate(frame, detections, camera)
             poses = detected
             if self.config.track_rois:
                 rois = self._track_rois(detected, frame, fps)
-                poses = remove_duplicate_poses(detected + self._estimate(frame, rois, camera, verdicts))
+                poses = remove_duplicate_poses(detected + self._estimate(frame, rois, camera))
             detected_ids = {id(p) for p in detected}
-            confirmed = [self._confirms(id(p) in detected_ids, verdicts.get(id(p))) for p in poses]
+            confirmed = [self._confirms(id(p) in detected_ids, p.is_person) for p in poses]
         t2 = time.perf_counter()
         tracks = self._track_and_smooth(poses, confirmed, frame.time_s, fps)
         t3 = time.perf_counter()
@@ -324,14 +323,13 @@ class FrameProcessor:
             return from_detector
         return is_person and (from_detector or self.config.network_confirms)
 
-    def _poses(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics,
-               verdicts: dict[int, bool]) -> list[PersonPose | None]:
+    def _poses(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics) -> list[PersonPose | None]:
         """One pose per box (one backend call), placed in camera space; None where the backend found none.
 
         A pose's box is the padded extent of its confident joints, not the detector's box: it is
         tighter where detectors merge two people, and is the same kind of box for every backend.
-        Where the backend judges person-ness (PoseEstimate.is_person), verdicts[id(pose)] records it
-        (see _confirms).
+        Where the backend judges person-ness (PoseEstimate.is_person), the pose carries its verdict
+        (PersonPose.is_person, see _confirms).
         """
         if not detections:
             return []
@@ -345,15 +343,13 @@ class FrameProcessor:
             root = place_root(keypoints_2d, joints_3d, camera, box)
             # A backend's own person score (app.backends.base.PoseEstimate) replaces the detector's box score.
             score = float(getattr(estimate, "score", det.score))
-            poses.append(PersonPose(box, keypoints_2d, joints_3d, root, score))
-            if hasattr(estimate, "is_person"):
-                verdicts[id(poses[-1])] = estimate.is_person
+            poses.append(PersonPose(box, keypoints_2d, joints_3d, root, score,
+                                    is_person=getattr(estimate, "is_person", None)))
         return poses
 
-    def _estimate(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics,
-                  verdicts: dict[int, bool]) -> list[PersonPose]:
+    def _estimate(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics) -> list[PersonPose]:
         """Poses for the boxes (one backend call), placed in camera space, duplicates removed."""
-        return remove_duplicate_poses([p for p in self._poses(frame, detections, camera, verdicts) if p is not None])
+        return remove_duplicate_poses([p for p in self._poses(frame, detections, camera) if p is not None])
 
     def _track_rois(self, poses: list[PersonPose], frame: Frame, fps: float) -> list[Detection]:
         """Regions where tracked people should be but no detected pose matches them.

@@ -87,6 +87,8 @@ class PersonPose:
     world_root: (3,) float, millimetres, world frame (app.motion.floor: Y up, floor at Y=0, origin
       below the camera), or None while the floor is unknown.
     contact: (2,) bool, right foot then left foot on the floor, or None (motion layer off).
+    is_person: the backend's own verdict that the crop holds a person (its person score reached its
+      threshold: app.backends.base.PoseEstimate), or None where the backend has no such score.
     """
 
     box_xyxy: np.ndarray
@@ -97,6 +99,7 @@ class PersonPose:
     joints_3d_raw: np.ndarray | None = None
     world_root: np.ndarray | None = None
     contact: np.ndarray | None = None
+    is_person: bool | None = None
 
     def __post_init__(self) -> None:
         _check_shape("box_xyxy", self.box_xyxy, (4,))

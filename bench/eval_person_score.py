@@ -6,7 +6,11 @@ Negatives: OUT/heldout.npz and OUT/train.npz of bench/mine_negatives.py (backgro
 false positives; held out = camera 4 of both Pose2Sim clips and vtest.avi frames >= 600), plus, when model/synth's
 held-out backgrounds exist, random crops of those. Positives: every person of the held-out camera
 (out/distill/eval.npz, 133 people: the box of the multi-view reference grown by 10%, as bench/eval_default_weights.py),
-the same people with the box the shipped detectors give (IoU >= 0.5 with the reference box), and the unaugmented
+the people of the synthetic held-out set where it exists (`main.py synth --split heldout`, 200 of them),
+the held-out camera's people with the box the shipped detectors give (IoU >= 0.5 with the reference box), the detector
+boxes on anyone the teacher sees in the held-out footage (bench/mine_negatives.py's 'person' crops: also
+the small person far in the background and vtest.avi's pedestrians, whom the multi-view reference lacks;
+in the validation table, those of the training footage), and the unaugmented
 training crops (out/distill/train.npz, seen in training: the "validation" row that picks the threshold).
 Every crop is cut by the app's recipe (model.crop) and scored by the card's engine (ONNX Runtime on the CPU)
 or the raw checkpoint in PyTorch. Prints, for the backend's threshold (app.backends.cascade.PERSON_THRESHOLD)
@@ -127,6 +131,22 @@ def heldout_people(data: str, spec, detectors: bool) -> dict[str, np.ndarray]:
     return out
 
 
+def synthetic_people(folder: str, spec, limit: int = 200) -> np.ndarray:
+    """Crops of the synthetic held-out set's people (bodies, clothes, poses and backgrounds never in training),
+    at the box bench/eval_synthetic.py gives both backends; empty when the set has not been made."""
+    from bench.eval_default_weights import _box
+    from bench.eval_synthetic import samples
+    from model.crop import cut_crops
+
+    if not os.path.isdir(folder):
+        return np.zeros((0, 3, spec.input_size, spec.input_size), np.float32)
+    crops = []
+    for image, rec in samples(folder, limit):
+        ok = np.isfinite(rec["joints_2d"]).all(-1)
+        crops.append(cut_crops(image, _box(rec["joints_2d"][ok])[None], spec).images[0])
+    return np.stack(crops) if crops else np.zeros((0, 3, spec.input_size, spec.input_size), np.float32)
+
+
 def training_people(data: str, spec, limit: int) -> np.ndarray:
     """The distillation training crops, unaugmented, at the app's crop of their label box (the validation row)."""
     from model.crop import cut_crops
@@ -157,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint", default="")
     p.add_argument("--data", default="out/distill")
     p.add_argument("--negatives", default="out/negatives")
+    p.add_argument("--synth", default="out/synth/heldout", help="synthetic held-out set (`main.py synth --split heldout`)")
     p.add_argument("--no-detectors", action="store_true", help="skip the detector-box row (faster)")
     p.add_argument("--json", default="")
     args = p.parse_args(argv)
@@ -172,9 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         data = np.load(os.path.join(args.negatives, f"{split}.npz"))
         for kind in ("background", "false_positive"):
             table[f"{kind} crops"] = in_batches(fn, normalise(data["crops"][data["kind"] == kind], spec))
+        table["people, detector box on anyone the teacher sees"] = in_batches(
+            fn, normalise(data["crops"][data["kind"] == "person"], spec))
     held["background crops, synthetic held-out pictures"] = in_batches(fn, heldout_backgrounds(spec))
     for name, images in heldout_people(args.data, spec, not args.no_detectors).items():
         held[name] = in_batches(fn, images)
+    held["people, synthetic held-out set"] = in_batches(fn, synthetic_people(args.synth, spec))
     val["people, training crops"] = in_batches(fn, training_people(args.data, spec, 300))
     results = {"threshold": PERSON_THRESHOLD, "counts": {k: len(v) for k, v in held.items()},
                "validation_counts": {k: len(v) for k, v in val.items()},

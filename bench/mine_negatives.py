@@ -1,4 +1,4 @@
-"""Negatives for the person-score head: background crops and person-detector false positives on real footage.
+"""Crops for the person-score head: background crops, person-detector false positives, and detector boxes on people.
 
     python -m bench.mine_negatives [--distill out/distill] [--out out/negatives] [--only NAME,NAME]
 
@@ -9,8 +9,8 @@ Needs the distillation set's caches (`python main.py distill`): the teacher's pe
 multi-view labels say where people are. Writes OUT/train.npz and OUT/heldout.npz, each with
   crops  (N, S, S, 3) uint8 BGR, cut from the frame exactly as the app cuts a person box
          (model.crop: square, padded by 1.25; S = 192, the light network's input),
-  boxes  (N, 4) the box in frame px, kind (N,) 'background' or 'false_positive', score (N,) the detector's
-         score (0 for background crops), source (N,) video name, frame (N,) frame index.
+  boxes  (N, 4) the box in frame px, kind (N,) 'background', 'false_positive' or 'person', score (N,) the
+         detector's score (0 for background crops), source (N,) video name, frame (N,) frame index.
 Held out (never in train.npz): camera 4 of both Pose2Sim clips and vtest.avi frames >= VTEST_HELDOUT_FROM.
 
 Detector false positives: the shipped detectors (SSDLite and MediaPipe's, as the pipeline runs them, but
@@ -20,6 +20,14 @@ GROW) by more than MAX_OVERLAP of either box, and, on vtest.avi (whose many smal
 misses), when less than MAX_MOVING of its pixels differ from the clip's temporal median (a static
 background: a pedestrian inside the box would differ). The same static thing found again within
 REPEAT_FRAMES frames (IoU > 0.7) is kept once.
+People (the positives the app's crops look like): a detector box whose IoU with a person known in that
+very frame (a teacher pose or a multi-view label, box grown by GROW) is at least PERSON_IOU. They include
+people the multi-view labels miss (the third person far in the background of the multi-person clip, the
+small pedestrians of vtest.avi), which the labelled training crops do not show. A detector box that
+overlaps no known person is still a person, not a false positive, when the teacher run on the box's
+own crop (model.teacher.BlazePoseCropTeacher) finds a pose there with mean joint confidence of at least
+CROP_SEEN_CONFIDENCE: the frame-level teacher misses small people (the woman at the table in the
+background of both Pose2Sim clips' camera 1 was mined as a "false positive" before this check).
 Background crops: random person-shaped boxes (height 15-95% of the frame, width 0.3-1.0 x height) that
 overlap no person of the whole clip on the Pose2Sim views, or anywhere on vtest.avi's temporal median
 (people-free by construction).
@@ -45,6 +53,8 @@ MAX_OVERLAP = 0.2
 MAX_MOVING = 0.03
 MOVING_LEVEL = 30  # grey levels from the median that count as a changed pixel
 REPEAT_FRAMES = 10
+PERSON_IOU = 0.4
+CROP_SEEN_CONFIDENCE = 0.5
 CROP_SIZE = 192
 CROP_PADDING = 1.25
 
@@ -136,6 +146,13 @@ def random_box(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     return np.array([x, y, x + w, y + h])
 
 
+def looks_like_a_person(crop_teacher, image: np.ndarray, box: np.ndarray) -> bool:
+    """The teacher, run on the box's own crop, finds a pose there with mean joint confidence >= CROP_SEEN_CONFIDENCE
+    (a person the teacher missed in the whole frame, e.g. small and far away: not a false positive)."""
+    pose = crop_teacher.estimate(image, [box])[0]
+    return pose is not None and float(np.mean(pose[0][:, 2])) >= CROP_SEEN_CONFIDENCE
+
+
 def videos() -> list[tuple[str, str, str, str, int]]:
     """(name, path, source, view, stride) of the footage: the 8 Pose2Sim views (every 5th frame of 60 fps)
     and vtest.avi (every 8th of 10 fps): neighbouring frames hold the same false positives."""
@@ -159,7 +176,10 @@ def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ..
     from app.types import Frame
     from model.distill import read_video
 
+    from model.teacher.blazepose import BlazePoseCropTeacher
+
     detectors = [make_detector(n, max_people=10, min_score=FP_MIN_SCORE) for n in ("ssdlite", "mediapipe")]
+    crop_teacher = BlazePoseCropTeacher()
     for number, (name, path, source, view, stride) in enumerate(videos()):
         part = os.path.join(out, "parts", f"{name}.npz")
         if (only and name not in only) or os.path.isfile(part):
@@ -173,12 +193,18 @@ def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ..
         median = temporal_median(frames)
         height, width = frames[0].shape[:2]
         kept_fp: list[tuple[int, np.ndarray]] = []
-        counts = {"false_positive": 0, "background": 0, "detections": 0}
+        counts = {"false_positive": 0, "background": 0, "person": 0, "seen_on_crop": 0, "detections": 0}
         for index, image in indexed:
             nearby = near(people, index, PERSON_WINDOW)
             for det in (d for detector in detectors for d in detector.detect(Frame(index, index / 30.0, image))):
                 counts["detections"] += 1
                 box = np.asarray(det.box_xyxy, np.float64)
+                split = "heldout" if heldout(name, view, index) else "train"
+                if any(iou(box, p) >= PERSON_IOU for p in people.get(index, [])):
+                    rows[split].append({"crop": cut(image, box), "box": box, "kind": "person",
+                                        "score": float(det.score), "source": name, "frame": index})
+                    counts["person"] += 1
+                    continue
                 if any(overlap(box, p) > MAX_OVERLAP for p in nearby):
                     continue
                 if name == "vtest" and moving_fraction(image, median, box) > MAX_MOVING:
@@ -186,7 +212,12 @@ def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ..
                 if any(index - f <= REPEAT_FRAMES and iou(box, b) > 0.7 for f, b in kept_fp):
                     continue
                 kept_fp.append((index, box))
-                split = "heldout" if heldout(name, view, index) else "train"
+                if looks_like_a_person(crop_teacher, image, box):
+                    rows[split].append({"crop": cut(image, box), "box": box, "kind": "person",
+                                        "score": float(det.score), "source": name, "frame": index})
+                    counts["person"] += 1
+                    counts["seen_on_crop"] += 1
+                    continue
                 rows[split].append({"crop": cut(image, box), "box": box, "kind": "false_positive",
                                     "score": float(det.score), "source": name, "frame": index})
                 counts["false_positive"] += 1
@@ -210,9 +241,11 @@ def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ..
         save(part, rows["train"] + rows["heldout"])
         print(f"{name}: {len(frames)} frames, {counts['detections']} detections, "
               f"{counts['false_positive']} false positives, {counts['background']} background crops, "
+              f"{counts['person']} people ({counts['seen_on_crop']} seen only on their crop), "
               f"{time.perf_counter() - started:.0f} s", flush=True)
     for detector in detectors:
         detector.close()
+    crop_teacher.close()
     return merge(out)
 
 
@@ -226,7 +259,7 @@ def merge(out: str) -> dict:
         with atomic_open(os.path.join(out, f"{split}.npz"), text=False) as f:
             np.savez_compressed(f, **merged)
         summary[split] = {kind: int((merged["kind"] == kind).sum()) if merged else 0
-                          for kind in ("background", "false_positive")}
+                          for kind in ("background", "false_positive", "person")}
     print(summary, flush=True)
     return summary
 

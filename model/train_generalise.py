@@ -91,10 +91,12 @@ class Sources:
     """What a run trains on. real: a Dataset of CropSample with set_epoch() and an input_size attribute
     (model.datasets.distill.DistillCrops). synthetic: shard list -> Dataset (or None when empty), and
     list_shards() the shards on disk now. negatives: Dataset of CropSample without labels, or None.
+    people: detector boxes on people without pose labels (positives of the person head only), or None.
     mocap: (N, 17, 3) mm camera-axes poses for the lifting block, or None."""
 
     real: Dataset
     negatives: Dataset | None = None
+    people: Dataset | None = None
     mocap: np.ndarray | None = None
     list_shards: Callable[[], list[str]] = list
     synthetic: Callable[[list[str]], Dataset | None] = lambda shards: None
@@ -337,15 +339,17 @@ def pooled_features(net: CascadeNet, dataset: Dataset, count: int, size: int, se
 def train_person_head(net: CascadeNet, sources: Sources, per_class: int = 1500, steps: int = 1500,
                       seed: int = 0, log=print) -> dict:
     """Train only the person head on the frozen network (everything else unchanged): a cheap way to give
-    trained weights a person score. Positives: the real crops (and synthetic ones when there are any),
-    negatives: sources.negatives, `per_class` augmented items each at the network's input size; Adam on
-    the head's MLP over the pooled features, full batch. Returns the final training loss and accuracy."""
+    trained weights a person score. Positives: the labelled real crops, and in equal shares the synthetic
+    people and the detector boxes on people (sources.people: people at every distance, as the app cuts
+    them) where there are any; negatives: sources.negatives; `per_class` augmented items each at the
+    network's input size. Adam on the head's MLP over the pooled features, full batch. Returns the final
+    training loss and accuracy."""
     size = net.cfg.input_size
-    real = pooled_features(net, sources.real, per_class, size, seed)
     shards = sources.list_shards()
     synthetic = sources.synthetic(shards) if shards else None
-    if synthetic is not None and len(synthetic):
-        real = torch.cat([real[: per_class // 2], pooled_features(net, synthetic, per_class - per_class // 2, size, seed + 1)])
+    kinds = [d for d in (sources.real, synthetic, sources.people) if d is not None and len(d)]
+    shares = np.diff(np.linspace(0, per_class, len(kinds) + 1).astype(int))
+    real = torch.cat([pooled_features(net, d, int(n), size, seed + 10 * k) for k, (d, n) in enumerate(zip(kinds, shares))])
     negative = pooled_features(net, sources.negatives, per_class, size, seed + 2)
     x = torch.cat([real, negative])
     y = torch.cat([torch.ones(len(real)), torch.zeros(len(negative))])
@@ -393,13 +397,14 @@ def distill_sources(data_dir: str, input_size: int, negatives_dir: str, synth_di
     videos += [os.path.join(pose2sim_dir(), "Demo_SinglePerson", "videos", f"cam0{i}.mp4") for i in (1, 3)]
     backgrounds = background_pool(videos, 300, data["crops"].shape[1], seed)
     real = DistillCrops(data, input_size, AugmentConfig(), DistillAugment(), backgrounds, seed)
-    negatives = None
+    negatives = people = None
     neg_path = os.path.join(negatives_dir, "train.npz")
     if os.path.isfile(neg_path):
-        from model.datasets.negatives import negatives_dataset
+        from model.datasets.negatives import mined_people_dataset, negatives_dataset
 
         negatives = negatives_dataset(neg_path, input_size, synthetic_backgrounds(), seed=seed)
-    return Sources(real=real, negatives=negatives, mocap=mocap_poses(data_dir),
+        people = mined_people_dataset(neg_path, input_size, seed=seed)
+    return Sources(real=real, negatives=negatives, people=people, mocap=mocap_poses(data_dir),
                    list_shards=lambda: synthetic_shards(synth_dir),
                    synthetic=lambda shards: synthetic_dataset(synth_dir, shards, input_size, seed))
 
@@ -510,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu", help="cpu or cuda (bf16 autocast, channels_last)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt with its recipe")
     p.add_argument("--ship", metavar="PATH", default="", help="only write OUT/weights.pt as fp16 to PATH and exit")
+    p.add_argument("--head-samples", type=int, default=1500,
+                   help="--head-only: augmented crops per class (people, no person) the head is fitted on")
     p.add_argument("--head-only", action="store_true",
                    help="train only the person head on --init's frozen network and write OUT/weights.pt")
     args = p.parse_args(argv)
@@ -533,7 +540,7 @@ def _head_only(args: argparse.Namespace) -> int:
     sources = distill_sources(args.data, net.cfg.input_size, args.negatives, args.synth, GeneraliseConfig.seed)
     if sources.negatives is None:
         raise DatasetError(f"{args.negatives}/train.npz: no negatives; run `python -m bench.mine_negatives` first")
-    result = train_person_head(net, sources, log=lambda line: print(line, flush=True))
+    result = train_person_head(net, sources, per_class=args.head_samples, log=lambda line: print(line, flush=True))
     print(json.dumps({"person_head": result}), flush=True)
     path = os.path.join(args.out, "weights.pt")
     save_checkpoint(path, make_payload(net.eval(), net.cfg, format=RESUME_FORMAT,

@@ -1,10 +1,10 @@
-"""Crops without a person (background crops, person-detector false positives) for the person-score head.
+"""Mined crops for the person-score head: without a person (background, detector false positives), or detector boxes on people.
 
 Reads OUT/train.npz or OUT/heldout.npz of bench/mine_negatives.py (crops (N, S, S, 3) uint8 BGR cut
-by the app's crop recipe, kind, score, source, frame) and adds flat images: random colours with noise,
+by the app's crop recipe, kind, score, source, frame). The negatives dataset adds flat images: random colours with noise,
 and random crops of extra people-free images (e.g. the synthetic renderer's backgrounds). Items are
 CropSample with no labels (valid_2d = 0, has_3d = 0), so every pose loss ignores them; the person
-target is 0. Augmentation (mirror, zoom 0.8-1.25 about a jittered centre, colour gain +-20%, blur) is
+target is 0 for the negatives and 1 for the mined people (kind 'person', positives of the head only). Augmentation (mirror, zoom 0.8-1.25 about a jittered centre, colour gain +-20%, blur) is
 seeded by (seed, epoch, index) like the other training sets.
 """
 
@@ -15,6 +15,10 @@ from torch.utils.data import Dataset
 from model.datasets.common import DatasetError
 from model.datasets.loader import IMAGENET_MEAN, IMAGENET_STD, CropSample, make_crop_sample
 from model.skeleton import NUM_JOINTS
+
+# Items each people-free picture stands for (different cuts of it). 100 instead of 20 did not help the person
+# head tell textured pictures from synthetic people wearing clothes cut from such pictures (assets/README.md).
+CUTS_PER_PICTURE = 20
 
 
 def load_negatives(path: str) -> dict:
@@ -30,34 +34,35 @@ def load_negatives(path: str) -> dict:
     return arrays
 
 
-class NegativeCrops(Dataset):
-    """Negative crops at the network's input size (set .input_size before fetching a batch).
+class MinedCrops(Dataset):
+    """Mined crops without pose labels at the network's input size (set .input_size before fetching a batch).
 
     crops: (N, S, S, 3) uint8 BGR mined crops. images: optional (M, H, W, 3) uint8 BGR people-free
-    pictures, cut at random places. flat_fraction: share of the items that are a flat noisy colour.
+    pictures, cut at random places, each standing for `cuts` items. flat_fraction: share of the items
+    that are a flat noisy colour.
     """
 
     def __init__(self, crops: np.ndarray, input_size: int, images: list[np.ndarray] | None = None,
-                 flat_fraction: float = 0.05, seed: int = 0) -> None:
+                 flat_fraction: float = 0.05, seed: int = 0, cuts: int = CUTS_PER_PICTURE) -> None:
         self.crops = crops
         self.images = list(images or [])
+        self.cuts = int(cuts)
         self.input_size = int(input_size)
-        self.flat = int(round(flat_fraction * (len(crops) + len(self.images) * 20)))
+        self.flat = int(round(flat_fraction * (len(crops) + len(self.images) * self.cuts)))
         self.seed, self.epoch = int(seed), 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
-        # Each extra picture stands for 20 different cuts of it.
-        return len(self.crops) + 20 * len(self.images) + self.flat
+        return len(self.crops) + self.cuts * len(self.images) + self.flat
 
     def _source(self, index: int, rng: np.random.Generator) -> np.ndarray:
         if index < len(self.crops):
             return self.crops[index]
         index -= len(self.crops)
-        if index < 20 * len(self.images):
-            image = self.images[index // 20]
+        if index < self.cuts * len(self.images):
+            image = self.images[index // self.cuts]
             h, w = image.shape[:2]
             side = int(rng.uniform(0.2, 1.0) * min(h, w))
             x, y = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
@@ -90,5 +95,14 @@ class NegativeCrops(Dataset):
                                 np.zeros(NUM_JOINTS), 0.0, index)
 
 
-def negatives_dataset(path: str, input_size: int, images: list[np.ndarray] | None = None, seed: int = 0) -> NegativeCrops:
-    return NegativeCrops(load_negatives(path)["crops"], input_size, images, seed=seed)
+def negatives_dataset(path: str, input_size: int, images: list[np.ndarray] | None = None, seed: int = 0) -> MinedCrops:
+    """The crops of `path` without a person (every kind but 'person'), plus cuts of `images` and flat colours."""
+    data = load_negatives(path)
+    return MinedCrops(data["crops"][data["kind"] != "person"], input_size, images, seed=seed)
+
+
+def mined_people_dataset(path: str, input_size: int, seed: int = 0) -> MinedCrops | None:
+    """The detector boxes on people of `path` (kind 'person'; files mined before they existed have none: None)."""
+    data = load_negatives(path)
+    people = data["crops"][data["kind"] == "person"]
+    return MinedCrops(people, input_size, flat_fraction=0.0, seed=seed) if len(people) else None

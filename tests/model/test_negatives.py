@@ -1,0 +1,43 @@
+"""Mined crops (model/datasets/negatives.py): the person head's negatives never include the mined people, and back."""
+
+import numpy as np
+import pytest
+
+from model.datasets.common import DatasetError
+from model.datasets.negatives import mined_people_dataset, negatives_dataset
+
+
+def _mined(path, kinds):
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 256, (len(kinds), 32, 32, 3)).astype(np.uint8)
+    for i, kind in enumerate(kinds):
+        crops[i, 0, 0] = (i, 0, 0)  # the item's number, to find it again
+    np.savez(path, crops=crops, kind=np.array(kinds))
+    return crops
+
+
+def test_people_and_negatives_are_kept_apart(tmp_path):
+    path = tmp_path / "train.npz"
+    crops = _mined(path, ["background", "person", "false_positive", "person"])
+    negatives = negatives_dataset(str(path), 32)
+    people = mined_people_dataset(str(path), 32)
+    assert [int(c[0, 0, 0]) for c in negatives.crops] == [0, 2]
+    assert [int(c[0, 0, 0]) for c in people.crops] == [1, 3]
+    assert len(people) == 2  # no flat colours among the people
+    np.testing.assert_array_equal(people.crops[0], crops[1])
+    sample = people[1]
+    assert sample.image.shape == (3, 32, 32) and float(sample.valid_2d.sum()) == 0.0  # no pose labels
+
+
+def test_files_without_people_give_none(tmp_path):
+    path = tmp_path / "old.npz"
+    _mined(path, ["background", "false_positive"])
+    assert mined_people_dataset(str(path), 32) is None
+    assert len(negatives_dataset(str(path), 32).crops) == 2
+
+
+def test_a_broken_file_is_one_line(tmp_path):
+    path = tmp_path / "broken.npz"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(DatasetError, match="broken.npz: cannot read"):
+        mined_people_dataset(str(path), 32)
