@@ -143,7 +143,7 @@ def build_card(checkpoint, out_dir: Path, stem: str) -> ModelCard:
         OutputSpec(
             "joints_3d", (-1, j, 3),
             "lifted 3D joints, root-relative (joint 0 at the origin), camera axes x right, y down, z forward, "
-            f"scale-normalised so that the neck-to-knee geodesic is {cfg.geodesic_mm:g} mm (the paper's Eq. 10)",
+            f"scale-normalised so that the neck-to-knee geodesic is {cfg.output_geodesic_mm or cfg.geodesic_mm:g} mm (the paper's Eq. 10)",
             "mm",
         ),
         OutputSpec(

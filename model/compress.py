@@ -2,6 +2,7 @@
 
     python -m model.compress --teacher runs/teacher.pt --data out/distill --out runs/compress --minutes 85
     python -m model.compress --out runs/compress --ship assets/cascade_light.pt [--person-head DONOR.pt] [--input-size 160]
+        [--from CHECKPOINT] [--output-geodesic-from out/distill/train.npz]
 
 Why: on a CPU the light network's heads at 48x48 cost about 80 % of a crop's time (the 1x1 volume conv
 alone reads 257 channels at 2,304 positions). The student keeps the teacher's first two deconvs and every
@@ -213,9 +214,11 @@ def train(teacher_path: str, data_dir: str, out_dir: str, ccfg: CompressConfig, 
     return os.path.join(out_dir, "weights.pt")
 
 
-def ship(src: str, dst: str, person_head_from: str | None = None, input_size: int | None = None) -> None:
-    """Write the student `src` to `dst` as an fp16 checkpoint, grafting `person_head_from`'s person head, and
-    for crops of `input_size` px where given (the export and the app then use that size).
+def ship(src: str, dst: str, person_head_from: str | None = None, input_size: int | None = None,
+         output_geodesic_mm: float | None = None) -> None:
+    """Write the student `src` to `dst` as an fp16 checkpoint, grafting `person_head_from`'s person head, for
+    crops of `input_size` px where given (the export and the app then use that size), and with outputs
+    scaled to `output_geodesic_mm` neck-to-knee where given (ModelConfig.output_geodesic_mm).
 
     The graft is refused (CheckpointError) unless the donor's backbone equals the student's, tensor for
     tensor: a head trained on other features would score nonsense."""
@@ -243,6 +246,8 @@ def ship(src: str, dst: str, person_head_from: str | None = None, input_size: in
         if problem:
             raise CheckpointError(problem)
         cfg = cfg.replace(input_size=int(input_size))
+    if output_geodesic_mm is not None:
+        cfg = cfg.replace(output_geodesic_mm=round(float(output_geodesic_mm), 1))
     net = CascadeNet(cfg)
     net.load_state_dict(state)
     extra = {k: v for k, v in payload.items() if k not in ("model", "model_config", "skeleton", "preprocessing",
@@ -265,12 +270,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save-minutes", type=float, default=10.0)
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     parser.add_argument("--ship", metavar="DST", help="write OUT/weights.pt to DST as fp16 instead of training")
+    parser.add_argument("--from", dest="source", metavar="CHECKPOINT",
+                        help="with --ship: ship this checkpoint instead of OUT/weights.pt (e.g. the committed one)")
+    parser.add_argument("--output-geodesic-from", metavar="TRAIN_NPZ",
+                        help="with --ship: scale the outputs to the mean neck-to-knee length of these training "
+                             "labels (model.datasets.distill.labels_geodesic_mm)")
     parser.add_argument("--person-head", metavar="DONOR", help="with --ship: graft DONOR's person-score head")
     parser.add_argument("--input-size", type=int, metavar="PX", help="with --ship: the crop size the shipped "
                         "checkpoint declares (default: the training size)")
     args = parser.parse_args(argv)
     if args.ship:
-        ship(os.path.join(args.out, "weights.pt"), args.ship, args.person_head, args.input_size)
+        geodesic = None
+        if args.output_geodesic_from:
+            from model.datasets.distill import labels_geodesic_mm
+
+            geodesic = labels_geodesic_mm(args.output_geodesic_from)
+            print(f"{args.output_geodesic_from}: mean neck-to-knee {geodesic:.1f} mm", flush=True)
+        ship(args.source or os.path.join(args.out, "weights.pt"), args.ship, args.person_head, args.input_size, geodesic)
         return 0
     if not args.teacher:
         parser.error("--teacher CHECKPOINT is needed to train")

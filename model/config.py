@@ -44,6 +44,10 @@ class ModelConfig:
 
     # --- targets ---
     geodesic_mm: float = GEODESIC_MM  # Eq. 10: mean neck-to-knee geodesic length of Human3.6M training
+    # Neck-to-knee length (mm) the inference outputs (joints_3d, uvz depth) are scaled to; 0 = geodesic_mm, as
+    # trained. Eq. 10 normalises to the training set's mean; weights trained on labels of another joint
+    # definition (the teacher's) set this to those labels' mean so that their metric sizes are right.
+    output_geodesic_mm: float = 0.0
     depth_range_mm: float = 2000.0  # cube side in mm: root-relative depth in +-1000 mm maps to [-C/2, C/2] (3DMPPE)
     joint_sigma: float = 2.0  # joint Gaussian std in heatmap pixels (the paper's 2 px)
     bone_sigma_start: float = 4.0  # bone heatmap std (heatmap px) at epoch 0: coarse first

@@ -280,7 +280,16 @@ class CascadeNet(nn.Module):
         joints_3d: root-relative mm in camera axes, geodesic-normalised (Eq. 10).
         """
         out = self.forward(images)
-        return grid_to_crop(out.uvz, self.cfg), out.joints_3d
+        return self._output_scale(grid_to_crop(out.uvz, self.cfg), out.joints_3d)
+
+    def _output_scale(self, uvz: torch.Tensor, joints_3d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Crop-px/mm uvz and mm joints_3d scaled from the geodesic_mm the network was trained to to
+        cfg.output_geodesic_mm (unchanged when that is 0)."""
+        cfg = self.cfg
+        if not cfg.output_geodesic_mm or cfg.output_geodesic_mm == cfg.geodesic_mm:
+            return uvz, joints_3d
+        scale = cfg.output_geodesic_mm / cfg.geodesic_mm
+        return torch.cat([uvz[..., :2], uvz[..., 2:] * scale], dim=-1), joints_3d * scale
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -294,8 +303,8 @@ class CascadeNet(nn.Module):
         person_score (B,) = sigmoid(person logit) in [0, 1], only with a person head.
         """
         out = self.forward(images)
-        outputs = {"uvz": grid_to_crop(out.uvz, self.cfg), "joints_3d": out.joints_3d,
-                   "joint_confidence": out.joint_confidence}
+        uvz, joints_3d = self._output_scale(grid_to_crop(out.uvz, self.cfg), out.joints_3d)
+        outputs = {"uvz": uvz, "joints_3d": joints_3d, "joint_confidence": out.joint_confidence}
         if out.person_logit is not None:
             outputs["person_score"] = torch.sigmoid(out.person_logit)
         return outputs

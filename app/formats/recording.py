@@ -296,6 +296,12 @@ class RecordingSink:
     def active(self) -> bool:
         return self._recorder is not None
 
+    @property
+    def frames(self) -> int:
+        """Frames the current recording holds so far (0 when none is running)."""
+        with self._lock:
+            return self._recorder.frames_recorded if self._recorder is not None else 0
+
     def start(self, recorder: TrackRecorder) -> None:
         with self._lock:
             self._recorder, self.error = recorder, None

@@ -252,6 +252,11 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().showMessage(message, 10000)
 
+    @property
+    def recorded_frames(self) -> int:
+        """Frames the running recording holds so far (0 when not recording)."""
+        return self._recording.frames
+
     def wait_for_recordings(self) -> None:
         """Blocks until every recording being finished is written (the app must not quit before)."""
         self._recording.wait()

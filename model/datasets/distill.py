@@ -48,6 +48,21 @@ def load_split(path: str) -> dict:
     return arrays
 
 
+def labels_geodesic_mm(path: str) -> float:
+    """Mean neck-to-knee geodesic length (Eq. 10, mm) of the triangulated 3D labels (weight_3d 1) of a
+    train.npz: the scale the network's outputs should have for people like its training people, in the
+    teacher's joint definition (CascadeNet's output_geodesic_mm). One-line DatasetError without such labels."""
+    import torch
+
+    from model.targets import geodesic_length
+
+    data = load_split(path)
+    keep = (data["has_3d"] > 0) & (data["weight_3d"] >= 1.0)
+    if not keep.any():
+        raise DatasetError(f"{path}: no triangulated 3D labels to measure the neck-to-knee length on")
+    return float(geodesic_length(torch.from_numpy(data["joints_3d"][keep]).float()).mean())
+
+
 def to_crop(affine: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(2, 3) affine and (J, 2) image px -> (J, 2) stored-crop px."""
     return points @ affine[:, :2].T + affine[:, 2]

@@ -103,3 +103,14 @@ def test_resume_training_restores_weights_optimiser_and_progress(teacher, tmp_pa
     for name, tensor in student.state_dict().items():
         assert torch.equal(fresh.state_dict()[name], tensor), name
     assert fresh_opt.state_dict()["state"].keys() == opt.state_dict()["state"].keys()
+
+
+def test_ship_sets_the_output_scale_and_keeps_every_tensor(teacher, tmp_path):
+    student, _ = init_student(teacher, student_config(teacher.cfg))
+    src = tmp_path / "weights.pt"
+    save_checkpoint(src, make_payload(student.eval(), student.cfg))
+    ship(str(src), str(tmp_path / "shipped.pt"), output_geodesic_mm=969.46)
+    shipped = load_checkpoint(tmp_path / "shipped.pt")
+    assert shipped.config.output_geodesic_mm == 969.5 and shipped.config.geodesic_mm == student.cfg.geodesic_mm
+    mine = student.state_dict()
+    assert all(torch.equal(v, mine[k].half().float()) for k, v in shipped.build_network().state_dict().items())

@@ -171,3 +171,20 @@ def test_training_without_mocap_clips_says_what_to_install(tmp_path, monkeypatch
                                "--minutes", "0.01"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "train.npz" in err and "\n" not in err
+
+
+def test_labels_geodesic_is_the_mean_of_the_triangulated_labels(tmp_path):
+    from model.datasets.common import DatasetError
+    from model.datasets.distill import labels_geodesic_mm
+    from model.targets import geodesic_length
+
+    data = _dot_set()
+    data["joints_3d"] = data["joints_3d"] * np.array([1.0, 2.0, 0.5, 3.0])[:, None, None]  # four sizes
+    np.savez(tmp_path / "train.npz", **data)
+    one = float(geodesic_length(torch.tensor(STAND[None]).float())[0])
+    # Only the weight-1 (triangulated) labels count: sizes 1 and 0.5, not the teacher's world landmarks.
+    assert labels_geodesic_mm(str(tmp_path / "train.npz")) == pytest.approx(0.75 * one, rel=1e-5)
+    data["weight_3d"] = np.full(4, 0.3)
+    np.savez(tmp_path / "none.npz", **data)
+    with pytest.raises(DatasetError, match="none.npz: no triangulated 3D labels"):
+        labels_geodesic_mm(str(tmp_path / "none.npz"))

@@ -239,3 +239,22 @@ def test_person_head_output_and_export_names() -> None:
     assert net.output_names == ("uvz", "joints_3d", "joint_confidence", "person_score") == tuple(outputs)
     assert outputs["person_score"].shape == (2,) and ((outputs["person_score"] > 0) & (outputs["person_score"] < 1)).all()
     assert CascadeNet(TINY).output_names == ("uvz", "joints_3d", "joint_confidence")
+
+
+def test_output_geodesic_scales_the_metric_outputs_only(tiny_net: CascadeNet) -> None:
+    """ModelConfig.output_geodesic_mm rescales joints_3d and the uvz depth (Eq. 10's length, trained at
+    geodesic_mm, reported at output_geodesic_mm); u, v and the confidences do not move."""
+    images = torch.randn(2, 3, TINY.input_size, TINY.input_size)
+    scaled = CascadeNet(TINY.replace(output_geodesic_mm=0.9 * TINY.geodesic_mm))
+    scaled.load_state_dict(tiny_net.state_dict())
+    tiny_net.eval()
+    scaled.eval()
+    with torch.no_grad():
+        plain, other = tiny_net.infer_outputs(images), scaled.infer_outputs(images)
+        uvz, joints = scaled.infer(images)
+    tiny_net.train()
+    assert torch.allclose(other["joints_3d"], 0.9 * plain["joints_3d"], atol=1e-4)
+    assert torch.allclose(other["uvz"][..., 2], 0.9 * plain["uvz"][..., 2], atol=1e-4)
+    assert torch.equal(other["uvz"][..., :2], plain["uvz"][..., :2])
+    assert torch.equal(other["joint_confidence"], plain["joint_confidence"])
+    assert torch.equal(uvz, other["uvz"]) and torch.equal(joints, other["joints_3d"])

@@ -251,7 +251,8 @@ def test_live_close_joins_threads_and_finishes_the_recording(qapp, live):
     assert threads and all(t.is_alive() for t in threads)
     before = set(Path(live.recordings_dir).rglob("*.json"))
     live.record_button.setChecked(True)
-    new_result(qapp, live)
+    # A result drawn now may have been made before the recording started: wait for one it holds.
+    assert wait_until(qapp, lambda: live.recorded_frames >= 1, 60)
     faulthandler.dump_traceback_later(60, exit=True)  # a hang fails loudly instead of blocking CI
     try:
         live.close()
