@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from model.skeleton import FLIP_INDEX, NUM_JOINTS
+from model.skeleton import NUM_JOINTS
 from model.augment import AugmentConfig
 from model.config import ModelConfig
 from model.datasets.distill import DistillAugment, DistillCrops
