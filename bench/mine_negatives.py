@@ -146,6 +146,11 @@ def random_box(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     return np.array([x, y, x + w, y + h])
 
 
+def mined(image: np.ndarray, box: np.ndarray, kind: str, score: float, source: str, frame: int) -> dict:
+    """One row of a part file (see save): the crop of `box` cut from `image` and what it is."""
+    return {"crop": cut(image, box), "box": box, "kind": kind, "score": score, "source": source, "frame": frame}
+
+
 def looks_like_a_person(crop_teacher, image: np.ndarray, box: np.ndarray) -> bool:
     """The teacher, run on the box's own crop, finds a pose there with mean joint confidence >= CROP_SEEN_CONFIDENCE
     (a person the teacher missed in the whole frame, e.g. small and far away: not a false positive)."""
@@ -201,8 +206,7 @@ def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ..
                 box = np.asarray(det.box_xyxy, np.float64)
                 split = "heldout" if heldout(name, view, index) else "train"
                 if any(iou(box, p) >= PERSON_IOU for p in people.get(index, [])):
-                    rows[split].append({"crop": cut(image, box), "box": box, "kind": "person",
-                                        "score": float(det.score), "source": name, "frame": index})
+                    rows[split].append(mined(image, box, "person", float(det.score), name, index))
                     counts["person"] += 1
                     continue
                 if any(overlap(box, p) > MAX_OVERLAP for p in nearby):
@@ -212,15 +216,10 @@ def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ..
                 if any(index - f <= REPEAT_FRAMES and iou(box, b) > 0.7 for f, b in kept_fp):
                     continue
                 kept_fp.append((index, box))
-                if looks_like_a_person(crop_teacher, image, box):
-                    rows[split].append({"crop": cut(image, box), "box": box, "kind": "person",
-                                        "score": float(det.score), "source": name, "frame": index})
-                    counts["person"] += 1
-                    counts["seen_on_crop"] += 1
-                    continue
-                rows[split].append({"crop": cut(image, box), "box": box, "kind": "false_positive",
-                                    "score": float(det.score), "source": name, "frame": index})
-                counts["false_positive"] += 1
+                kind = "person" if looks_like_a_person(crop_teacher, image, box) else "false_positive"
+                counts["seen_on_crop"] += kind == "person"
+                rows[split].append(mined(image, box, kind, float(det.score), name, index))
+                counts[kind] += 1
         everyone = [b for boxes in people.values() for b in boxes]
         tries = 0
         while counts["background"] < backgrounds_per_video and tries < 50 * backgrounds_per_video:
@@ -232,8 +231,7 @@ def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ..
             elif any(overlap(box, p) > 0.0 for p in everyone):
                 continue
             split = "heldout" if heldout(name, view, index) else "train"
-            rows[split].append({"crop": cut(image, box), "box": box, "kind": "background", "score": 0.0,
-                                "source": name, "frame": index})
+            rows[split].append(mined(image, box, "background", 0.0, name, index))
             counts["background"] += 1
         for split, items in rows.items():
             for r in items:

@@ -400,10 +400,9 @@ def distill_sources(data_dir: str, input_size: int, negatives_dir: str, synth_di
     negatives = people = None
     neg_path = os.path.join(negatives_dir, "train.npz")
     if os.path.isfile(neg_path):
-        from model.datasets.negatives import mined_people_dataset, negatives_dataset
+        from model.datasets.negatives import mined_datasets
 
-        negatives = negatives_dataset(neg_path, input_size, synthetic_backgrounds(), seed=seed)
-        people = mined_people_dataset(neg_path, input_size, seed=seed)
+        negatives, people = mined_datasets(neg_path, input_size, synthetic_backgrounds(), seed=seed)
     return Sources(real=real, negatives=negatives, people=people, mocap=mocap_poses(data_dir),
                    list_shards=lambda: synthetic_shards(synth_dir),
                    synthetic=lambda shards: synthetic_dataset(synth_dir, shards, input_size, seed))

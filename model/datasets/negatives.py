@@ -1,11 +1,12 @@
 """Mined crops for the person-score head: without a person (background, detector false positives), or detector boxes on people.
 
 Reads OUT/train.npz or OUT/heldout.npz of bench/mine_negatives.py (crops (N, S, S, 3) uint8 BGR cut
-by the app's crop recipe, kind, score, source, frame). The negatives dataset adds flat images: random colours with noise,
-and random crops of extra people-free images (e.g. the synthetic renderer's backgrounds). Items are
-CropSample with no labels (valid_2d = 0, has_3d = 0), so every pose loss ignores them; the person
-target is 0 for the negatives and 1 for the mined people (kind 'person', positives of the head only). Augmentation (mirror, zoom 0.8-1.25 about a jittered centre, colour gain +-20%, blur) is
-seeded by (seed, epoch, index) like the other training sets.
+by the app's crop recipe, kind, score, source, frame). The negatives add flat images: random colours
+with noise, and random crops of extra people-free images (e.g. the synthetic renderer's backgrounds).
+Items are CropSample with no labels (valid_2d = 0, has_3d = 0), so every pose loss ignores them; the
+person target is 0 for the negatives and 1 for the mined people (kind 'person', positives of the head
+only). Augmentation (mirror, zoom 0.8-1.25 about a jittered centre, colour gain +-20%, blur) is seeded
+by (seed, epoch, index) like the other training sets.
 """
 
 import cv2
@@ -38,15 +39,15 @@ class MinedCrops(Dataset):
     """Mined crops without pose labels at the network's input size (set .input_size before fetching a batch).
 
     crops: (N, S, S, 3) uint8 BGR mined crops. images: optional (M, H, W, 3) uint8 BGR people-free
-    pictures, cut at random places, each standing for `cuts` items. flat_fraction: share of the items
-    that are a flat noisy colour.
+    pictures, cut at random places, each standing for CUTS_PER_PICTURE items. flat_fraction: share of
+    the items that are a flat noisy colour.
     """
 
     def __init__(self, crops: np.ndarray, input_size: int, images: list[np.ndarray] | None = None,
-                 flat_fraction: float = 0.05, seed: int = 0, cuts: int = CUTS_PER_PICTURE) -> None:
+                 flat_fraction: float = 0.05, seed: int = 0) -> None:
         self.crops = crops
         self.images = list(images or [])
-        self.cuts = int(cuts)
+        self.cuts = CUTS_PER_PICTURE
         self.input_size = int(input_size)
         self.flat = int(round(flat_fraction * (len(crops) + len(self.images) * self.cuts)))
         self.seed, self.epoch = int(seed), 0
@@ -95,14 +96,13 @@ class MinedCrops(Dataset):
                                 np.zeros(NUM_JOINTS), 0.0, index)
 
 
-def negatives_dataset(path: str, input_size: int, images: list[np.ndarray] | None = None, seed: int = 0) -> MinedCrops:
-    """The crops of `path` without a person (every kind but 'person'), plus cuts of `images` and flat colours."""
+def mined_datasets(path: str, input_size: int, images: list[np.ndarray] | None = None,
+                   seed: int = 0) -> tuple[MinedCrops, MinedCrops | None]:
+    """(negatives, people) of one mined file: the crops without a person (every kind but 'person') plus cuts
+    of `images` and flat colours; and the detector boxes on people (kind 'person'), or None where the file
+    has none (files mined before they were kept)."""
     data = load_negatives(path)
-    return MinedCrops(data["crops"][data["kind"] != "person"], input_size, images, seed=seed)
-
-
-def mined_people_dataset(path: str, input_size: int, seed: int = 0) -> MinedCrops | None:
-    """The detector boxes on people of `path` (kind 'person'; files mined before they existed have none: None)."""
-    data = load_negatives(path)
-    people = data["crops"][data["kind"] == "person"]
-    return MinedCrops(people, input_size, flat_fraction=0.0, seed=seed) if len(people) else None
+    person = data["kind"] == "person"
+    negatives = MinedCrops(data["crops"][~person], input_size, images, seed=seed)
+    people = MinedCrops(data["crops"][person], input_size, flat_fraction=0.0, seed=seed) if person.any() else None
+    return negatives, people

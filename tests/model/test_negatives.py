@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from model.datasets.common import DatasetError
-from model.datasets.negatives import mined_people_dataset, negatives_dataset
+from model.datasets.negatives import mined_datasets
 
 
 def _mined(path, kinds):
@@ -19,8 +19,7 @@ def _mined(path, kinds):
 def test_people_and_negatives_are_kept_apart(tmp_path):
     path = tmp_path / "train.npz"
     crops = _mined(path, ["background", "person", "false_positive", "person"])
-    negatives = negatives_dataset(str(path), 32)
-    people = mined_people_dataset(str(path), 32)
+    negatives, people = mined_datasets(str(path), 32)
     assert [int(c[0, 0, 0]) for c in negatives.crops] == [0, 2]
     assert [int(c[0, 0, 0]) for c in people.crops] == [1, 3]
     assert len(people) == 2  # no flat colours among the people
@@ -32,12 +31,12 @@ def test_people_and_negatives_are_kept_apart(tmp_path):
 def test_files_without_people_give_none(tmp_path):
     path = tmp_path / "old.npz"
     _mined(path, ["background", "false_positive"])
-    assert mined_people_dataset(str(path), 32) is None
-    assert len(negatives_dataset(str(path), 32).crops) == 2
+    negatives, people = mined_datasets(str(path), 32)
+    assert people is None and len(negatives.crops) == 2
 
 
 def test_a_broken_file_is_one_line(tmp_path):
     path = tmp_path / "broken.npz"
     path.write_bytes(b"not a zip")
     with pytest.raises(DatasetError, match="broken.npz: cannot read"):
-        mined_people_dataset(str(path), 32)
+        mined_datasets(str(path), 32)
