@@ -1,11 +1,14 @@
 """Held-out evaluation of the default cascade weights against the MediaPipe backend, plus CPU speed per crop.
 
     python -m bench.eval_default_weights [--card assets/cascade_light.card.json | --checkpoint runs/distill/weights.pt]
+        [--boxes reference|keypoint|mediapipe|ssdlite]
 
 Data: out/distill/eval.npz from `python main.py distill`: every person triangulated in the Pose2Sim
 multi-person clip from cameras 1-3, seen by camera 4 (never used in training; frames >= 65 of that
 clip were not used in any view). Both backends get the same person box (the reference joints' box,
-grown by 10%) on the same full camera-4 frame, through their app code paths (CascadeBackend with the
+grown by 10%; --boxes keypoint: the box the app follows a tracked person with, app.processor.keypoint_box
+of the reference joints; --boxes DETECTOR: that app detector's box on the person, None where it misses them)
+on the same full camera-4 frame, through their app code paths (CascadeBackend with the
 card's engine, or the PyTorch network with model.crop for a raw checkpoint; MediaPipeBackend).
 
 Metrics (per person, then averaged over the people both backends return a pose for):
@@ -147,13 +150,44 @@ def person_metrics(kp: np.ndarray, joints: np.ndarray, rec: dict) -> dict:
     return out
 
 
-def evaluate(backend, records: list[dict], frames: dict[int, np.ndarray]) -> tuple[dict, list[dict]]:
+def detector_boxes(records: list[dict], frames: dict[int, np.ndarray], detector_name: str) -> list[np.ndarray | None]:
+    """Per record, the app detector's box that overlaps its reference joints' box most (IoU >= 0.5), or None:
+    the box a new person gets in the app (a tracked one gets app.processor.keypoint_box of its last pose)."""
+    from app.detection import make_detector
+    from app.types import Frame
+    from bench.box_framing import iou
+
+    detector = make_detector(detector_name, max_people=6)
+    found: dict[int, list[np.ndarray]] = {}
+    out = []
+    try:
+        for rec in records:
+            f = int(rec["frame"])
+            if f not in found:
+                found[f] = [d.box_xyxy for d in detector.detect(Frame(f, f / 60.0, frames[f]))]
+            ref = rec["joints_2d"]
+            overlaps = [iou(b, np.concatenate([ref.min(0), ref.max(0)])) for b in found[f]]
+            best = int(np.argmax(overlaps)) if overlaps else -1
+            out.append(found[f][best] if best >= 0 and overlaps[best] >= 0.5 else None)
+    finally:
+        detector.close()
+    return out
+
+
+def evaluate(backend, records: list[dict], frames: dict[int, np.ndarray],
+             boxes: list[np.ndarray | None] | None = None) -> tuple[dict, list[dict]]:
+    """Run `backend` on each record's box (boxes[i], default the reference joints' box grown by 10 %; a
+    None box counts as a person the backend did not return)."""
     from app.types import Detection, Frame
 
     rows = []
-    for rec in records:
+    for i, rec in enumerate(records):
         f = int(rec["frame"])
-        res = backend.estimate(Frame(f, f / 60.0, frames[f]), [Detection(_box(rec["joints_2d"]), 1.0)])[0]
+        box = _box(rec["joints_2d"]) if boxes is None else boxes[i]
+        if box is None:
+            rows.append(None)
+            continue
+        res = backend.estimate(Frame(f, f / 60.0, frames[f]), [Detection(box, 1.0)])[0]
         if res is None:
             rows.append(None)
             continue
@@ -187,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-speed", action="store_true")
     p.add_argument("--json", default="", help="also write the results here")
     p.add_argument("--every", type=int, default=1, help="use every N-th person only (quick checks)")
+    p.add_argument("--boxes", default="reference", help="'reference' (the reference joints' box + 10 %%), 'keypoint' "
+                   "(the box the app follows a tracked person with: app.processor.keypoint_box of the reference joints) "
+                   "or an app detector's name ('mediapipe', 'ssdlite'): its box on each person, as a new person gets")
     args = p.parse_args(argv)
 
     import torch
@@ -211,9 +248,18 @@ def main(argv: list[str] | None = None) -> int:
     mp_backend = MediaPipeBackend()
     attach_teacher(records, os.path.join(args.data, "teacher", f"{HOLDOUT_CLIP}_{HOLDOUT_VIEW}.npz"))
     results = {"held_out": f"{HOLDOUT_CLIP} {HOLDOUT_VIEW}, reference triangulated from the other 3 views",
-               "network_backend": net_backend.name}
+               "network_backend": net_backend.name, "boxes": args.boxes}
     unseen = [i for i, r in enumerate(records) if int(r["frame"]) >= HOLDOUT_FROM_FRAME]
-    rows = {name: evaluate(backend, records, frames)[1]
+    if args.boxes == "reference":
+        boxes = None
+    elif args.boxes == "keypoint":
+        from app.processor import keypoint_box
+
+        boxes = [keypoint_box(np.concatenate([r["joints_2d"], np.ones((NUM_JOINTS, 1))], axis=1), _box(r["joints_2d"]))
+                 for r in records]
+    else:
+        boxes = detector_boxes(records, frames, args.boxes)
+    rows = {name: evaluate(backend, records, frames, boxes)[1]
             for name, backend in (("network", net_backend), ("mediapipe", mp_backend))}
     # Averages over the people both backends returned a pose for (MediaPipe sometimes finds none).
     both = [i for i in range(len(records)) if all(rows[n][i] is not None for n in rows)]

@@ -2,7 +2,7 @@
 
     python -m model.compress --teacher runs/teacher.pt --data out/distill --out runs/compress --minutes 85
     python -m model.compress --out runs/compress --ship assets/cascade_light.pt [--person-head DONOR.pt] [--input-size 160]
-        [--from CHECKPOINT] [--output-geodesic-from out/distill/train.npz]
+        [--from CHECKPOINT] [--output-geodesic-from out/distill/train.npz] [--crop-padding 1.05]
 
 Why: on a CPU the light network's heads at 48x48 cost about 80 % of a crop's time (the 1x1 volume conv
 alone reads 257 channels at 2,304 positions). The student keeps the teacher's first two deconvs and every
@@ -25,7 +25,10 @@ person-score head of DONOR (a checkpoint with the same backbone, bit for bit: th
 backbone's pooled features, so it carries over unchanged). --input-size sets the crop size the shipped
 checkpoint declares (its export and the app use it): the weights fit any multiple of 32, and 160 px was
 both faster and more accurate on the held-out camera than the 192 px the student was distilled at
-(assets/README.md).
+(assets/README.md). --crop-padding sets the crop side / person box side it declares: training cut
+1.25 x the box of the labelled joints, while the app's boxes are larger than the joints (its tracked
+people's boxes 1.21 x, its detectors' 1.14-1.29 x; bench/box_framing.py), so the shipped 1.04 frames a
+tracked person in the app as training did.
 """
 
 import argparse
@@ -215,10 +218,11 @@ def train(teacher_path: str, data_dir: str, out_dir: str, ccfg: CompressConfig, 
 
 
 def ship(src: str, dst: str, person_head_from: str | None = None, input_size: int | None = None,
-         output_geodesic_mm: float | None = None) -> None:
+         output_geodesic_mm: float | None = None, crop_padding: float | None = None) -> None:
     """Write the student `src` to `dst` as an fp16 checkpoint, grafting `person_head_from`'s person head, for
-    crops of `input_size` px where given (the export and the app then use that size), and with outputs
-    scaled to `output_geodesic_mm` neck-to-knee where given (ModelConfig.output_geodesic_mm).
+    crops of `input_size` px where given (the export and the app then use that size), with outputs
+    scaled to `output_geodesic_mm` neck-to-knee where given (ModelConfig.output_geodesic_mm), and crops of
+    `crop_padding` x the app's person box where given (else `src`'s own padding; bench/box_framing.py).
 
     The graft is refused (CheckpointError) unless the donor's backbone equals the student's, tensor for
     tensor: a head trained on other features would score nonsense."""
@@ -248,13 +252,17 @@ def ship(src: str, dst: str, person_head_from: str | None = None, input_size: in
         cfg = cfg.replace(input_size=int(input_size))
     if output_geodesic_mm is not None:
         cfg = cfg.replace(output_geodesic_mm=round(float(output_geodesic_mm), 1))
+    if crop_padding is None:
+        crop_padding = payload.get("preprocessing", {}).get("crop_padding")
+    elif not (math.isfinite(crop_padding) and 0.5 <= crop_padding <= 3.0):
+        raise CheckpointError(f"crop padding {crop_padding}: expected a number from 0.5 to 3 (crop side / person box side)")
     net = CascadeNet(cfg)
     net.load_state_dict(state)
     extra = {k: v for k, v in payload.items() if k not in ("model", "model_config", "skeleton", "preprocessing",
                                                            "optimizer", "stored_dtype")}
     if person_head_from:
         extra["person_head_from"] = os.path.basename(person_head_from)
-    save_checkpoint(dst, make_payload(net.eval(), cfg, fp16=True, **extra))
+    save_checkpoint(dst, make_payload(net.eval(), cfg, crop_padding, fp16=True, **extra))
     print(f"shipped {src} -> {dst} (fp16{', person head from ' + person_head_from if person_head_from else ''})")
 
 
@@ -278,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--person-head", metavar="DONOR", help="with --ship: graft DONOR's person-score head")
     parser.add_argument("--input-size", type=int, metavar="PX", help="with --ship: the crop size the shipped "
                         "checkpoint declares (default: the training size)")
+    parser.add_argument("--crop-padding", type=float, metavar="P", help="with --ship: crop side / the app's person "
+                        "box side that the shipped checkpoint declares (default: the source's; bench/box_framing.py)")
     args = parser.parse_args(argv)
     if args.ship:
         geodesic = None
@@ -286,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
 
             geodesic = labels_geodesic_mm(args.output_geodesic_from)
             print(f"{args.output_geodesic_from}: mean neck-to-knee {geodesic:.1f} mm", flush=True)
-        ship(args.source or os.path.join(args.out, "weights.pt"), args.ship, args.person_head, args.input_size, geodesic)
+        ship(args.source or os.path.join(args.out, "weights.pt"), args.ship, args.person_head, args.input_size, geodesic,
+             args.crop_padding)
         return 0
     if not args.teacher:
         parser.error("--teacher CHECKPOINT is needed to train")

@@ -114,3 +114,19 @@ def test_ship_sets_the_output_scale_and_keeps_every_tensor(teacher, tmp_path):
     assert shipped.config.output_geodesic_mm == 969.5 and shipped.config.geodesic_mm == student.cfg.geodesic_mm
     mine = student.state_dict()
     assert all(torch.equal(v, mine[k].half().float()) for k, v in shipped.build_network().state_dict().items())
+
+
+def test_ship_sets_the_crop_padding_keeps_it_otherwise_and_refuses_nonsense(teacher, tmp_path):
+    student, _ = init_student(teacher, student_config(teacher.cfg))
+    src = tmp_path / "weights.pt"
+    save_checkpoint(src, make_payload(student.eval(), student.cfg, crop_padding=1.1))
+    ship(str(src), str(tmp_path / "kept.pt"))
+    assert load_checkpoint(tmp_path / "kept.pt").preprocessing["crop_padding"] == 1.1
+    ship(str(src), str(tmp_path / "padded.pt"), crop_padding=1.04)
+    shipped = load_checkpoint(tmp_path / "padded.pt")
+    assert shipped.preprocessing["crop_padding"] == 1.04
+    mine = student.state_dict()
+    assert all(torch.equal(v, mine[k].half().float()) for k, v in shipped.build_network().state_dict().items())
+    for bad in (0.0, float("nan"), 7.0):
+        with pytest.raises(CheckpointError, match="crop padding"):
+            ship(str(src), str(tmp_path / "bad.pt"), crop_padding=bad)
