@@ -30,7 +30,7 @@ from app.motion.contact import ContactConfig
 from app.motion.layer import MotionConfig, MotionLayer, PersonInput, refine_tracks
 from app.processor import FrameProcessor, PipelineConfig, iter_results
 from app.sources import open_source
-from bench.tracking_quality import clips, foreground
+from bench.tracking_quality import clips, foreground_ids, shown
 
 
 def calibration(path: str):
@@ -55,14 +55,17 @@ def collect(processor: FrameProcessor, path: str, frames: int) -> tuple[list, li
     """Per frame (t, [PersonInput of the foreground people, network joints]), the motion step's ms per frame,
     and the camera intrinsics."""
     processor.reset()
-    inputs, cost, camera = [], [], None
+    inputs, cost, camera, heights = [], [], None, []
     for result in iter_results(processor, open_source(path), frames):
         camera = result.camera
         people = [PersonInput(t.track_id, t.pose.joints_3d_raw, t.pose.root, t.pose.keypoints_2d)
-                  for t in foreground(result)]
+                  for t in result.tracks if t.missed == 0]
         inputs.append((result.frame.time_s, people))
+        heights.append(shown(result))
         cost.append((result.timings_ms.get("motion", 0.0), result.timings_ms.get("total", 0.0),
                      sum(1 for t in result.tracks if t.missed == 0)))
+    ids = foreground_ids(heights)  # background people (bench.tracking_quality) left out
+    inputs = [(t, [p for p in people if p.track_id in ids]) for t, people in inputs]
     return inputs, cost, camera
 
 
