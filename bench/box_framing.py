@@ -2,16 +2,18 @@
 
     python -m bench.box_framing [--data out/distill] [--every 3]
 
-The network was trained on crops of side crop_padding_train (1.25) x the larger side of the box around
-the 17 labelled joints (model/datasets/distill.py). The app cuts its crops around other boxes: a
+The network was trained on crops of side 1.25 x the larger side of the box around the 17 labelled
+joints, times the augmentation's scale (1 +- 0.25, and a zoom-out up to 1.6 on a quarter of the crops:
+model/datasets/distill.py): the training framing, whose median this script draws from the same
+augmentation (about 1.32 x the joints' box). The app cuts its crops around other boxes: a
 detector's box (head top, feet, hands: larger than the joints) or, for every tracked person, the box of
 the previous pose (app.processor.keypoint_box: the joints plus 10 % a side). Each is some factor times
 the joints' box, so a crop of card padding P x that box shows the person at P x factor of the joints'
 box. This script measures each factor on the training views (never the held-out camera 4 of the
 multi-person clip): every `--every`-th labelled frame of the Pose2Sim clips, each label matched to the
 detector box that overlaps its joints' box most (IoU >= 0.5), the larger sides compared. It prints, per
-box source, the median factor and the padding that would reproduce the training framing
-(1.25 / factor).
+box source, the median factor and the padding that gives that box the training framing's median
+(median framing / factor).
 """
 
 import argparse
@@ -20,7 +22,23 @@ import sys
 
 import numpy as np
 
-TRAIN_PADDING = 1.25  # model.datasets.distill.DistillAugment.crop_padding: crop side / joints' box side
+
+
+def training_framing(samples: int = 100_000, seed: int = 0) -> np.ndarray:
+    """Crop side / joints' box side of `samples` augmented training crops (model.datasets.distill.DistillCrops:
+    DistillAugment.crop_padding x AugmentConfig's scale x the zoom-out some crops get)."""
+    from model.augment import AugmentConfig, sample_params
+    from model.datasets.distill import DistillAugment
+
+    rng = np.random.default_rng(seed)
+    augment, extra = AugmentConfig(), DistillAugment()
+    out = np.empty(samples)
+    for i in range(samples):
+        scale = sample_params(augment, rng, (160, 160)).scale
+        if rng.random() < extra.zoom_out_prob:
+            scale *= rng.uniform(1.0, extra.zoom_out_max)
+        out[i] = extra.crop_padding * scale
+    return out
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -94,12 +112,15 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((f"detector {name}", detector_factors(data, detector, args.every)))
         finally:
             detector.close()
+    framing = training_framing()
+    lo, target, hi = np.percentile(framing, [10, 50, 90])
+    print(f"training framing, crop side / joints' box side: median {target:.3f} (10th-90th percentile {lo:.3f}-{hi:.3f})")
     print("| box | labels | box side / joints' box side: median (10th-90th percentile) | padding for the training framing |")
     print("| --- | --- | --- | --- |")
     for name, factors in rows:
         f = np.asarray(factors)
         lo, med, hi = np.percentile(f, [10, 50, 90])
-        print(f"| {name} | {len(f)} | {med:.3f} ({lo:.3f}-{hi:.3f}) | {TRAIN_PADDING / med:.3f} |")
+        print(f"| {name} | {len(f)} | {med:.3f} ({lo:.3f}-{hi:.3f}) | {target / med:.3f} |")
     return 0
 
 

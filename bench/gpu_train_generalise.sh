@@ -32,8 +32,5 @@ timeout $(( MINUTES * 60 + 120 )) python3 -m model.train_generalise --device cud
     --init assets/cascade_light.pt --data out/distill --negatives out/negatives --synth out/synth/train \
     --out "$OUT/run" 2>&1 | tee "$OUT/train.log"
 python3 -m model.train_generalise --out "$OUT/run" --ship "$OUT/cascade_light.pt" 2>&1 | tee -a "$OUT/train.log"
-# Training checkpoints declare the training framing (1.25 x the joints' box); the app's boxes are larger.
-python3 -m model.compress --ship "$OUT/cascade_light.pt" --from "$OUT/cascade_light.pt" --crop-padding 1.04 2>&1 \
-    | tee -a "$OUT/train.log"
 rm -f "$OUT/run/last.pt"  # optimiser state: large, and never committed
 ls -la "$OUT" "$OUT/run"

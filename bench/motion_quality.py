@@ -15,7 +15,7 @@ each track's final bones, one floor for the clip), once with foot pinning and on
   clips run with the calibrated horizontal field of view (36 degrees; the default 60 would squeeze depth);
 - motion ms/frame: the live motion step's cost inside the pipeline (FrameResult.timings_ms["motion"]), and
   its share of the whole frame, plus the layer alone on 3 synthetic people (same process, for scale).
-Run: .venv/bin/python -m bench.motion_quality [--frames 100] [--clips N]
+Run: .venv/bin/python -m bench.motion_quality [--frames 100] [--clips N] [--card OTHER.card.json]
 """
 
 import argparse
@@ -160,6 +160,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--clips", type=int, default=0, help="only the first N clips (0 = all)")
+    parser.add_argument("--card", help="run the cascade backend with this model card instead of the shipped one")
     args = parser.parse_args()
     found = clips()[: args.clips or None]
     processors: dict[float, FrameProcessor] = {}
@@ -170,7 +171,13 @@ def main() -> None:
         calib = calibration(path)
         fov = round(calib[3], 1) if calib else PipelineConfig().horizontal_fov_deg
         if fov not in processors:
-            processors[fov] = FrameProcessor(replace(PipelineConfig(), horizontal_fov_deg=fov))
+            config = replace(PipelineConfig(), horizontal_fov_deg=fov)
+            backend = None
+            if args.card:
+                from app.backends.cascade import CascadeBackend
+
+                backend = CascadeBackend(card_path=args.card, engine=config.engine, device=config.device)
+            processors[fov] = FrameProcessor(config, backend=backend)
         inputs, cost, camera = collect(processors[fov], path, args.frames)
         costs += cost
         row = measure(inputs, camera)
