@@ -175,19 +175,16 @@ class FrameProcessor:
             boxes, box_confirmed = self._follow_and_detect(frame, fps)
             t1 = time.perf_counter()
             found = self._poses(frame, boxes, camera)
-            flags = {id(p): ok for p, ok in zip(found, box_confirmed) if p is not None}
-            poses = remove_duplicate_poses([p for p in found if p is not None])
-            confirmed = [self._confirms(flags[id(p)], p.is_person) for p in poses]
+            poses, confirmed = self._distinct([(p, ok) for p, ok in zip(found, box_confirmed) if p is not None])
         else:
             detections = self._detect(frame)
             t1 = time.perf_counter()
             detected = self._estimate(frame, detections, camera)
-            poses = detected
+            candidates = [(p, True) for p in detected]
             if self.config.track_rois:
                 rois = self._track_rois(detected, frame, fps)
-                poses = remove_duplicate_poses(detected + self._estimate(frame, rois, camera))
-            detected_ids = {id(p) for p in detected}
-            confirmed = [self._confirms(id(p) in detected_ids, p.is_person) for p in poses]
+                candidates += [(p, False) for p in self._estimate(frame, rois, camera)]
+            poses, confirmed = self._distinct(candidates)
         t2 = time.perf_counter()
         tracks = self._track_and_smooth(poses, confirmed, frame.time_s, fps)
         t3 = time.perf_counter()
@@ -347,6 +344,13 @@ class FrameProcessor:
                                     is_person=getattr(estimate, "is_person", None)))
         return poses
 
+    def _distinct(self, candidates: list[tuple[PersonPose, bool]]) -> tuple[list[PersonPose], list[bool]]:
+        """(poses, confirmed): one pose per person (remove_duplicate_poses) from (pose, found in a person
+        detector's box) pairs, and whether each confirms its track (_confirms)."""
+        keep = distinct_pose_indices([pose for pose, _ in candidates])
+        poses = [candidates[i][0] for i in keep]
+        return poses, [self._confirms(candidates[i][1], candidates[i][0].is_person) for i in keep]
+
     def _estimate(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics) -> list[PersonPose]:
         """Poses for the boxes (one backend call), placed in camera space, duplicates removed."""
         return remove_duplicate_poses([p for p in self._poses(frame, detections, camera) if p is not None])
@@ -412,9 +416,16 @@ def keypoint_box(keypoints_2d: np.ndarray, fallback: np.ndarray, padding: float 
 def remove_duplicate_poses(poses: list[PersonPose]) -> list[PersonPose]:
     """Keep one pose per person where two boxes (two detectors, or a detection and a track region)
     found the same one: most joints in the same place (the median, so a partial box's guessed legs do
-    not hide it), boxes overlapping by DUPLICATE_IOU, or a box lying almost wholly inside a better one."""
-    kept: list[PersonPose] = []
-    for pose in sorted(poses, key=lambda p: -p.score):
+    not hide it), boxes overlapping by DUPLICATE_IOU, or a box lying almost wholly inside a better one.
+    Best score first."""
+    return [poses[i] for i in distinct_pose_indices(poses)]
+
+
+def distinct_pose_indices(poses: list[PersonPose]) -> list[int]:
+    """Indices into `poses` of those remove_duplicate_poses keeps, in its order."""
+    kept: list[int] = []
+    for index in sorted(range(len(poses)), key=lambda i: -poses[i].score):
+        pose = poses[index]
         height = max(float(np.ptp(pose.keypoints_2d[:, 1])), 1.0)
 
         def same_person(other: PersonPose) -> bool:
@@ -426,8 +437,8 @@ def remove_duplicate_poses(poses: list[PersonPose]) -> list[PersonPose]:
             return (box_inside_fraction(pose.box_xyxy, other.box_xyxy) > DUPLICATE_INSIDE
                     and np.quantile(distances, DUPLICATE_INSIDE_JOINTS) < DUPLICATE_DISTANCE * height)
 
-        if not any(same_person(other) for other in kept):
-            kept.append(pose)
+        if not any(same_person(poses[other]) for other in kept):
+            kept.append(index)
     return kept
 
 
