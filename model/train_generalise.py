@@ -336,7 +336,10 @@ def pooled_features(net: CascadeNet, dataset: Dataset, count: int, size: int, se
     return torch.cat(feats)
 
 
-def train_person_head(net: CascadeNet, sources: Sources, per_class: int = 1500, steps: int = 1500,
+HEAD_SAMPLES = 1500  # augmented crops per class (people, negatives) for the person head's features
+
+
+def train_person_head(net: CascadeNet, sources: Sources, per_class: int = HEAD_SAMPLES, steps: int = 1500,
                       seed: int = 0, log=print) -> dict:
     """Train only the person head on the frozen network (everything else unchanged): a cheap way to give
     trained weights a person score. Positives: the labelled real crops, and in equal shares the synthetic
@@ -514,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu", help="cpu or cuda (bf16 autocast, channels_last)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt with its recipe")
     p.add_argument("--ship", metavar="PATH", default="", help="only write OUT/weights.pt as fp16 to PATH and exit")
-    p.add_argument("--head-samples", type=int, default=1500,
+    p.add_argument("--head-samples", type=int, default=HEAD_SAMPLES,
                    help="--head-only: augmented crops per class (people, no person) the head is fitted on")
     p.add_argument("--head-only", action="store_true",
                    help="train only the person head on --init's frozen network and write OUT/weights.pt")
