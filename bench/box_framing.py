@@ -22,6 +22,7 @@ import sys
 
 import numpy as np
 
+from model.boxes import box_iou
 
 
 def training_framing(samples: int = 100_000, seed: int = 0) -> np.ndarray:
@@ -39,12 +40,6 @@ def training_framing(samples: int = 100_000, seed: int = 0) -> np.ndarray:
             scale *= rng.uniform(1.0, extra.zoom_out_max)
         out[i] = extra.crop_padding * scale
     return out
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix
-    return float(ix / union) if union > 0 else 0.0
 
 
 def side(box: np.ndarray) -> float:
@@ -70,7 +65,7 @@ def detector_factors(data: dict, detector, every: int) -> list[float]:
                 for i in rows[data["frame"][rows] == f]:
                     pts = data["joints_2d"][i]
                     joints_box = np.concatenate([pts.min(0), pts.max(0)])
-                    overlaps = [iou(b, joints_box) for b in boxes]
+                    overlaps = [box_iou(b, joints_box) for b in boxes]
                     if overlaps and max(overlaps) >= 0.5:
                         factors.append(side(boxes[int(np.argmax(overlaps))]) / side(joints_box))
     return factors

@@ -2,7 +2,7 @@
 
     python -m model.compress --teacher runs/teacher.pt --data out/distill --out runs/compress --minutes 85
     python -m model.compress --out runs/compress --ship assets/cascade_light.pt [--person-head DONOR.pt] [--input-size 160]
-        [--from CHECKPOINT] [--output-geodesic-from out/distill/train.npz] [--crop-padding 1.05]
+        [--from CHECKPOINT] [--output-geodesic-from out/distill/train.npz] [--crop-padding P]
 
 Why: on a CPU the light network's heads at 48x48 cost about 80 % of a crop's time (the 1x1 volume conv
 alone reads 257 channels at 2,304 positions). The student keeps the teacher's first two deconvs and every
