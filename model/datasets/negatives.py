@@ -47,23 +47,22 @@ class MinedCrops(Dataset):
                  flat_fraction: float = 0.05, seed: int = 0) -> None:
         self.crops = crops
         self.images = list(images or [])
-        self.cuts = CUTS_PER_PICTURE
         self.input_size = int(input_size)
-        self.flat = int(round(flat_fraction * (len(crops) + len(self.images) * self.cuts)))
+        self.flat = int(round(flat_fraction * (len(crops) + len(self.images) * CUTS_PER_PICTURE)))
         self.seed, self.epoch = int(seed), 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
-        return len(self.crops) + self.cuts * len(self.images) + self.flat
+        return len(self.crops) + CUTS_PER_PICTURE * len(self.images) + self.flat
 
     def _source(self, index: int, rng: np.random.Generator) -> np.ndarray:
         if index < len(self.crops):
             return self.crops[index]
         index -= len(self.crops)
-        if index < self.cuts * len(self.images):
-            image = self.images[index // self.cuts]
+        if index < CUTS_PER_PICTURE * len(self.images):
+            image = self.images[index // CUTS_PER_PICTURE]
             h, w = image.shape[:2]
             side = int(rng.uniform(0.2, 1.0) * min(h, w))
             x, y = int(rng.integers(0, w - side + 1)), int(rng.integers(0, h - side + 1))
