@@ -308,17 +308,17 @@ class FrameProcessor:
         return [(track_id, box) for track_id, box in boxes if in_frame(box, frame)]
 
     def _confirms(self, from_detector: bool, is_person: bool | None) -> bool:
-        """Whether a pose confirms its track (and may start one): app.people.tracking.
+        """Whether a pose confirms its track: app.people.tracking.
 
-        A pose the backend judged not a person never does (a detector's box on an empty wall never
-        becomes a skeleton; a tracked person's dip in score only leaves that frame unconfirmed). With
-        PipelineConfig.network_confirms, one it judged a person does even where it was only followed
+        A pose in a detector's box does, whatever the backend's person verdict; the verdict gates only new
+        tracks (the tracker starts none from a pose judged not a person), so a detector's box on an empty
+        wall never becomes a skeleton, while a tracked person whose score dips below the threshold now and
+        then (a small person far away, half hidden behind a table) stays confirmed by the detector. With
+        PipelineConfig.network_confirms, a pose judged a person also confirms where it was only followed
         (found where the track predicted it): the network's person score is the cheap check that a
         followed person is still there, so the full detector is needed only to find new people.
         """
-        if is_person is None:
-            return from_detector
-        return is_person and (from_detector or self.config.network_confirms)
+        return from_detector or (is_person is True and self.config.network_confirms)
 
     def _poses(self, frame: Frame, detections: list[Detection], camera: CameraIntrinsics) -> list[PersonPose | None]:
         """One pose per box (one backend call), placed in camera space; None where the backend found none.

@@ -336,7 +336,7 @@ def pooled_features(net: CascadeNet, dataset: Dataset, count: int, size: int, se
     return torch.cat(feats)
 
 
-HEAD_SAMPLES = 1500  # augmented crops per class (people, negatives) for the person head's features
+HEAD_SAMPLES = 3000  # augmented crops per class (people, negatives) for the person head's features
 
 
 def train_person_head(net: CascadeNet, sources: Sources, per_class: int = HEAD_SAMPLES, steps: int = 1500,
@@ -345,8 +345,8 @@ def train_person_head(net: CascadeNet, sources: Sources, per_class: int = HEAD_S
     trained weights a person score. Positives: the labelled real crops, and in equal shares the synthetic
     people and the detector boxes on people (sources.people: people at every distance, as the app cuts
     them) where there are any; negatives: sources.negatives; `per_class` augmented items each at the
-    network's input size. Adam on the head's MLP over the pooled features, full batch. Returns the final
-    training loss and accuracy."""
+    network's input size. Adam on the head's MLP over the standardised pooled features, full batch; the
+    standardisation is then folded into its first layer. Returns the final training loss and accuracy."""
     size = net.cfg.input_size
     shards = sources.list_shards()
     synthetic = sources.synthetic(shards) if shards else None
@@ -356,6 +356,11 @@ def train_person_head(net: CascadeNet, sources: Sources, per_class: int = HEAD_S
     negative = pooled_features(net, sources.negatives, per_class, size, seed + 2)
     x = torch.cat([real, negative])
     y = torch.cat([torch.ones(len(real)), torch.zeros(len(negative))])
+    # Pooled features range over orders of magnitude per channel; fitting on standardised ones and folding
+    # the standardisation into the first layer afterwards rejected more held-out non-people at the same
+    # people kept (assets/README.md, "The person head").
+    mean, std = x.mean(0), x.std(0) + 1e-6
+    x = (x - mean) / std
     torch.manual_seed(seed)
     head = net.person_head.mlp
     head.train()
@@ -370,6 +375,9 @@ def train_person_head(net: CascadeNet, sources: Sources, per_class: int = HEAD_S
     head.eval()
     with torch.no_grad():
         accuracy = float(((head(x)[:, 0] > 0).float() == y).float().mean())
+        first = head[0]
+        first.bias -= first.weight @ (mean / std)
+        first.weight /= std
     return {"loss": float(loss), "accuracy": accuracy, "positives": len(real), "negatives": len(negative)}
 
 

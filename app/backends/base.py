@@ -17,8 +17,8 @@ class PoseEstimate(tuple):
 
     It unpacks and indexes like the plain pair every backend returns, so code that only needs the pose
     is unchanged; the pipeline takes .score, where there is one, as the pose's score instead of the
-    detector's box score, and a pose that is not a person may follow a person already tracked but
-    never confirms or starts a track (app.processor)."""
+    detector's box score, and a pose that is not a person may follow (and, in a detector's box, confirm)
+    a person already tracked but never starts a track (app.processor, app.people.tracking)."""
 
     score: float
     is_person: bool

@@ -9,7 +9,7 @@ Confidence: each joint's is the network's own (joint_confidence: the peak mass o
 model/confidence.py), and each crop's person score (person_score) says whether it holds a person at all:
 every crop comes back as a PoseEstimate whose score becomes the pose's, flagged is_person=False under
 person_threshold; the pipeline lets such a pose follow a person it already tracks (the score of a real
-person seen from an odd angle dips for a frame) but never lets it confirm or start a track, so a ghost
+person seen from an odd angle or far away dips now and then) but never lets it start a track, so a ghost
 on an empty box never appears. A card exported before the network had these outputs
 still works: a joint then gets the detection's score, halved when the point falls outside its crop (an
 extrapolation), and no crop is dropped.

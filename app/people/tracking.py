@@ -10,7 +10,8 @@ max_missed_s seconds (so an occluded person gets its ID back) and its last pose 
 hold_frames frames (bridging single-frame detector misses).
 
 Poses are either confirmed (found in a person detector's box) or not (found where a track predicted
-the person would be). Only confirmed poses start tracks, and each track remembers when a confirmed
+the person would be). Only confirmed poses start tracks, and not those the pose backend judged not a
+person (PersonPose.is_person False: a detector's false positive); each track remembers when a confirmed
 pose last matched it: a network that always answers, as a regression network does, would otherwise
 keep a track alive on its own predictions after the person left (a ghost).
 """
@@ -109,7 +110,7 @@ class Tracker:
         """Match this frame's poses (time t, seconds) to tracks.
 
         confirmed: per pose, whether a person detector found it (None = all were); an unconfirmed
-        pose can continue a track but never starts one.
+        pose, or one whose is_person is False, can continue a track but never starts one.
         Returns (track_id, pose, age, missed) for every track seen this frame (missed 0) or held
         (0 < missed <= hold_frames, with its last pose).
         """
@@ -134,7 +135,7 @@ class Tracker:
             if r not in matched_tracks:
                 track.missed += 1
         for c, pose in enumerate(poses):
-            if c not in matched_poses and confirmed[c]:
+            if c not in matched_poses and confirmed[c] and pose.is_person is not False:
                 self._tracks.append(_TrackState(self._next_id, pose, t, confirmed_time=t))
                 self._next_id += 1
         max_missed = max(1, int(round(self.config.max_missed_s * fps)))

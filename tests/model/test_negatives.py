@@ -40,3 +40,19 @@ def test_a_broken_file_is_one_line(tmp_path):
     path.write_bytes(b"not a zip")
     with pytest.raises(DatasetError, match="broken.npz: cannot read"):
         mined_datasets(str(path), 32)
+
+
+def test_picture_cuts_are_cut_as_the_app_cuts_a_box():
+    """A person-shaped box at random, a square of 1.25 x its longer side, black outside the picture."""
+    from model.datasets.negatives import picture_cut
+
+    picture = np.full((120, 200, 3), (200, 100, 50), np.uint8)
+    cuts = [picture_cut(picture, np.random.default_rng(seed), 48) for seed in range(40)]
+    assert all(c.shape == (48, 48, 3) and c.dtype == np.uint8 for c in cuts)
+    for cut in cuts:
+        inside = (np.abs(cut.astype(int) - (200, 100, 50)).max(-1) <= 2)
+        black = cut.max(-1) == 0
+        assert inside.mean() > 0.3  # mostly the picture: its colour, or black, or a blend at the edge
+        assert (inside | black).mean() > 0.9
+    # The square is wider than a tall box: black strips beside it where the box is near an edge.
+    assert sum(bool((c.max(-1) == 0).any()) for c in cuts) >= 10

@@ -113,3 +113,24 @@ def test_person_head_separates_people_from_empty_crops():
     with torch.no_grad():
         p_people, p_empty = torch.sigmoid(net(people).person_logit), torch.sigmoid(net(empty).person_logit)
     assert p_people.min() > p_empty.max(), (p_people, p_empty)
+
+
+def test_train_person_head_alone_leaves_a_head_that_reads_raw_features():
+    """train_person_head fits on standardised pooled features and folds the standardisation into the head's
+    first layer: the head then classifies the raw pooled features as it did the standardised ones."""
+    from model.train_generalise import pooled_features, train_person_head
+
+    torch.set_num_threads(1)
+    trainer = _trainer()
+    net, sources = trainer.net, trainer.sources
+    before = {k: v.clone() for k, v in net.state_dict().items() if not k.startswith("person_head.")}
+    result = train_person_head(net, sources, per_class=24, steps=300, log=lambda line: None)
+    assert result["accuracy"] == 1.0 and result["positives"] == result["negatives"] == 24
+    assert all(torch.equal(v, net.state_dict()[k]) for k, v in before.items())  # only the head changed
+    # The same items as inside train_person_head (same seeds): 12 real and 12 synthetic people, 24 negatives.
+    size = net.cfg.input_size
+    people = torch.cat([pooled_features(net, sources.real, 12, size, 0),
+                        pooled_features(net, sources.synthetic(sources.list_shards()), 12, size, 10)])
+    empty = pooled_features(net, sources.negatives, 24, size, 2)
+    with torch.no_grad():
+        assert (net.person_head.mlp(people)[:, 0] > 0).all() and (net.person_head.mlp(empty)[:, 0] < 0).all()

@@ -68,6 +68,19 @@ def test_poses_no_detector_confirmed_continue_tracks_but_never_start_them():
     assert tracker.longest_unconfirmed_run == 4
 
 
+def test_a_pose_judged_not_a_person_never_starts_a_track_but_confirms_one_in_a_detectors_box():
+    from dataclasses import replace
+
+    tracker = Tracker()
+    ghost = replace(_person(100, 2000.0), is_person=False)
+    assert tracker.update([ghost], 0.0, 30.0, confirmed=[True]) == []  # a detector's false positive
+    tracker.update([_person(100, 2000.0)], 1 / 30, 30.0, confirmed=[True])
+    for k in range(2, 6):  # the same person, now and then doubted by the network, still in the detector's box
+        out = tracker.update([replace(_person(100 + k, 2000.0), is_person=k % 2 == 0)], k / 30, 30.0, confirmed=[True])
+        assert [(t[0], t[3]) for t in out] == [(1, 0)]
+    assert tracker.longest_unconfirmed_run == 0
+
+
 def test_a_track_no_detector_confirmed_lately_gets_no_predicted_region():
     tracker = Tracker()
     tracker.update([_person(100, 2000.0)], 0.0, 30.0)
