@@ -358,7 +358,7 @@ def train_person_head(net: CascadeNet, sources: Sources, per_class: int = HEAD_S
     y = torch.cat([torch.ones(len(real)), torch.zeros(len(negative))])
     # Pooled features range over orders of magnitude per channel; fitting on standardised ones and folding
     # the standardisation into the first layer afterwards rejected more held-out non-people at the same
-    # people kept (assets/README.md, "The person head").
+    # people kept (assets/README.md, "The person head, shipped").
     mean, std = x.mean(0), x.std(0) + 1e-6
     x = (x - mean) / std
     torch.manual_seed(seed)

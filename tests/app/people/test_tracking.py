@@ -1,5 +1,7 @@
 """Tracker: stable IDs when people cross, and after short occlusions."""
 
+from dataclasses import replace
+
 import numpy as np
 
 from app.people.tracking import Tracker, TrackerConfig
@@ -69,8 +71,6 @@ def test_poses_no_detector_confirmed_continue_tracks_but_never_start_them():
 
 
 def test_a_pose_judged_not_a_person_never_starts_a_track_but_confirms_one_in_a_detectors_box():
-    from dataclasses import replace
-
     tracker = Tracker()
     ghost = replace(_person(100, 2000.0), is_person=False)
     assert tracker.update([ghost], 0.0, 30.0, confirmed=[True]) == []  # a detector's false positive
