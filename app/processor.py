@@ -77,7 +77,9 @@ class PipelineConfig:
     # Where the pose backend has its own person score (the cascade network's person head), a followed person it
     # judges a person counts as confirmed, as a detector's box would (FrameProcessor._confirms), so that the
     # detector could run less often. Off: with the person head of 6e52973 it tracked 89.1 % of the real clips'
-    # frames right instead of 92.9 % without it (bench/tracking_quality.py --card ... --network-confirms 0|1).
+    # frames right instead of 92.9 % without it (bench/tracking_quality.py --card ... --network-confirms 0|1);
+    # with the shipped head (2026-12-02) 95.2 % either way (longest unconfirmed run 0-1 frames instead of
+    # 9-33), but the detector runs as often, so it gains nothing yet.
     network_confirms: bool = False
     # Run the person detector on every Nth frame only, following tracked people in between; 0 = automatic:
     # every frame where the pose network runs on a GPU, every CPU_DETECT_EVERY-th (and at least every
