@@ -42,7 +42,8 @@ import time
 import numpy as np
 
 from model.atomic import atomic_open
-from model.crop import crop_region
+from model.boxes import box_inside_fraction, box_iou
+from model.datasets.negatives import cut_box, random_box
 
 VTEST_HELDOUT_FROM = 600
 HELDOUT_VIEW = "cam04"
@@ -56,36 +57,11 @@ REPEAT_FRAMES = 10
 PERSON_IOU = 0.4
 CROP_SEEN_CONFIDENCE = 0.5
 CROP_SIZE = 192
-CROP_PADDING = 1.25
-
-
-def cut(image: np.ndarray, box: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
-    """One (size, size, 3) uint8 crop of `box` by the app's recipe (model.crop), black outside the image."""
-    import cv2
-
-    from model.crop import crop_affine
-
-    centre, region = crop_region(box, CROP_PADDING, 1.0)
-    return cv2.warpAffine(image, crop_affine(centre, region, size), (size, size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT)
 
 
 def overlap(a: np.ndarray, b: np.ndarray) -> float:
     """Largest fraction of either box covered by their intersection."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    area_a = max((a[2] - a[0]) * (a[3] - a[1]), 1e-6)
-    area_b = max((b[2] - b[0]) * (b[3] - b[1]), 1e-6)
-    return inter / min(area_a, area_b)
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / max(union, 1e-6)
+    return max(box_inside_fraction(a, b), box_inside_fraction(b, a))
 
 
 def grown_box(points: np.ndarray, grow: float = GROW) -> np.ndarray | None:
@@ -138,17 +114,9 @@ def moving_fraction(image: np.ndarray, median: np.ndarray, box: np.ndarray) -> f
     return float((diff > MOVING_LEVEL).mean())
 
 
-def random_box(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
-    h = rng.uniform(0.15, 0.95) * height
-    w = min(rng.uniform(0.3, 1.0) * h, 0.95 * width)
-    x = rng.uniform(0, width - w)
-    y = rng.uniform(0, height - h)
-    return np.array([x, y, x + w, y + h])
-
-
 def mined(image: np.ndarray, box: np.ndarray, kind: str, score: float, source: str, frame: int) -> dict:
     """One row of a part file (see save): the crop of `box` cut from `image` and what it is."""
-    return {"crop": cut(image, box), "box": box, "kind": kind, "score": score, "source": source, "frame": frame}
+    return {"crop": cut_box(image, box, CROP_SIZE), "box": box, "kind": kind, "score": score, "source": source, "frame": frame}
 
 
 def looks_like_a_person(crop_teacher, image: np.ndarray, box: np.ndarray) -> bool:
@@ -205,7 +173,7 @@ def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ..
                 counts["detections"] += 1
                 box = np.asarray(det.box_xyxy, np.float64)
                 split = "heldout" if heldout(name, view, index) else "train"
-                if any(iou(box, p) >= PERSON_IOU for p in people.get(index, [])):
+                if any(box_iou(box, p) >= PERSON_IOU for p in people.get(index, [])):
                     rows[split].append(mined(image, box, "person", float(det.score), name, index))
                     counts["person"] += 1
                     continue
@@ -213,7 +181,7 @@ def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ..
                     continue
                 if name == "vtest" and moving_fraction(image, median, box) > MAX_MOVING:
                     continue
-                if any(index - f <= REPEAT_FRAMES and iou(box, b) > 0.7 for f, b in kept_fp):
+                if any(index - f <= REPEAT_FRAMES and box_iou(box, b) > 0.7 for f, b in kept_fp):
                     continue
                 kept_fp.append((index, box))
                 kind = "person" if looks_like_a_person(crop_teacher, image, box) else "false_positive"

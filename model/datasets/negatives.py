@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
+from model.checkpoint import DEFAULT_CROP_PADDING
 from model.crop import box_crop_affine
 from model.datasets.common import DatasetError
 from model.datasets.loader import IMAGENET_MEAN, IMAGENET_STD, CropSample, make_crop_sample
@@ -21,7 +22,6 @@ from model.skeleton import NUM_JOINTS
 # Items each people-free picture stands for (different cuts of it). 100 instead of 20 did not help the person
 # head tell textured pictures from synthetic people wearing clothes cut from such pictures (assets/README.md).
 CUTS_PER_PICTURE = 20
-CROP_PADDING = 1.25  # the app's crop side / box side (model/crop.py's CropSpec of the shipped weights)
 
 
 def load_negatives(path: str) -> dict:
@@ -37,9 +37,25 @@ def load_negatives(path: str) -> dict:
     return arrays
 
 
+def random_box(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+    """A person-shaped box (4,) x1, y1, x2, y2 px at random in a width x height picture: height 15-95 % of the
+    picture's, width 0.3-1.0 x its height (at most 95 % of the picture's width), wholly inside."""
+    h = rng.uniform(0.15, 0.95) * height
+    w = min(rng.uniform(0.3, 1.0) * h, 0.95 * width)
+    x = rng.uniform(0, width - w)
+    y = rng.uniform(0, height - h)
+    return np.array([x, y, x + w, y + h])
+
+
+def cut_box(image: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
+    """One (size, size, 3) uint8 crop of `box` (4,) xyxy px as the app cuts a person box (model.crop: a square
+    of DEFAULT_CROP_PADDING x the box's longer side), black outside the image."""
+    matrix = box_crop_affine(box, DEFAULT_CROP_PADDING, size)
+    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
 def picture_cut(image: np.ndarray, rng: np.random.Generator, size: int) -> np.ndarray:
-    """A person-shaped box at random in a people-free picture (H, W, 3), cut as the app cuts a detection
-    (model.crop: a square of CROP_PADDING x the box's longer side, black outside the picture) -> (size, size, 3).
+    """A random_box in a people-free picture (H, W, 3), cut by cut_box -> (size, size, 3).
 
     Square cuts from inside the picture (as before 2026-12-02) never show the black border that the app's
     crops of boxes near an edge do; adding cuts made this way raised the person head's rejection of the
@@ -47,11 +63,7 @@ def picture_cut(image: np.ndarray, rng: np.random.Generator, size: int) -> np.nd
     head, shipped").
     """
     h, w = image.shape[:2]
-    box_h = rng.uniform(0.15, 0.95) * h
-    box_w = min(rng.uniform(0.3, 1.0) * box_h, 0.95 * w)
-    x, y = rng.uniform(0, w - box_w), rng.uniform(0, h - box_h)
-    matrix = box_crop_affine(np.array([x, y, x + box_w, y + box_h]), CROP_PADDING, size)
-    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return cut_box(image, random_box(rng, w, h), size)
 
 
 class MinedCrops(Dataset):
