@@ -22,7 +22,7 @@ from app.motion.layer import MotionConfig, MotionLayer, PersonInput
 from app.people.smoothing import OneEuroConfig, PoseSmoother
 from app.sources import FrameSource
 from app.people.tracking import Tracker, TrackerConfig
-from model.boxes import box_inside_fraction, box_iou
+from model.boxes import best_match, box_inside_fraction, box_iou
 from app.types import CameraIntrinsics, Detection, Frame, FrameResult, PersonPose, Track
 
 TRACK_ROI_SCORE = 0.3  # score given to a region taken from a track rather than from the detector
@@ -278,9 +278,8 @@ class FrameProcessor:
         boxes = [Detection(box, TRACK_ROI_SCORE) for _, box in followed]
         confirmed = [False] * len(boxes)
         for det in found[1][: self.config.max_people] if found is not None else []:
-            overlaps = [box_iou(det.box_xyxy, box) for _, box in followed]
-            best = int(np.argmax(overlaps)) if overlaps else -1
-            if best >= 0 and overlaps[best] >= CONFIRM_IOU:
+            best = best_match([box for _, box in followed], det.box_xyxy, CONFIRM_IOU)
+            if best is not None:
                 confirmed[best] = True
             else:
                 boxes.append(det)

@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from model.boxes import box_iou
+from model.boxes import best_match
 
 
 def training_framing(samples: int = 100_000, seed: int = 0) -> np.ndarray:
@@ -65,9 +65,9 @@ def detector_factors(data: dict, detector, every: int) -> list[float]:
                 for i in rows[data["frame"][rows] == f]:
                     pts = data["joints_2d"][i]
                     joints_box = np.concatenate([pts.min(0), pts.max(0)])
-                    overlaps = [box_iou(b, joints_box) for b in boxes]
-                    if overlaps and max(overlaps) >= 0.5:
-                        factors.append(side(boxes[int(np.argmax(overlaps))]) / side(joints_box))
+                    best = best_match(boxes, joints_box, 0.5)
+                    if best is not None:
+                        factors.append(side(boxes[best]) / side(joints_box))
     return factors
 
 

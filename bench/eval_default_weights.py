@@ -155,7 +155,7 @@ def detector_boxes(records: list[dict], frames: dict[int, np.ndarray], detector_
     the box a new person gets in the app (a tracked one gets app.processor.keypoint_box of its last pose)."""
     from app.detection import make_detector
     from app.types import Frame
-    from model.boxes import box_iou
+    from model.boxes import best_match
 
     detector = make_detector(detector_name, max_people=6)
     found: dict[int, list[np.ndarray]] = {}
@@ -166,9 +166,8 @@ def detector_boxes(records: list[dict], frames: dict[int, np.ndarray], detector_
             if f not in found:
                 found[f] = [d.box_xyxy for d in detector.detect(Frame(f, f / 60.0, frames[f]))]
             ref = rec["joints_2d"]
-            overlaps = [box_iou(b, np.concatenate([ref.min(0), ref.max(0)])) for b in found[f]]
-            best = int(np.argmax(overlaps)) if overlaps else -1
-            out.append(found[f][best] if best >= 0 and overlaps[best] >= 0.5 else None)
+            best = best_match(found[f], np.concatenate([ref.min(0), ref.max(0)]), 0.5)
+            out.append(None if best is None else found[f][best])
     finally:
         detector.close()
     return out

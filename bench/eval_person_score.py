@@ -102,7 +102,7 @@ def heldout_people(data: str, spec, detectors: bool) -> dict[str, np.ndarray]:
     """Crops of the held-out camera's people: reference boxes, and matching detector boxes."""
     from app.types import Frame
     from bench.eval_default_weights import _box, _frames
-    from model.boxes import box_iou
+    from model.boxes import best_match
     from model.crop import cut_crops
     from model.distill import HOLDOUT_CLIP, HOLDOUT_VIEW, load_records, pose2sim_dir
 
@@ -122,9 +122,9 @@ def heldout_people(data: str, spec, detectors: bool) -> dict[str, np.ndarray]:
         for f, refs in boxes.items():
             found = [d.box_xyxy for det in dets for d in det.detect(Frame(f, f / 60.0, frames[f]))]
             for ref in refs:
-                best = max(found, key=lambda b: box_iou(np.asarray(b), ref), default=None)
-                if best is not None and box_iou(np.asarray(best), ref) >= 0.5:
-                    crops.append(cut_crops(frames[f], np.asarray(best)[None], spec).images[0])
+                best = best_match(found, ref, 0.5)
+                if best is not None:
+                    crops.append(cut_crops(frames[f], np.asarray(found[best])[None], spec).images[0])
         for det in dets:
             det.close()
         out["people, detector box"] = np.stack(crops)

@@ -17,6 +17,15 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
+def best_match(boxes: list[np.ndarray], reference: np.ndarray, min_iou: float) -> int | None:
+    """Index of the box in `boxes` that overlaps `reference` most (the first on a tie), or None where none
+    reaches an IoU of `min_iou`."""
+    overlaps = [box_iou(np.asarray(b), reference) for b in boxes]
+    if not overlaps or max(overlaps) < min_iou:
+        return None
+    return int(np.argmax(overlaps))
+
+
 def box_inside_fraction(a: np.ndarray, b: np.ndarray) -> float:
     """The fraction of box a's area that lies inside box b (xyxy)."""
     return box_intersection(a, b) / max(float((a[2] - a[0]) * (a[3] - a[1])), 1e-6)
