@@ -4,11 +4,11 @@ Sub-commands (each module defines add_arguments(parser) and run(args) -> exit co
   (none)/gui  the live desktop app               app.ui.cli
   process     videos -> JSON/BVH/CSV tracks      app.process
   stream      live poses -> a VMC receiver       app.stream.cli
-  train       train the cascaded network         model.train
-  eval        evaluate a checkpoint on a dataset model.evaluate
+  train       train the cascaded network         model.training.train
+  eval        evaluate a checkpoint on a dataset model.training.evaluate
   export      checkpoint -> ONNX/TensorRT + card export.cli
-  distill     build the distillation set         model.distill
-  synth       synthetic people with exact labels model.synth.generate
+  distill     build the distillation set         model.data.distill
+  synth       synthetic people with exact labels model.data.synth.generate
 
 Global option: --verbose shows the libraries' own log lines (Open3D, MediaPipe, TensorFlow Lite, Qt),
 which are kept off the terminal by default (app/quiet.py).
@@ -24,11 +24,11 @@ COMMANDS = {
     "gui": ("app.ui.cli", "open the live desktop app (the default)"),
     "process": ("app.process", "process video files headless into JSON/BVH/CSV pose tracks"),
     "stream": ("app.stream.cli", "stream one performer's pose live to a VMC receiver (Blender, Unity, VSeeFace, Warudo)"),
-    "train": ("model.train", "train the cascaded dimension-lifting network"),
-    "eval": ("model.evaluate", "evaluate a checkpoint on a dataset"),
+    "train": ("model.training.train", "train the cascaded dimension-lifting network"),
+    "eval": ("model.training.evaluate", "evaluate a checkpoint on a dataset"),
     "export": ("export.cli", "export a checkpoint to ONNX / TensorRT with a model card"),
-    "distill": ("model.distill", "build the distillation training set from offline footage"),
-    "synth": ("model.synth.generate", "render synthetic people with exact 2D/3D labels (resumable shards; requirements-synth.txt)"),
+    "distill": ("model.data.distill", "build the distillation training set from offline footage"),
+    "synth": ("model.data.synth.generate", "render synthetic people with exact 2D/3D labels (resumable shards; requirements-synth.txt)"),
 }
 
 

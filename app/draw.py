@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from app.colors import track_color_bgr
-from model.skeleton import BONES, NUM_JOINTS
+from model.net.skeleton import BONES, NUM_JOINTS
 from app.types import Track
 
 # Joints below this 2D confidence are not drawn (and neither are their bones): a guessed,

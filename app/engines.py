@@ -1,6 +1,6 @@
 """Inference engines for the cascaded network behind one interface: TensorRT, ONNX Runtime, PyTorch.
 
-Every engine takes a float32 (N, 3, S, S) crop batch (model.crop) and returns the card's outputs as
+Every engine takes a float32 (N, 3, S, S) crop batch (model.net.crop) and returns the card's outputs as
 numpy arrays: 'uvz' (N, J, 3) (u, v crop px, z root-relative mm) and 'joints_3d' (N, J, 3) mm, plus the
 network's own confidences where the card lists them: 'joint_confidence' (N, J) and 'person_score' (N,).
 
@@ -10,7 +10,7 @@ logging why each one it skipped could not run (not installed, no GPU, no or stal
 GPU engines come before CPU ones, so a GPU machine without TensorRT or onnxruntime-gpu runs PyTorch
 on the GPU rather than ONNX Runtime on the CPU.
 
-The PyTorch engine rebuilds the network through model/checkpoint.py (the checkpoint the card names);
+The PyTorch engine rebuilds the network through model/net/checkpoint.py (the checkpoint the card names);
 no other part of model/'s training stack is reached from here.
 """
 
@@ -235,11 +235,11 @@ class TorchEngine(Engine):
 
     @classmethod
     def from_card(cls, card: ModelCard, card_dir: str | os.PathLike, device: str = "cpu", **options) -> "TorchEngine":
-        """Rebuild the network from model/network.py with the card's config and its checkpoint's weights."""
+        """Rebuild the network from model/net/network.py with the card's config and its checkpoint's weights."""
         if device == "cuda":
             _require_cuda()
         try:
-            from model.checkpoint import CheckpointError, load_checkpoint
+            from model.net.checkpoint import CheckpointError, load_checkpoint
         except ImportError as e:
             raise EngineUnavailable(f"the PyTorch engine needs torch and model/ ({e})") from None
         path = Path(card_dir) / card.checkpoint_file

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.motion.floor import WorldFrame
-from model.skeleton import NUM_JOINTS
+from model.net.skeleton import NUM_JOINTS
 
 
 def _check_shape(name: str, array: np.ndarray, shape: tuple[int, ...]) -> None:

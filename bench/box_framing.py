@@ -4,7 +4,7 @@
 
 The network was trained on crops of side 1.25 x the larger side of the box around the 17 labelled
 joints, times the augmentation's scale (1 +- 0.25, and a zoom-out up to 1.6 on a quarter of the crops:
-model/datasets/distill.py): the training framing, whose median this script draws from the same
+model/data/datasets/distill.py): the training framing, whose median this script draws from the same
 augmentation (about 1.32 x the joints' box). The app cuts its crops around other boxes: a
 detector's box (head top, feet, hands: larger than the joints) or, for every tracked person, the box of
 the previous pose (app.processor.keypoint_box: the joints plus 10 % a side). Each is some factor times
@@ -26,10 +26,10 @@ from model.boxes import best_match
 
 
 def training_framing(samples: int = 100_000, seed: int = 0) -> np.ndarray:
-    """Crop side / joints' box side of `samples` augmented training crops (model.datasets.distill.DistillCrops:
+    """Crop side / joints' box side of `samples` augmented training crops (model.data.datasets.distill.DistillCrops:
     DistillAugment.crop_padding x AugmentConfig's scale x the zoom-out some crops get)."""
-    from model.augment import AugmentConfig, sample_params
-    from model.datasets.distill import DistillAugment
+    from model.data.augment import AugmentConfig, sample_params
+    from model.data.datasets.distill import DistillAugment
 
     rng = np.random.default_rng(seed)
     augment, extra = AugmentConfig(), DistillAugment()
@@ -49,7 +49,7 @@ def side(box: np.ndarray) -> float:
 def detector_factors(data: dict, detector, every: int) -> list[float]:
     """Detector box side / joints' box side for each training label the detector finds (IoU >= 0.5)."""
     from app.types import Frame
-    from model.distill import HOLDOUT_CLIP, HOLDOUT_VIEW, pose2sim_dir, read_video
+    from model.data.distill import HOLDOUT_CLIP, HOLDOUT_VIEW, pose2sim_dir, read_video
 
     factors = []
     for clip in sorted({str(s) for s in data["source"]} - {"vtest"}):
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app.detection import make_detector
     from app.quiet import quiet_library_logs
-    from model.datasets.distill import load_split
+    from model.data.datasets.distill import load_split
 
     quiet_library_logs()
     path = os.path.join(args.data, "train.npz")

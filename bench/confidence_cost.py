@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from export.onnx_export import export_onnx
-    from model.config import ModelConfig
-    from model.network import CascadeNet
+    from model.net.config import ModelConfig
+    from model.net.network import CascadeNet
 
     torch.manual_seed(0)
     net = CascadeNet(ModelConfig.light().replace(pretrained=False, person_head=args.person_head)).eval()

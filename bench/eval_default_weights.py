@@ -9,7 +9,7 @@ clip were not used in any view). Both backends get the same person box (the refe
 grown by 10%; --boxes keypoint: the box the app follows a tracked person with, app.processor.keypoint_box
 of the reference joints; --boxes DETECTOR: that app detector's box on the person, None where it misses them)
 on the same full camera-4 frame, through their app code paths (CascadeBackend with the
-card's engine, or the PyTorch network with model.crop for a raw checkpoint; MediaPipeBackend).
+card's engine, or the PyTorch network with model.net.crop for a raw checkpoint; MediaPipeBackend).
 
 Metrics (per person, then averaged over the people both backends return a pose for):
 - 2D against the teacher (MediaPipe on the full camera-4 frame): mean pixel error and PCK@0.1 (error
@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 from app.people.placement import MIN_CONFIDENCE as CONFIDENT
-from model.skeleton import NUM_JOINTS
+from model.net.skeleton import NUM_JOINTS
 
 
 def _box(points: np.ndarray, grow: float = 0.1) -> np.ndarray:
@@ -42,19 +42,19 @@ def _box(points: np.ndarray, grow: float = 0.1) -> np.ndarray:
 
 
 def _frames(video: str, wanted: set[int]) -> dict[int, np.ndarray]:
-    from model.distill import read_video
+    from model.data.distill import read_video
 
     return {f: img for f, img in read_video(video) if f in wanted}
 
 
 class CheckpointBackend:
-    """A raw training checkpoint run like CascadeBackend (model.crop crops, CPU PyTorch), for runs in progress."""
+    """A raw training checkpoint run like CascadeBackend (model.net.crop crops, CPU PyTorch), for runs in progress."""
 
     name = "cascade/torch-checkpoint"
 
     def __init__(self, path: str) -> None:
-        from model.crop import CropSpec
-        from model.checkpoint import load_checkpoint
+        from model.net.crop import CropSpec
+        from model.net.checkpoint import load_checkpoint
 
         ckpt = load_checkpoint(path)
         self.net = ckpt.build_network("cpu").float()
@@ -66,7 +66,7 @@ class CheckpointBackend:
     def estimate(self, frame, detections):
         import torch
 
-        from model.crop import crop_to_image, cut_crops
+        from model.net.crop import crop_to_image, cut_crops
 
         boxes = np.stack([d.box_xyxy for d in detections])
         batch = cut_crops(frame.image, boxes, self.spec)
@@ -98,7 +98,7 @@ class CheckpointBackend:
 
 def attach_teacher(records: list[dict], teacher_path: str) -> None:
     """Set each record's teacher_2d to the teacher's full-frame pose nearest to its reference (NaN if none)."""
-    from model.distill import teacher_poses
+    from model.data.distill import teacher_poses
 
     teacher = dict(np.load(teacher_path))
     rows = {int(f): i for i, f in enumerate(teacher["frames"])}
@@ -112,7 +112,7 @@ def attach_teacher(records: list[dict], teacher_path: str) -> None:
 
 
 def pa_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    from model.metrics import procrustes_align
+    from model.training.metrics import procrustes_align
 
     return procrustes_align(pred[None], gt[None])[0]
 
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from app.backends.mediapipe import MediaPipeBackend
-    from model.distill import HOLDOUT_CLIP, HOLDOUT_FROM_FRAME, HOLDOUT_VIEW, load_records, pose2sim_dir
+    from model.data.distill import HOLDOUT_CLIP, HOLDOUT_FROM_FRAME, HOLDOUT_VIEW, load_records, pose2sim_dir
 
     torch.set_num_threads(args.threads)
     path = os.path.join(args.data, "eval.npz")

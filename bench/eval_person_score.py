@@ -3,7 +3,7 @@
     python -m bench.eval_person_score [--card assets/cascade_light.card.json | --checkpoint out/train_generalise/weights.pt]
 
 Negatives: OUT/heldout.npz and OUT/train.npz of bench/mine_negatives.py (background crops and person-detector
-false positives; held out = camera 4 of both Pose2Sim clips and vtest.avi frames >= 600), plus, when model/synth's
+false positives; held out = camera 4 of both Pose2Sim clips and vtest.avi frames >= 600), plus, when model/data/synth's
 held-out backgrounds exist, random crops of those. Positives: every person of the held-out camera
 (out/distill/eval.npz, 133 people: the box of the multi-view reference grown by 10%, as bench/eval_default_weights.py),
 the people of the synthetic held-out set where it exists (`main.py synth --split heldout`, 200 of them),
@@ -12,7 +12,7 @@ boxes on anyone the teacher sees in the held-out footage (bench/mine_negatives.p
 the small person far in the background and vtest.avi's pedestrians, whom the multi-view reference lacks;
 in the validation table, those of the training footage), and the unaugmented
 training crops (out/distill/train.npz, seen in training: the "validation" row that picks the threshold).
-Every crop is cut by the app's recipe (model.crop) and scored by the card's engine (ONNX Runtime on the CPU)
+Every crop is cut by the app's recipe (model.net.crop) and scored by the card's engine (ONNX Runtime on the CPU)
 or the raw checkpoint in PyTorch. Prints, for the backend's threshold (app.backends.cascade.PERSON_THRESHOLD)
 and a few others, the share of negatives rejected and of people kept, per source.
 """
@@ -28,12 +28,12 @@ THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 
 def scorer(card: str, checkpoint: str):
     """fn(images (N, 3, S, S) float32) -> person scores (N,), and the crop spec."""
-    from model.crop import CropSpec
+    from model.net.crop import CropSpec
 
     if checkpoint:
         import torch
 
-        from model.checkpoint import load_checkpoint
+        from model.net.checkpoint import load_checkpoint
 
         ckpt = load_checkpoint(checkpoint)
         net = ckpt.build_network("cpu").float()
@@ -70,7 +70,7 @@ def normalise(crops_bgr: np.ndarray, spec) -> np.ndarray:
     """(N, S, S, 3) uint8 BGR crops already cut by the app's recipe -> network input (N, 3, S, S)."""
     import cv2
 
-    from model.crop import cut_crops
+    from model.net.crop import cut_crops
 
     out = []
     for crop in crops_bgr:
@@ -84,12 +84,12 @@ def normalise(crops_bgr: np.ndarray, spec) -> np.ndarray:
 
 
 def heldout_backgrounds(spec, per_image: int = 40, seed: int = 1) -> np.ndarray:
-    """Person-shaped boxes at random on model/synth's held-out background pictures (never in training)."""
-    from model.datasets.negatives import random_box
-    from model.crop import cut_crops
+    """Person-shaped boxes at random on model/data/synth's held-out background pictures (never in training)."""
+    from model.data.datasets.negatives import random_box
+    from model.net.crop import cut_crops
 
     try:
-        from model.synth.appearance import load_backgrounds
+        from model.data.synth.appearance import load_backgrounds
     except ImportError:
         return np.zeros((0, 3, spec.input_size, spec.input_size), np.float32)
     rng = np.random.default_rng(seed)
@@ -103,8 +103,8 @@ def heldout_people(data: str, spec, detectors: bool) -> dict[str, np.ndarray]:
     from app.types import Frame
     from bench.eval_default_weights import _box, _frames
     from model.boxes import best_match
-    from model.crop import cut_crops
-    from model.distill import HOLDOUT_CLIP, HOLDOUT_VIEW, load_records, pose2sim_dir
+    from model.net.crop import cut_crops
+    from model.data.distill import HOLDOUT_CLIP, HOLDOUT_VIEW, load_records, pose2sim_dir
 
     records = load_records(os.path.join(data, "eval.npz"))
     video = os.path.join(pose2sim_dir(), HOLDOUT_CLIP, "videos", f"{HOLDOUT_VIEW}.mp4")
@@ -136,7 +136,7 @@ def synthetic_people(folder: str, spec, limit: int = 200) -> np.ndarray:
     at the box bench/eval_synthetic.py gives both backends; empty when the set has not been made."""
     from bench.eval_default_weights import _box
     from bench.eval_synthetic import samples
-    from model.crop import cut_crops
+    from model.net.crop import cut_crops
 
     if not os.path.isdir(folder):
         return np.zeros((0, 3, spec.input_size, spec.input_size), np.float32)
@@ -149,8 +149,8 @@ def synthetic_people(folder: str, spec, limit: int = 200) -> np.ndarray:
 
 def training_people(data: str, spec, limit: int) -> np.ndarray:
     """The distillation training crops, unaugmented, at the app's crop of their label box (the validation row)."""
-    from model.crop import cut_crops
-    from model.datasets.distill import load_split, to_crop
+    from model.net.crop import cut_crops
+    from model.data.datasets.distill import load_split, to_crop
 
     split = load_split(os.path.join(data, "train.npz"))
     n = min(limit, len(split["crops"]))

@@ -3,8 +3,8 @@
     python -m bench.eval_synthetic [--set out/synth/heldout] [--card assets/cascade_light.card.json |
                                     --checkpoint out/train_generalise/weights.pt] [--limit 300] [--json FILE]
 
-The set is written by `python main.py synth` (model/synth; its held-out split). Each sample is a stored
-render with exact labels (model/datasets/synthetic_people.py applies the current joint-definition
+The set is written by `python main.py synth` (model/data/synth; its held-out split). Each sample is a stored
+render with exact labels (model/data/datasets/synthetic_people.py applies the current joint-definition
 offsets). Both backends get the same frame (the stored render) and the same box (the exact 2D joints'
 box grown by 10%, as bench/eval_default_weights.py does on the real held-out camera), through their app
 code paths. Metrics per person (bench.eval_default_weights.person_metrics), averaged over the people both
@@ -22,9 +22,9 @@ import numpy as np
 
 def samples(folder: str, limit: int) -> list[tuple[np.ndarray, dict]]:
     """(frame BGR, record) of evenly spaced samples of the set; record as bench.eval_default_weights expects."""
-    from model.augment import AugmentConfig
-    from model.datasets.synthetic_people import SyntheticPeople
-    from model.skeleton import NUM_JOINTS
+    from model.data.augment import AugmentConfig
+    from model.data.datasets.synthetic_people import SyntheticPeople
+    from model.net.skeleton import NUM_JOINTS
 
     people = SyntheticPeople(folder, 192, augment=AugmentConfig(enabled=False))
     labels = people.shards.labels
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app.backends.mediapipe import MediaPipeBackend
     from bench.eval_default_weights import CheckpointBackend, summarise
-    from model.synth.shards import ShardError
+    from model.data.synth.shards import ShardError
 
     torch.set_num_threads(args.threads)
     try:

@@ -87,13 +87,13 @@ def check_config(name: str, batches, budget_s: float, work: Path) -> dict:
     import torch
 
     import main as entry
-    from model.crop import CropSpec
+    from model.net.crop import CropSpec
     from app.engines import OnnxRuntimeEngine, TensorRTEngine, TorchEngine
     from export.card import read_card
-    from model.checkpoint import load_checkpoint, make_random_checkpoint
+    from model.net.checkpoint import load_checkpoint, make_random_checkpoint
     from export.parity import compare, fixed_inputs
     from export.tensorrt_build import tensorrt_status
-    from model.config import ModelConfig
+    from model.net.config import ModelConfig
 
     result: dict = {"config": name, "rows": [], "parity": [], "notes": []}
     cfg = getattr(ModelConfig, name)()

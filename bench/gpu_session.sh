@@ -61,7 +61,7 @@ fi
 if [[ $STEPS == *" train "* ]]; then
     timeout 150 python3 -m bench.train_speed --configs paper light --batch 64 --steps 10 2>&1 | tee "$OUT/train_speed.log"
     RUN=$(mktemp -d)
-    timeout 150 python3 main.py train model/configs/synthetic_cpu.yaml --device cuda --out-dir "$RUN" \
+    timeout 150 python3 main.py train model/training/configs/synthetic_cpu.yaml --device cuda --out-dir "$RUN" \
         --set num_workers=6 --set cpu_threads=0 2>&1 | tee "$OUT/train_synthetic.log"
     timeout 60 python3 main.py eval "$RUN/final.pt" synthetic --device cuda 2>&1 | tee "$OUT/eval_synthetic.log"
 fi

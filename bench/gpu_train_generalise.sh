@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 15 minutes of fine-tuning on one CUDA GPU, from the committed weights: model/train_generalise.py with bf16
+# 15 minutes of fine-tuning on one CUDA GPU, from the committed weights: model/training/train_generalise.py with bf16
 # autocast, channels_last, 96 positive + 16 negative crops per step, 14 threads cutting crops.
 #
 # NOT RUN YET: no GPU was lent to the session that wrote it. Untested parts: the data pipeline's speed
@@ -27,10 +27,10 @@ if ls .whl/*.whl >/dev/null 2>&1; then
 fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 | tee "$OUT/nvidia_smi.txt"
 # The schedule (cosine over --steps) is sized for the time: about 5 steps/s of 112 crops if the loader keeps up.
-timeout $(( MINUTES * 60 + 120 )) python3 -m model.train_generalise --device cuda --threads 4 --loader-threads 14 \
+timeout $(( MINUTES * 60 + 120 )) python3 -m model.training.train_generalise --device cuda --threads 4 --loader-threads 14 \
     --batch-size 96 --negatives-per-step 16 --steps "${STEPS:-4000}" --minutes "$MINUTES" --save-minutes 3 \
     --init assets/cascade_light.pt --data out/distill --negatives out/negatives --synth out/synth/train \
     --out "$OUT/run" 2>&1 | tee "$OUT/train.log"
-python3 -m model.train_generalise --out "$OUT/run" --ship "$OUT/cascade_light.pt" 2>&1 | tee -a "$OUT/train.log"
+python3 -m model.training.train_generalise --out "$OUT/run" --ship "$OUT/cascade_light.pt" 2>&1 | tee -a "$OUT/train.log"
 rm -f "$OUT/run/last.pt"  # optimiser state: large, and never committed
 ls -la "$OUT" "$OUT/run"

@@ -20,15 +20,15 @@ import onnxruntime as ort
 import torch
 
 from export.onnx_export import export_onnx
-from model.config import ModelConfig
-from model.network import CascadeNet
+from model.net.config import ModelConfig
+from model.net.network import CascadeNet
 
 
 def variants() -> dict[str, ModelConfig]:
     light = ModelConfig.light()
     return {
         "light (shipped until 2026-12-01)": light,
-        "stride 8 (24x24 heads, model/compress.py)": light.replace(deconv_channels=light.deconv_channels[:2]),
+        "stride 8 (24x24 heads, model/training/compress.py)": light.replace(deconv_channels=light.deconv_channels[:2]),
         "heads 32 wide": light.replace(head_channels=32),
         "16 depth bins": light.replace(depth_bins=16),
         "stride 8, 160 px": light.replace(deconv_channels=light.deconv_channels[:2], input_size=160),

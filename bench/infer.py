@@ -12,7 +12,7 @@ the same crops: PyTorch eager fp32 (the baseline, on each device), ONNX Runtime 
 PyTorch CUDA fp16 + CUDA graphs, TensorRT. Each cell is the median wall time of engine.infer()
 (host numpy in, host numpy out, so copies to and from the GPU are included) over repeated calls
 after warm-up calls, the engines' calls interleaved round by round; the ratio column is the engine's crops/s over the eager fp32 baseline's on the
-same device, measured in the same run. Cutting the crops from a frame (model.crop) is timed apart.
+same device, measured in the same run. Cutting the crops from a frame (model.net.crop) is timed apart.
 """
 
 import argparse
@@ -97,8 +97,8 @@ def available_engines(card_path: Path, card, gpu: bool, threads: int = 0) -> dic
 
 
 def crop_cutting_rate(card, people: int = 4, repeats: int = 20) -> float:
-    """Crops per second of model.crop.cut_crops on a 1920x1080 frame (one warpAffine per person)."""
-    from model.crop import CropSpec, cut_crops
+    """Crops per second of model.net.crop.cut_crops on a 1920x1080 frame (one warpAffine per person)."""
+    from model.net.crop import CropSpec, cut_crops
 
     frame = np.random.default_rng(0).integers(0, 256, size=(1080, 1920, 3), dtype=np.uint8)
     boxes = np.array([[200.0 + 400 * i, 200.0, 500.0 + 400 * i, 1000.0] for i in range(people)])
@@ -129,8 +129,8 @@ def main() -> None:
 
     import main as entry
     from export.card import read_card
-    from model.checkpoint import make_random_checkpoint
-    from model.config import ModelConfig
+    from model.net.checkpoint import make_random_checkpoint
+    from model.net.config import ModelConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.checkpoint:
@@ -151,7 +151,7 @@ def main() -> None:
         engines = available_engines(card_path, card, gpu, args.threads)
         rows = benchmark(engines, card.input_size, args.batches, args.warmup, args.budget)
         print_table(rows, f"{label} — engine.infer() per batch (host in/out); ratio = crops/s over eager fp32 on the same device")
-        print(f"\ncrop cutting (model.crop, 1920x1080 frame, 4 people): {crop_cutting_rate(card):.0f} crops/s")
+        print(f"\ncrop cutting (model.net.crop, 1920x1080 frame, 4 people): {crop_cutting_rate(card):.0f} crops/s")
 
 
 if __name__ == "__main__":

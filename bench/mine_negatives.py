@@ -8,7 +8,7 @@ with --only can share the work); the split files are then rebuilt from all parts
 Needs the distillation set's caches (`python main.py distill`): the teacher's people per frame and the
 multi-view labels say where people are. Writes OUT/train.npz and OUT/heldout.npz, each with
   crops  (N, S, S, 3) uint8 BGR, cut from the frame exactly as the app cuts a person box
-         (model.crop: square, padded by 1.25; S = 192, the light network's input),
+         (model.net.crop: square, padded by 1.25; S = 192, the light network's input),
   boxes  (N, 4) the box in frame px, kind (N,) 'background', 'false_positive' or 'person', score (N,) the
          detector's score (0 for background crops), source (N,) video name, frame (N,) frame index.
 Held out (never in train.npz): camera 4 of both Pose2Sim clips and vtest.avi frames >= VTEST_HELDOUT_FROM.
@@ -25,7 +25,7 @@ very frame (a teacher pose or a multi-view label, box grown by GROW) is at least
 people the multi-view labels miss (the third person far in the background of the multi-person clip, the
 small pedestrians of vtest.avi), which the labelled training crops do not show. A detector box that
 overlaps no known person is still a person, not a false positive, when the teacher run on the box's
-own crop (model.teacher.BlazePoseCropTeacher) finds a pose there with mean joint confidence of at least
+own crop (model.data.teacher.BlazePoseCropTeacher) finds a pose there with mean joint confidence of at least
 CROP_SEEN_CONFIDENCE: the frame-level teacher misses small people (the woman at the table in the
 background of both Pose2Sim clips' camera 1 was mined as a "false positive" before this check).
 Background crops: random person-shaped boxes (height 15-95% of the frame, width 0.3-1.0 x height) that
@@ -43,7 +43,7 @@ import numpy as np
 
 from model.atomic import atomic_open
 from model.boxes import box_inside_fraction, box_iou
-from model.datasets.negatives import cut_box, random_box
+from model.data.datasets.negatives import cut_box, random_box
 
 VTEST_HELDOUT_FROM = 600
 HELDOUT_VIEW = "cam04"
@@ -76,7 +76,7 @@ def grown_box(points: np.ndarray, grow: float = GROW) -> np.ndarray | None:
 
 def people_boxes(distill: str, name: str, source: str, view: str) -> dict[int, list[np.ndarray]]:
     """frame index -> person boxes known in it (teacher poses of that video, and multi-view labels)."""
-    from model.distill import load_records, teacher_poses
+    from model.data.distill import load_records, teacher_poses
 
     boxes: dict[int, list[np.ndarray]] = {}
     teacher = dict(np.load(os.path.join(distill, "teacher", f"{name}.npz")))
@@ -129,7 +129,7 @@ def looks_like_a_person(crop_teacher, image: np.ndarray, box: np.ndarray) -> boo
 def videos() -> list[tuple[str, str, str, str, int]]:
     """(name, path, source, view, stride) of the footage: the 8 Pose2Sim views (every 5th frame of 60 fps)
     and vtest.avi (every 8th of 10 fps): neighbouring frames hold the same false positives."""
-    from model.distill import POSE2SIM_CLIPS, VTEST, pose2sim_dir
+    from model.data.distill import POSE2SIM_CLIPS, VTEST, pose2sim_dir
 
     out = []
     for clip in POSE2SIM_CLIPS:
@@ -147,9 +147,9 @@ def heldout(name: str, view: str, frame: int) -> bool:
 def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ...] = (), seed: int = 0) -> dict:
     from app.detection import make_detector
     from app.types import Frame
-    from model.distill import read_video
+    from model.data.distill import read_video
 
-    from model.teacher.blazepose import BlazePoseCropTeacher
+    from model.data.teacher.blazepose import BlazePoseCropTeacher
 
     detectors = [make_detector(n, max_people=10, min_score=FP_MIN_SCORE) for n in ("ssdlite", "mediapipe")]
     crop_teacher = BlazePoseCropTeacher()

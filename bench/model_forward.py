@@ -10,8 +10,8 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from model.config import ModelConfig
-from model.network import CascadeNet, count_parameters
+from model.net.config import ModelConfig
+from model.net.network import CascadeNet, count_parameters
 
 
 def time_forward(net: CascadeNet, batch: int, repeats: int) -> float:

@@ -37,7 +37,7 @@ def calibration(path: str):
     """(height mm, pitch deg, roll deg, horizontal FOV deg) of a Pose2Sim clip's camera, or None."""
     if "Demo_" not in path:
         return None
-    from model.multiview import read_qca
+    from model.data.multiview import read_qca
 
     folder = Path(path).parents[1]
     cams = {c.name: c for c in read_qca(str(folder / "calibration" / "Calib.qca.txt"))}
@@ -144,7 +144,7 @@ def layer_cost(frames: int = 300) -> float:
     """ms per frame of MotionLayer.step on 3 synthetic walking people (the layer alone)."""
     rng = np.random.default_rng(0)
     base = np.zeros((17, 3))
-    from model.skeleton import PARENTS
+    from model.net.skeleton import PARENTS
     for j in range(1, 17):
         base[j] = base[PARENTS[j]] + rng.normal(0, 1, 3) * 100 + np.array([0, 300.0 if j in (2, 3, 5, 6) else -200.0, 0])
     layer = MotionLayer()

@@ -21,7 +21,7 @@ import open3d as o3d  # noqa: E402
 from open3d.visualization import rendering  # noqa: E402
 
 from app.colors import track_color  # noqa: E402
-from model.skeleton import BONES  # noqa: E402
+from model.net.skeleton import BONES  # noqa: E402
 from app.types import PersonPose, Track  # noqa: E402
 from app.ui.viewport3d import SkeletonViewport, ViewportConfig, bone_transform  # noqa: E402
 

@@ -22,7 +22,7 @@ from app.formats.bvh import build_nodes, median_bone_lengths, solve_rotations
 from app.stream.humanoid import BONES, HEAD_TOP_REST
 from app.stream.performer import vmc_frames
 from app.stream.vmc import VmcSender, frame_bundle
-from model.skeleton import JOINT_NAMES
+from model.net.skeleton import JOINT_NAMES
 
 J = {name: i for i, name in enumerate(JOINT_NAMES)}
 

@@ -1,4 +1,4 @@
-"""Benchmark: stage-1 training steps per second of model/train.py's Trainer, mixed precision vs fp32.
+"""Benchmark: stage-1 training steps per second of model/training/train.py's Trainer, mixed precision vs fp32.
 
 The step is Trainer.step itself (targets, forward, every loss, backward, Adam), on one fixed batch
 already on the device: data loading is left out, so this is the network's ceiling, and what a full
@@ -16,9 +16,9 @@ from dataclasses import replace
 
 import torch
 
-from model.config import ModelConfig
-from model.train import Trainer, training_data
-from model.train_config import TrainConfig
+from model.net.config import ModelConfig
+from model.training.train import Trainer, training_data
+from model.training.train_config import TrainConfig
 
 
 def fixed_batch(cfg: TrainConfig):

@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `main.py export --help` is fast and a broken torch install is one line.
-    from model.checkpoint import CheckpointError, input_size_problem, load_checkpoint
+    from model.net.checkpoint import CheckpointError, input_size_problem, load_checkpoint
 
     if args.max_batch < 1:
         print(f"export: --max-batch must be at least 1, got {args.max_batch}", file=sys.stderr)
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _export(checkpoint, out_dir: Path, args: argparse.Namespace) -> int:
-    from model.crop import CropSpec
+    from model.net.crop import CropSpec
     from export.parity import ParityError, fixed_inputs
 
     stem = checkpoint.path.stem + (f"_{args.input_size}" if args.input_size is not None else "")

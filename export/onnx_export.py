@@ -14,7 +14,7 @@ Graph I/O:
   images    float32 (batch, 3, S, S)  normalised crops (see the model card)
   uvz       float32 (batch, J, 3)     u, v crop px; z root-relative mm
   joints_3d float32 (batch, J, 3)     root-relative mm, camera axes
-  joint_confidence float32 (batch, J) peak mass of each joint's 2D heatmap, [0, 1] (model/confidence.py)
+  joint_confidence float32 (batch, J) peak mass of each joint's 2D heatmap, [0, 1] (model/net/confidence.py)
   person_score     float32 (batch,)   probability that the crop holds a person, [0, 1]; only for a
                                       network with a person head (ModelConfig.person_head > 0)
 """
@@ -28,7 +28,7 @@ import onnx
 import torch
 
 from model.atomic import atomic_path
-from model.network import CascadeNet, InferenceWrapper
+from model.net.network import CascadeNet, InferenceWrapper
 
 ONNX_OPSET = 17
 INPUT_NAME = "images"

@@ -80,12 +80,12 @@ class ParityResult:
 
 
 def fixed_inputs(spec, batch: int = PARITY_BATCH, seed: int = PARITY_SEED) -> np.ndarray:
-    """The fixed parity crops (batch, 3, S, S) float32 for an model.crop.CropSpec.
+    """The fixed parity crops (batch, 3, S, S) float32 for an model.net.crop.CropSpec.
 
     Half are real crops of the bundled two-person clip's first frame (boxes at fixed places), so
     the network sees image statistics; the rest are seeded Gaussian noise. Without the clip, all noise.
     """
-    from model.crop import cut_crops
+    from model.net.crop import cut_crops
 
     rng = np.random.default_rng(seed)
     size = spec.input_size

@@ -20,8 +20,8 @@ def export_tiny(tmp_path_factory):
     """export_tiny(seed) -> card path of a tiny random-weight network exported by the real CLI
     (ONNX + card + checkpoint in one folder); one export per seed per session."""
     import main
-    from model.checkpoint import make_random_checkpoint
-    from model.config import ModelConfig
+    from model.net.checkpoint import make_random_checkpoint
+    from model.net.config import ModelConfig
 
     cards: dict[int, Path] = {}
 

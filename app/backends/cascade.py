@@ -1,12 +1,12 @@
 """The cascaded dimension-lifting network as a pose backend: crops -> one engine call -> image pixels.
 
-All person crops of a frame go through the engine in one batch (model.crop cuts them with one affine
+All person crops of a frame go through the engine in one batch (model.net.crop cuts them with one affine
 warp each); (u, v) come back in crop pixels and are mapped to image pixels with each crop's inverse
 warp; joints_3d are root-relative millimetres in camera axes, as the network outputs them. The crop
 is axis-aligned (no rotation), so the crop's axes are the camera's.
 
 Confidence: each joint's is the network's own (joint_confidence: the peak mass of its 2D heatmap, see
-model/confidence.py), and each crop's person score (person_score) says whether it holds a person at all:
+model/net/confidence.py), and each crop's person score (person_score) says whether it holds a person at all:
 every crop comes back as a PoseEstimate whose score becomes the pose's, flagged is_person=False under
 person_threshold; the pipeline lets such a pose follow a person it already tracks (the score of a real
 person seen from an odd angle or far away dips now and then) but never lets it start a track, so a ghost
@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from app.backends.base import BackendError, PoseEstimate
-from model.crop import CropSpec, crop_to_image, cut_crops
+from model.net.crop import CropSpec, crop_to_image, cut_crops
 from app.engines import Engine, EngineUnavailable, select_engine
 from app.types import Detection, Frame
 from export.card import CardError, read_card

@@ -1,11 +1,11 @@
-"""MediaPipe BlazePose backend: the teacher of model/teacher on each person crop (33 -> 17 joints there)."""
+"""MediaPipe BlazePose backend: the teacher of model/data/teacher on each person crop (33 -> 17 joints there)."""
 
 import numpy as np
 
 from app.backends.base import BackendError
 from app.types import Detection, Frame
-from model.teacher import BlazePoseCropTeacher, TeacherError
-from model.teacher.blazepose import CROP_PADDING, CROP_SIZE
+from model.data.teacher import BlazePoseCropTeacher, TeacherError
+from model.data.teacher.blazepose import CROP_PADDING, CROP_SIZE
 
 
 class MediaPipeBackend:

@@ -1,4 +1,4 @@
-"""People boxes from MediaPipe's multi-person PoseLandmarker (the teacher's landmarker, model/teacher)."""
+"""People boxes from MediaPipe's multi-person PoseLandmarker (the teacher's landmarker, model/data/teacher)."""
 
 import cv2
 import numpy as np
@@ -33,7 +33,7 @@ class MediaPipeDetector:
         video_mode: bool = True,
         padding: float = 0.1,
     ):
-        from model.teacher import TeacherError, create_pose_landmarker
+        from model.data.teacher import TeacherError, create_pose_landmarker
 
         self.config = config
         self.detect_long_side = detect_long_side
@@ -77,7 +77,7 @@ class MediaPipeDetector:
         """Forget the video so far (between two unrelated inputs): in video mode the landmarker follows the
         people of its last frames, so the next input's first frames would look where the last input's were."""
         if self.video_mode and self._landmarker is not None:
-            from model.teacher import create_pose_landmarker
+            from model.data.teacher import create_pose_landmarker
 
             self._landmarker.close()
             self._landmarker = create_pose_landmarker(num_poses=self.config.max_people, video_mode=True)

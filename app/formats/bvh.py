@@ -55,7 +55,7 @@ from scipy.spatial.transform import Rotation
 from app.formats.rotations import basis, shortest_arc, twist_sides, twist_to, unit
 from app.motion.floor import ANKLE_HEIGHT_MM, WorldFrame
 from model.atomic import atomic_open
-from model.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
+from model.net.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
 
 CM_PER_MM = 0.1
 ROTATION_ORDER = "ZXY"

@@ -12,7 +12,7 @@ rest side axis lies along the observed one (or along a blend of two, for bones b
 
 import numpy as np
 
-from model.skeleton import JOINT_NAMES
+from model.net.skeleton import JOINT_NAMES
 
 _J = {name: i for i, name in enumerate(JOINT_NAMES)}
 # The face plane (thorax, nose, head top) is ill-conditioned when the three are nearly in a line: between these

@@ -17,7 +17,7 @@ from typing import Iterable
 
 import numpy as np
 
-from model.skeleton import JOINT_NAMES
+from model.net.skeleton import JOINT_NAMES
 from app.types import FrameResult
 from model.atomic import atomic_path
 

@@ -45,7 +45,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from model.skeleton import H36M, NUM_JOINTS, Skeleton
+from model.net.skeleton import H36M, NUM_JOINTS, Skeleton
 from model.atomic import atomic_open
 from model.errors import read_json
 from app.motion.floor import WorldFrame

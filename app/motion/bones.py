@@ -1,7 +1,7 @@
 """One skeleton per track: robust constant bone lengths, and a per-frame fit that keeps them exactly.
 
 Frames and units: joints are (17, 3) millimetres in camera axes (x right, y down, z forward), in the
-Human3.6M order of model.skeleton; a "length" array is (17,) mm, entry j being the length of the bone
+Human3.6M order of model.net.skeleton; a "length" array is (17,) mm, entry j being the length of the bone
 that ends at joint j (parent PARENTS[j] -> j), entry 0 (the root) always 0.
 
 The network's per-frame joints have bones whose lengths vary from frame to frame (noise, occlusion,
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.skeleton import FLIP_PAIRS, NUM_JOINTS, PARENTS
+from model.net.skeleton import FLIP_PAIRS, NUM_JOINTS, PARENTS
 
 MIN_CONFIDENCE = 0.3  # a bone is measured only when both its ends are seen this confidently in 2D
 MIN_LENGTH_MM = 10.0  # no bone is shorter (guards a degenerate direction)

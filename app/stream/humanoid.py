@@ -36,7 +36,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from app.formats.rotations import rotation_between, shortest_arc, side_axes, twist_sides, twist_to, unit
-from model.skeleton import JOINT_NAMES
+from model.net.skeleton import JOINT_NAMES
 
 _J = {name: i for i, name in enumerate(JOINT_NAMES)}
 LEFT = np.array([-1.0, 0.0, 0.0])  # the person's left at rest (Unity axes, facing +z)

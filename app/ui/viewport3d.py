@@ -26,7 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from app.colors import track_color
-from model.skeleton import BONES, JOINT_NAMES, NUM_JOINTS
+from model.net.skeleton import BONES, JOINT_NAMES, NUM_JOINTS
 from app.motion.floor import WorldFrame
 from app.types import Track
 

@@ -2,7 +2,7 @@
 bundled sample clip, and give skeletons close to the MediaPipe teacher's on frames training never saw.
 
 The sample clip is a 544x960 downscale of camera 1 of Pose2Sim's multi-person demo; frames >= 65 of that
-clip were held out of training in every view (model/distill.py), so frames 75, 85 and 95 are unseen.
+clip were held out of training in every view (model/data/distill.py), so frames 75, 85 and 95 are unseen.
 Thresholds (measured margins are in assets/README.md): mean 2D distance to the teacher under
 MAX_2D_FRACTION of the person's box side, and PA-MPJPE against the teacher's world landmarks under
 MAX_PA_MPJPE_MM, averaged over the people found.
@@ -49,7 +49,7 @@ def _teacher(image):
     import cv2
     import mediapipe as mp
 
-    from model.teacher import blazepose_to_h36m, create_pose_landmarker
+    from model.data.teacher import blazepose_to_h36m, create_pose_landmarker
 
     landmarker = create_pose_landmarker(num_poses=3)
     try:
@@ -67,7 +67,7 @@ def _teacher(image):
 
 
 def _pa_mpjpe(pred, gt):
-    from model.metrics import pa_mpjpe
+    from model.training.metrics import pa_mpjpe
 
     return pa_mpjpe(pred[None], gt[None])
 
@@ -113,7 +113,7 @@ def test_default_weights_match_the_teacher(engine):
     assert np.mean(errors_3d) < MAX_PA_MPJPE_MM, errors_3d
 
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "synth")  # model/synth/fixtures.py renders
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "synth")  # model/data/synth/fixtures.py renders
 
 
 def _far_from_average_pck(threshold: float) -> dict[str, float]:

@@ -4,7 +4,7 @@ import numpy as np
 
 from app.colors import PALETTE_RGB, track_color, track_color_bgr
 from app.draw import draw_tracks
-from model.skeleton import BONES, JOINT_NAMES
+from model.net.skeleton import BONES, JOINT_NAMES
 from tests.app.ui.ui_fixtures import frame_result, standing_track
 
 PELVIS, R_KNEE, R_ANKLE, THORAX = (JOINT_NAMES.index(n) for n in ("pelvis", "r_knee", "r_ankle", "thorax"))

@@ -10,9 +10,9 @@ import torch
 import main
 from app.engines import EngineUnavailable, OnnxRuntimeEngine, TorchEngine, engine_names, select_engine
 from export.card import read_card, write_card
-from model.checkpoint import make_random_checkpoint
+from model.net.checkpoint import make_random_checkpoint
 from export.parity import compare, require
-from model.config import ModelConfig
+from model.net.config import ModelConfig
 
 HAVE_CUDA = torch.cuda.is_available()
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import app.process
-from model.skeleton import JOINT_NAMES
+from model.net.skeleton import JOINT_NAMES
 from app.sources import DEFAULT_SAMPLE
 from app.formats.bvh import camera_to_bvh
 from app.formats.tracks_json import read_series, read_tracks, world_from_header

@@ -13,7 +13,7 @@ import pytest
 
 from app.live import Pipeline
 from app.processor import FrameProcessor, PipelineConfig, iter_results
-from model.skeleton import BONES
+from model.net.skeleton import BONES
 from app.sources import DEFAULT_SAMPLE, open_source
 
 FOREGROUND_MIN_HEIGHT_PX = 280  # measured: the foreground people 299-616 px tall, the background one 239-251

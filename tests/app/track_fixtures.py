@@ -3,7 +3,7 @@
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from model.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
+from model.net.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
 from app.formats.tracks_json import FORMAT
 from app.types import CameraIntrinsics, Frame, FrameResult, PersonPose, Track
 

@@ -6,8 +6,8 @@ import pytest
 import main
 from app.engines import OnnxRuntimeEngine, TorchEngine
 from export.card import read_card
-from model.checkpoint import make_random_checkpoint
-from model.config import ModelConfig
+from model.net.checkpoint import make_random_checkpoint
+from model.net.config import ModelConfig
 
 
 @pytest.fixture(scope="module")

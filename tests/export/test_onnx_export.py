@@ -9,10 +9,10 @@ import torch
 
 import main
 from export.card import read_card
-from model.checkpoint import load_checkpoint, make_random_checkpoint
+from model.net.checkpoint import load_checkpoint, make_random_checkpoint
 from export.onnx_export import ONNX_OPSET, onnx_io
 from export.parity import ParityError, TOLERANCES, compare, require
-from model.config import ModelConfig
+from model.net.config import ModelConfig
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 

@@ -9,9 +9,9 @@ import torch
 import main
 from app.engines import EngineUnavailable, TensorRTEngine, select_engine
 from export.card import read_card, write_card
-from model.checkpoint import make_random_checkpoint
+from model.net.checkpoint import make_random_checkpoint
 from export.tensorrt_build import tensorrt_status
-from model.config import ModelConfig
+from model.net.config import ModelConfig
 
 HAVE_TENSORRT = importlib.util.find_spec("tensorrt") is not None
 HAVE_GPU = torch.cuda.is_available()

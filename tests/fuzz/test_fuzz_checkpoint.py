@@ -16,8 +16,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from model.checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from model.config import ModelConfig
+from model.net.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from model.net.config import ModelConfig
 from tests.fuzz.harness import time_limit
 
 SHIPPED = Path(__file__).resolve().parents[2] / "assets" / "cascade_light.pt"

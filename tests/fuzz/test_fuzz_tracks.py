@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from app.formats.recording import TrackRecorder
 from app.formats.tracks_json import TrackFile, TrackFileError, read_series, read_tracks
 from app.types import CameraIntrinsics, SourceInfo
-from model.skeleton import NUM_JOINTS
+from model.net.skeleton import NUM_JOINTS
 from tests.app.track_fixtures import CAMERA, synthetic_results
 from tests.fuzz.harness import time_limit
 

@@ -9,7 +9,7 @@ import pytest
 
 from app.backends.base import BackendError
 from app.backends.cascade import CascadeBackend
-from model.crop import crop_region
+from model.net.crop import crop_region
 from app.engines import OnnxRuntimeEngine
 from app.types import Detection, Frame
 from export.card import read_card
@@ -143,8 +143,8 @@ def test_runs_inside_the_pipeline(card_path):
 def head_card(tmp_path_factory):
     """A tiny random-weight network with a person-score head, exported by the real CLI."""
     import main
-    from model.checkpoint import make_random_checkpoint
-    from model.config import ModelConfig
+    from model.net.checkpoint import make_random_checkpoint
+    from model.net.config import ModelConfig
 
     root = tmp_path_factory.mktemp("head")
     checkpoint = make_random_checkpoint(root / "head.pt", ModelConfig.tiny().replace(person_head=8), seed=5)
@@ -247,8 +247,8 @@ def shipped_with_fresh_head(tmp_path_factory):
     every crop a person: sigmoid(3)), exported by the real CLI: real poses, a known verdict."""
     import main
     from app.backends.cascade import default_card_path
-    from model.checkpoint import load_checkpoint, make_payload, save_checkpoint
-    from model.network import CascadeNet
+    from model.net.checkpoint import load_checkpoint, make_payload, save_checkpoint
+    from model.net.network import CascadeNet
 
     card_path = default_card_path()
     shipped = load_checkpoint(card_path.parent / read_card(card_path).checkpoint_file)

@@ -6,8 +6,8 @@ import pytest
 
 from app.backends.base import BackendError
 from app.backends.mediapipe import MediaPipeBackend
-from model.teacher import blazepose_to_h36m
-from model.skeleton import BONES, JOINT_NAMES
+from model.data.teacher import blazepose_to_h36m
+from model.net.skeleton import BONES, JOINT_NAMES
 from app.sources import DEFAULT_SAMPLE
 from app.types import Detection, Frame
 

@@ -13,7 +13,7 @@ from app.formats.recording import TrackRecorder
 from app.formats.tracks_json import iter_frame_dicts, read_series, world_from_header
 from app.motion.bones import bone_lengths
 from app.types import SourceInfo
-from model.skeleton import JOINT_NAMES, PARENTS
+from model.net.skeleton import JOINT_NAMES, PARENTS
 from tests.app.motion.walker import walk_results
 from tests.app.track_fixtures import CAMERA, forward_kinematics, reference_cm, synthetic_results
 

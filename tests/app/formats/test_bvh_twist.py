@@ -5,7 +5,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from app.formats.bvh import REST_DIRECTIONS, build_nodes, median_bone_lengths, solve_rotations
-from model.skeleton import JOINT_NAMES, PARENTS
+from model.net.skeleton import JOINT_NAMES, PARENTS
 
 J = {name: i for i, name in enumerate(JOINT_NAMES)}
 LENGTHS_CM = {"r_hip": 13, "r_knee": 44, "r_ankle": 44, "l_hip": 13, "l_knee": 44, "l_ankle": 44, "spine": 23,

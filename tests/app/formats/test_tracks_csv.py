@@ -7,7 +7,7 @@ import pytest
 
 from app.formats.recording import TrackRecorder
 from app.motion.bones import bone_lengths
-from model.skeleton import JOINT_NAMES
+from model.net.skeleton import JOINT_NAMES
 from app.formats.tracks_csv import CSV_COLUMNS
 from app.types import SourceInfo
 from tests.app.track_fixtures import CAMERA, synthetic_results

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from app.motion.bones import BoneConfig, BoneLengthEstimator, bone_lengths, bone_mask, fit_to_lengths, symmetrise
-from model.skeleton import FLIP_PAIRS, NUM_JOINTS, PARENTS
+from model.net.skeleton import FLIP_PAIRS, NUM_JOINTS, PARENTS
 from tests.app.motion.walker import TRUE_LENGTHS, noisy, walk
 
 FPS = 30.0

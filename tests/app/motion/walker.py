@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from model.skeleton import JOINT_NAMES, NUM_JOINTS
+from model.net.skeleton import JOINT_NAMES, NUM_JOINTS
 
 # True bone lengths (mm) of the bone ending at each joint, symmetric.
 BONES_MM = {"r_hip": 130, "r_knee": 450, "r_ankle": 430, "l_hip": 130, "l_knee": 450, "l_ankle": 430,

@@ -7,7 +7,7 @@ from scipy.spatial.transform import Rotation
 from app.stream.humanoid import BONE_INDEX, BONES, HEAD_TOP_REST, forward_kinematics, local_rotations, \
     quaternions_xyzw, solve_world_rotations
 from app.stream.performer import unity_joints
-from model.skeleton import JOINT_NAMES, PARENTS
+from model.net.skeleton import JOINT_NAMES, PARENTS
 
 J = {name: i for i, name in enumerate(JOINT_NAMES)}
 PELVIS_TO_HIP = {(J["pelvis"], J["r_hip"]), (J["pelvis"], J["l_hip"])}

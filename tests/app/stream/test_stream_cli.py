@@ -14,7 +14,7 @@ from scipy.spatial.transform import Rotation
 import app.stream.performer as performer
 from app.stream.humanoid import BONE_NAMES, BONES, HEAD_TOP_REST
 from main import main
-from model.skeleton import JOINT_NAMES, PARENTS
+from model.net.skeleton import JOINT_NAMES, PARENTS
 from tests.app.stream.vmc_receiver import Receiver
 
 REPO = Path(__file__).resolve().parents[3]

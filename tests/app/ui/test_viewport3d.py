@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from model.skeleton import JOINT_NAMES
+from model.net.skeleton import JOINT_NAMES
 from app.ui.viewport3d import SkeletonViewport, ViewportConfig, rotation_between
 from tests.app.ui.ui_fixtures import standing_track, track_hue_mask
 

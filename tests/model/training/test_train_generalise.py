@@ -1,0 +1,136 @@
+"""Resumable fine-tuning (model/training/train_generalise.py): N steps, interrupted and resumed, give the same weights
+as N uninterrupted steps; the person head learns to tell crops with a person from crops without."""
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import Dataset
+
+from model.net.config import ModelConfig
+from model.data.datasets.loader import IMAGENET_MEAN, IMAGENET_STD, make_crop_sample
+from model.net.network import CascadeNet
+from model.net.skeleton import NUM_JOINTS
+from model.training.train_generalise import GeneraliseConfig, Sources, Trainer, lr_factor, run
+
+
+class DotPeople(Dataset):
+    """Crops with a bright dot per joint on a dark noisy background; augmentation seeded by (epoch, index)."""
+
+    def __init__(self, n: int, input_size: int, person: bool = True, seed: int = 0) -> None:
+        self.n, self.input_size, self.person, self.seed, self.epoch = n, input_size, person, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int):
+        rng = np.random.default_rng([self.seed, self.epoch, index, int(self.person)])
+        s = self.input_size
+        image = rng.integers(0, 40, (s, s, 3)).astype(np.uint8)
+        joints = rng.uniform(0.2 * s, 0.8 * s, (NUM_JOINTS, 2))
+        if self.person:
+            for x, y in joints.astype(int):
+                image[max(0, y - 1):y + 2, max(0, x - 1):x + 2] = 255
+        joints_3d = rng.normal(0, 300, (NUM_JOINTS, 3))
+        joints_3d -= joints_3d[0]
+        valid = np.full(NUM_JOINTS, float(self.person))
+        return make_crop_sample(image, IMAGENET_MEAN, IMAGENET_STD, joints if self.person else np.zeros_like(joints),
+                                valid, joints_3d * self.person, valid, float(self.person), index)
+
+
+def _trainer(steps: int = 8, head_lr: float = 1e-3) -> Trainer:
+    torch.manual_seed(0)
+    cfg = ModelConfig.tiny().replace(person_head=16)
+    net = CascadeNet(cfg)
+    mocap = np.random.default_rng(1).normal(0, 300, (50, NUM_JOINTS, 3))
+    sources = Sources(
+        real=DotPeople(10, cfg.input_size), negatives=DotPeople(6, cfg.input_size, person=False), mocap=mocap,
+        list_shards=lambda: ["shard-a"], synthetic=lambda shards: DotPeople(7, 48, seed=5),
+    )
+    # 2 real crops per step: an epoch of the 10 real crops ends after 5 steps, inside the tested run.
+    tcfg = GeneraliseConfig(steps=steps, batch_size=4, synthetic_share=0.5, negatives=2, train_sizes=(32, 64),
+                            size_probs=(0.5, 0.5), mocap_batch=16, warmup_steps=2, threads=1, head_lr=head_lr)
+    trainer = Trainer(net, sources, tcfg)
+    trainer.train_mode()
+    return trainer
+
+
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
+    torch.set_num_threads(1)
+    straight = _trainer()
+    for _ in range(7):
+        straight.step()
+    assert straight.pos.epoch == 1  # the run crossed an epoch boundary
+
+    first = _trainer()
+    for _ in range(3):
+        first.step()
+    first.save(str(tmp_path))
+    del first  # the interruption: nothing survives but the files
+    resumed = _trainer()
+    resumed.restore(str(tmp_path / "last.pt"))
+    assert resumed.pos.step == 3 and resumed.pos.shards == ("shard-a",)
+    for _ in range(4):
+        resumed.step()
+
+    a, b = straight.net.state_dict(), resumed.net.state_dict()
+    assert a.keys() == b.keys()
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, different[:5]
+    assert (straight.pos.epoch, straight.pos.offset) == (resumed.pos.epoch, resumed.pos.offset)
+    # and the run did move the weights
+    assert not torch.equal(a["person_head.mlp.0.weight"], _trainer().net.state_dict()["person_head.mlp.0.weight"])
+
+
+def test_run_stops_on_budget_and_leaves_a_resumable_checkpoint(tmp_path):
+    torch.set_num_threads(1)
+    trainer = _trainer(steps=2)
+    run(trainer, str(tmp_path), minutes=0.0, save_minutes=100.0, log=lambda line: None)
+    assert trainer.pos.step == 2
+    state = torch.load(tmp_path / "last.pt", weights_only=False)
+    assert state["position"]["step"] == 2 and "optimizer" in state
+    weights = torch.load(tmp_path / "weights.pt", weights_only=True)
+    assert "optimizer" not in weights and weights["model_config"]["person_head"] == 16
+
+
+def test_schedule_follows_steps_not_the_clock():
+    tcfg = GeneraliseConfig(steps=100, warmup_steps=10)
+    assert lr_factor(0, tcfg) == pytest.approx(0.1)
+    assert lr_factor(9, tcfg) == pytest.approx(1.0, abs=0.03)  # warm-up done, cosine barely started
+    assert lr_factor(100, tcfg) == pytest.approx(0.05)
+
+
+def test_person_head_separates_people_from_empty_crops():
+    torch.set_num_threads(1)
+    trainer = _trainer(steps=60, head_lr=1e-2)  # a faster head than the real recipe's: a short test
+    for _ in range(60):
+        trainer.step()
+    net = trainer.net.eval()
+    people = torch.stack([DotPeople(8, 64, seed=9)[i].image for i in range(8)])
+    empty = torch.stack([DotPeople(8, 64, person=False, seed=9)[i].image for i in range(8)])
+    with torch.no_grad():
+        p_people, p_empty = torch.sigmoid(net(people).person_logit), torch.sigmoid(net(empty).person_logit)
+    assert p_people.min() > p_empty.max(), (p_people, p_empty)
+
+
+def test_train_person_head_alone_leaves_a_head_that_reads_raw_features():
+    """train_person_head fits on standardised pooled features and folds the standardisation into the head's
+    first layer: the head then classifies the raw pooled features as it did the standardised ones."""
+    from model.training.train_generalise import pooled_features, train_person_head
+
+    torch.set_num_threads(1)
+    trainer = _trainer()
+    net, sources = trainer.net, trainer.sources
+    before = {k: v.clone() for k, v in net.state_dict().items() if not k.startswith("person_head.")}
+    result = train_person_head(net, sources, per_class=24, steps=300, log=lambda line: None)
+    assert result["accuracy"] == 1.0 and result["positives"] == result["negatives"] == 24
+    assert all(torch.equal(v, net.state_dict()[k]) for k, v in before.items())  # only the head changed
+    # The same items as inside train_person_head (same seeds): 12 real and 12 synthetic people, 24 negatives.
+    size = net.cfg.input_size
+    people = torch.cat([pooled_features(net, sources.real, 12, size, 0),
+                        pooled_features(net, sources.synthetic(sources.list_shards()), 12, size, 10)])
+    empty = pooled_features(net, sources.negatives, 24, size, 2)
+    with torch.no_grad():
+        assert (net.person_head.mlp(people)[:, 0] > 0).all() and (net.person_head.mlp(empty)[:, 0] < 0).all()
