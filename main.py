@@ -19,6 +19,7 @@ import importlib
 import sys
 
 from app.quiet import quiet_library_logs
+from model.commands import run_command
 
 COMMANDS = {
     "gui": ("app.ui.cli", "open the live desktop app (the default)"),
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None, quiet: bool = False) -> int:
     parser = argparse.ArgumentParser(prog=prog, description=help_text)
     module.add_arguments(parser)
     args = parser.parse_args(argv)
-    return int(module.run(args) or 0)
+    return run_command(lambda: module.run(args))
 
 
 if __name__ == "__main__":

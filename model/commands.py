@@ -1,0 +1,74 @@
+"""Exit codes and the one wrapper every command runs under, so bad input, failures and interrupts answer alike.
+
+Documented exit codes (README, docs/cli.md): 0 done, 1 failed, 2 bad usage or input, 130 interrupted by
+Ctrl-C (SIGINT), 143 terminated (SIGTERM). Commands check their input before work starts and raise
+UsageError with one line naming the option or file; main.py runs every command through run_command.
+"""
+
+import signal
+import sys
+from typing import Callable
+
+from model.errors import one_line
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class UsageError(Exception):
+    """Bad usage or input, found before work starts: printed as one line, exit 2."""
+
+
+class CommandFailed(Exception):
+    """The work was tried and failed (a source that stopped, a run that diverged): one line, exit 1."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be so that the same clean-up (finalising files) runs for both."""
+
+
+def safe_text(text) -> str:
+    """`text` with control characters (newlines, escape sequences) shown as escapes, for a terminal line."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def run_command(run: Callable[[], int | None], stream=None) -> int:
+    """Run one command's `run()` and turn its outcome into the documented exit code, printing one line.
+
+    SIGTERM is raised as Terminated (a KeyboardInterrupt) while the command runs, so a command that
+    finalises its files on Ctrl-C does the same on SIGTERM. Exceptions other than these propagate
+    (a bug: the traceback is the useful report).
+    """
+    stream = stream or sys.stderr
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (an in-process caller): leave SIGTERM as it is
+        pass
+    try:
+        return int(run() or EXIT_OK)
+    except UsageError as exc:
+        print(f"error: {safe_text(one_line(exc))}", file=stream)
+        return EXIT_USAGE
+    except CommandFailed as exc:
+        print(f"failed: {safe_text(one_line(exc))}", file=stream)
+        return EXIT_FAILED
+    except Terminated:
+        print("terminated", file=stream)
+        return EXIT_TERMINATED
+    except KeyboardInterrupt:
+        print("interrupted", file=stream)
+        return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
