@@ -16,6 +16,9 @@ APT_PACKAGES=(
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
   # a real X server for the GUI test on the xcb platform (tests/app/ui/test_xvfb.py)
   xvfb xauth
+  # live-source test servers on 127.0.0.1 (tests/app/servers): GStreamer's RTSP server, FFmpeg's HTTP MJPEG
+  gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav ffmpeg
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
