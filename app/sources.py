@@ -18,6 +18,9 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 IMAGE_FOLDER_FPS = 30.0  # an image folder has no frame rate; this one sets frame times
 # A file whose container promises more frames than it yields by this margin is reported truncated.
 TRUNCATION_TOLERANCE = 2
+# A header frame rate outside this range is not believed (2147483647 and 1e-05 fps were seen: frame times of 0
+# or a 100000 s wait): the file is timed at FALLBACK_FPS instead, and fallback_reason says so.
+MIN_FPS, MAX_FPS, FALLBACK_FPS = 1.0, 1000.0, 30.0
 
 
 class SourceError(Exception):
@@ -73,8 +76,15 @@ class VideoFileSource(FrameSource):
     def __init__(self, path: str, loop: bool = False, realtime: bool = False):
         self.path = str(path)
         self.loop, self.realtime = loop, realtime
-        self._capture = _open_video(self.path)
-        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
+        # Opening decodes frame 0 (to tell a video from garbage); it is kept and delivered first, because seeking
+        # back to 0 loses the only frame of a 1-frame file.
+        self._capture, self._first = _open_video(self.path)
+        self.fps = believable_fps(self._capture.get(cv2.CAP_PROP_FPS))
+        if self.fps is None:
+            self.fps = FALLBACK_FPS
+            self.fallback_reason = (f"{self.path}: the header's frame rate "
+                                    f"{self._capture.get(cv2.CAP_PROP_FPS):.10g} fps is not believable; "
+                                    f"timed at {FALLBACK_FPS:g} fps")
         self.width = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH))
         self.height = int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
         self.frame_count = max(int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)), 0)
@@ -84,7 +94,10 @@ class VideoFileSource(FrameSource):
         pacer = _Pacer(self.realtime)
         index, played = 0, 0
         while self._capture is not None:
-            ok, image = self._capture.read()
+            if self._first is not None:
+                ok, image, self._first = True, self._first, None
+            else:
+                ok, image = self._capture.read()
             if not ok:
                 if played < self.frame_count - TRUNCATION_TOLERANCE:
                     raise SourceError(
@@ -93,7 +106,9 @@ class VideoFileSource(FrameSource):
                     )
                 if not self.loop or played == 0:
                     return
-                self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                # Reopened rather than seeked to 0: the same first-frame rule as opening, and a 1-frame file loops.
+                self._capture.release()
+                self._capture, self._first = _open_video(self.path)
                 played = 0
                 continue
             time_s = index / self.fps
@@ -108,20 +123,29 @@ class VideoFileSource(FrameSource):
             self._capture = None
 
 
-def _open_video(path: str) -> cv2.VideoCapture:
+def believable_fps(fps) -> float | None:
+    """fps when it is a frame rate a file or camera can have (MIN_FPS to MAX_FPS), else None."""
+    try:
+        fps = float(fps)
+    except (TypeError, ValueError):
+        return None
+    return fps if MIN_FPS <= fps <= MAX_FPS else None  # NaN fails both comparisons
+
+
+def _open_video(path: str) -> tuple[cv2.VideoCapture, np.ndarray]:
+    """(the capture, its frame 0 already decoded): the capture then stands at frame 1."""
     if not os.path.exists(path):
         raise SourceError(f"{path}: no such file")
     if os.path.isdir(path):
         raise SourceError(f"{path}: is a folder with no images")
     capture = cv2.VideoCapture(path)
-    ok = capture.isOpened()
+    ok, image = capture.isOpened(), None
     if ok:
-        ok, _ = capture.read()
-        capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-    if not ok:
+        ok, image = capture.read()
+    if not ok or image is None:
         capture.release()
         raise SourceError(f"{path}: not a readable video or image (OpenCV could not decode it)")
-    return capture
+    return capture, image
 
 
 class ImageSource(FrameSource):
@@ -218,7 +242,7 @@ class CameraSource(FrameSource):
             self._capture.release()
             raise SourceError(f"camera {index}: cannot be opened (no such camera, or it is busy)")
         self.height, self.width = image.shape[:2]
-        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
+        self.fps = believable_fps(self._capture.get(cv2.CAP_PROP_FPS)) or FALLBACK_FPS
 
     def __iter__(self) -> Iterator[Frame]:
         start = time.perf_counter()

@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from app.sources import DEFAULT_SAMPLE, SourceError, open_source
+from app.sources import DEFAULT_SAMPLE, FALLBACK_FPS, SourceError, open_source
+from tests.app.bad_videos import avi_with_rate, write_video
 
 
 def test_bundled_clip_decodes_all_frames_in_order():
@@ -85,3 +86,30 @@ def test_missing_camera_index_gives_one_line():
 def _write(path, data: bytes) -> str:
     path.write_bytes(data)
     return str(path)
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".avi"])
+def test_a_one_frame_video_gives_its_frame(tmp_path, suffix):
+    """Opening decodes frame 0 to check the file; a 1-frame file used to lose it when seeking back (issue 26.1)."""
+    path = write_video(tmp_path / f"one{suffix}", 1)
+    frames = list(open_source(path))
+    assert [f.index for f in frames] == [0] and frames[0].image.shape == (96, 64, 3)
+    looped = open_source(path, loop=True)
+    assert [f.index for _, f in zip(range(3), looped)] == [0, 1, 2]
+    looped.close()
+
+
+@pytest.mark.parametrize("rate, scale", [(2147483647, 1), (1, 100000)])
+def test_an_absurd_header_frame_rate_is_replaced_and_said(tmp_path, rate, scale):
+    """2147483647 fps gave frame times of 0; 1e-05 fps a 100000 s wait in real-time playback (issue 26.2)."""
+    path = avi_with_rate(tmp_path / "odd.avi", rate, scale)
+    source = open_source(path, realtime=True)
+    assert source.fps == FALLBACK_FPS
+    assert path in source.fallback_reason and "not believable" in source.fallback_reason
+    frames = list(source)  # paced at 30 fps: 3 frames take 0.07 s, not 200000 s
+    assert [f.time_s for f in frames] == pytest.approx([0, 1 / 30, 2 / 30])
+
+
+def test_a_believable_header_frame_rate_is_kept(tmp_path):
+    source = open_source(avi_with_rate(tmp_path / "ok.avi", 24))
+    assert source.fps == pytest.approx(24) and source.fallback_reason is None
