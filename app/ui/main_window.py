@@ -1,46 +1,39 @@
 """The main window: live video with 2D skeletons, the 3D viewport, controls and a status line.
 
 Threads: the Pipeline calls on_result on its inference thread; app.ui.mailbox hands the newest
-result to the GUI thread, which only draws. Recording (app.formats.recording.RecordingSink), VMC
+result to the GUI thread, which only draws. Recording (app.ui.recording_control), VMC
 streaming (app.stream.sink.StreamSink: the Stream toggle, or --vmc HOST:PORT), the status text
-(app.status) and scripted runs (app.ui.scripted) live in their own modules.
+(app.status), the tool bar (app.ui.controls), the draw figures (app.ui.draw_stats) and scripted runs
+(app.ui.scripted) live in their own modules.
 """
 
 import dataclasses
-import os
 import sys
 import time
-from collections import deque
-from datetime import datetime
 
-from PyQt6.QtCore import Qt, QTimer, pyqtSignal
-from PyQt6.QtWidgets import (
-    QCheckBox, QComboBox, QFileDialog, QLabel, QLineEdit, QMainWindow, QMessageBox, QPushButton, QSpinBox, QSplitter,
-    QToolBar,
-)
+from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter
 
-from app.engines import available_devices
-from app.formats.recording import RecordingSink, TrackRecorder, new_folder_name
 from app.live import Pipeline
-from app.processor import BACKENDS, PipelineConfig
-from app.status import PIPELINE_STEPS, StatusInputs, status_text
+from app.processor import PipelineConfig
+from app.status import StatusInputs, status_text
 from app.stream.sink import StreamSink
 from app.stream.vmc import DEFAULT_PORT, VmcError
-from app.types import FrameResult, SourceInfo
-from app.ui.mailbox import ResultMailbox, events_per_second
+from app.types import FrameResult
+from app.ui.controls import ControlBar
+from app.ui.draw_stats import DrawStats
+from app.ui.mailbox import ResultMailbox
+from app.ui.recording_control import RecordingControl
 from app.ui.scripted import ScriptedRun, save_screenshot
 from app.ui.widgets import VideoView, View3D
 from model.errors import one_line
 
 STATS_INTERVAL_MS = 500  # how often the status line is refreshed
 STOP_TIMEOUT_S = 5.0  # Pipeline.stop never blocks longer than this
-DRAWN_WINDOW = 30  # draws the drawn rate is averaged over (as the mailbox averages arrivals)
 
 
 class MainWindow(QMainWindow):
     """The app window. `config` is the first pipeline to run; `scripted` makes it a headless run."""
-
-    recording_finished = pyqtSignal(str, bool)  # status message, whether it is an error
 
     def __init__(self, config: PipelineConfig, scripted: ScriptedRun | None = None,
                  recordings_dir: str = "recordings", vmc: str | None = None):
@@ -54,14 +47,9 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self.last_result: FrameResult | None = None
         self._mailbox: ResultMailbox | None = None
-        self._recording = RecordingSink()
         self._streaming = StreamSink()
         self.vmc_target = vmc or f"127.0.0.1:{DEFAULT_PORT}"
-        self.recording_finished.connect(self._on_recording_finished, Qt.ConnectionType.QueuedConnection)
-        self._screen_latency_ms: float | None = None
-        self._drawn_at: deque[float] = deque(maxlen=DRAWN_WINDOW)  # when the last results were drawn
-        self._draw_ms: float | None = None  # exponential mean of the time to draw one result
-        self._step_ms: dict[str, float] = {}  # exponential means of the pipeline's step times (status line)
+        self._stats = DrawStats()
         self._finishing = False
         self._closed = False
 
@@ -74,10 +62,14 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.view3d)
         splitter.setSizes([620, 660])
         self.setCentralWidget(splitter)
-        self._build_controls()
+        self.controls = ControlBar(config, recordings_dir, self.vmc_target)
+        self.addToolBar(self.controls)
+        self._recording = RecordingControl(self.controls.record_button, recordings_dir, self.show_error,
+                                           self.statusBar().showMessage)
+        self._connect_controls()
         self.stats_label = QLabel("starting…")
         if vmc:
-            self.stream_button.setChecked(True)
+            self.controls.stream_button.setChecked(True)
         self.statusBar().addWidget(self.stats_label, 1)
         if self.view3d.unavailable:
             print(self.view3d.unavailable, file=sys.stderr, flush=True)
@@ -90,73 +82,20 @@ class MainWindow(QMainWindow):
 
     # ---- controls ------------------------------------------------------------------------
 
-    def _build_controls(self) -> None:
-        bar = QToolBar("controls")
-        bar.setMovable(False)
-        self.addToolBar(bar)
-
-        bar.addWidget(QLabel(" Camera "))
-        self.camera_spin = QSpinBox()
-        self.camera_spin.setRange(0, 16)
-        self.camera_spin.setToolTip("camera index (0 = the default camera)")
-        bar.addWidget(self.camera_spin)
-        self.camera_button = QPushButton("Open camera")
-        self.camera_button.clicked.connect(lambda: self.change_source(str(self.camera_spin.value())))
-        bar.addWidget(self.camera_button)
-        self.file_button = QPushButton("Open file…")
-        self.file_button.setToolTip("a video, an image or a folder of images")
-        self.file_button.clicked.connect(self._open_file_dialog)
-        bar.addWidget(self.file_button)
-        bar.addSeparator()
-
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setCheckable(True)
-        self.pause_button.toggled.connect(self.set_paused)
-        bar.addWidget(self.pause_button)
-        bar.addSeparator()
-
-        bar.addWidget(QLabel(" Backend "))
-        self.backend_combo = QComboBox()
-        self.backend_combo.addItems(BACKENDS)
-        self.backend_combo.setCurrentText(self.config.backend)
-        self.backend_combo.currentTextChanged.connect(lambda name: self.change_config(backend=name))
-        bar.addWidget(self.backend_combo)
-        bar.addWidget(QLabel(" Device "))
-        self.device_combo = QComboBox()
-        devices = available_devices()
-        self.device_combo.addItems(devices)
-        self.device_combo.setCurrentText(self.config.device if self.config.device in devices else devices[-1])
-        self.device_combo.currentTextChanged.connect(lambda device: self.change_config(device=device))
-        bar.addWidget(self.device_combo)
-        self.smoothing_box = QCheckBox("Smoothing")
-        self.smoothing_box.setToolTip("One-Euro filter per joint per track")
-        self.smoothing_box.setChecked(self.config.smoothing)
-        self.smoothing_box.toggled.connect(self.set_smoothing)
-        bar.addWidget(self.smoothing_box)
-        bar.addSeparator()
-
-        self.record_button = QPushButton("Record")
-        self.record_button.setCheckable(True)
-        self.record_button.setToolTip(f"record tracks as JSON, BVH and CSV into {self.recordings_dir}/<time>/")
-        self.record_button.toggled.connect(self.set_recording)
-        bar.addWidget(self.record_button)
-        self.vmc_edit = QLineEdit(self.vmc_target)
-        self.vmc_edit.setToolTip("where a VMC receiver listens: HOST:PORT (VSeeFace, Warudo, EVMC4U, VMC4B: port 39539)")
-        self.vmc_edit.setMaximumWidth(150)
-        bar.addWidget(self.vmc_edit)
-        self.stream_button = QPushButton("Stream")
-        self.stream_button.setCheckable(True)
-        self.stream_button.setToolTip("stream the largest person's pose live over the VMC protocol (OSC/UDP)")
-        self.stream_button.toggled.connect(self.set_streaming)
-        bar.addWidget(self.stream_button)
-        self.reset_button = QPushButton("Reset 3D view")
-        self.reset_button.clicked.connect(self.view3d.reset_view)
-        bar.addWidget(self.reset_button)
+    def _connect_controls(self) -> None:
+        bar = self.controls
+        bar.camera_button.clicked.connect(lambda: self.change_source(str(bar.camera_spin.value())))
+        bar.file_button.clicked.connect(self._open_file_dialog)
+        bar.pause_button.toggled.connect(self.set_paused)
+        bar.backend_combo.currentTextChanged.connect(lambda name: self.change_config(backend=name))
+        bar.device_combo.currentTextChanged.connect(lambda device: self.change_config(device=device))
+        bar.smoothing_box.toggled.connect(self.set_smoothing)
+        bar.record_button.toggled.connect(self.set_recording)
+        bar.stream_button.toggled.connect(self.set_streaming)
+        bar.reset_button.clicked.connect(self.view3d.reset_view)
 
     def _open_file_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open a video or image", "",
-            "Videos and images (*.mp4 *.avi *.mov *.mkv *.webm *.jpg *.jpeg *.png *.bmp);;All files (*)")
+        path = self.controls.ask_for_file()
         if path:
             self.change_source(path)
 
@@ -173,16 +112,10 @@ class MainWindow(QMainWindow):
             if self.start_pipeline(previous):  # the user keeps a working app and sees why
                 self.last_error = error
                 self._refresh_status()
-            self._sync_controls()
-
-    def _sync_controls(self) -> None:
-        for widget, value in ((self.backend_combo, self.config.backend), (self.device_combo, self.config.device)):
-            widget.blockSignals(True)
-            widget.setCurrentText(value)
-            widget.blockSignals(False)
+            self.controls.show_config(self.config)
 
     def set_paused(self, paused: bool) -> None:
-        self.pause_button.setText("Resume" if paused else "Pause")
+        self.controls.pause_button.setText("Resume" if paused else "Pause")
         if self.pipeline is not None:
             self.pipeline.set_paused(paused)
         self._refresh_status()
@@ -193,73 +126,38 @@ class MainWindow(QMainWindow):
             self.pipeline.set_smoothing(enabled)
 
     def set_recording(self, on: bool) -> None:
-        if on:
-            if self.pipeline is None or self.pipeline.source is None:
-                self.record_button.setChecked(False)
-                self.show_error("nothing to record: no source is running")
-                return
-            out_dir = new_folder_name(os.path.join(self.recordings_dir, datetime.now().strftime("%Y%m%d-%H%M%S")))
-            try:
-                recorder = TrackRecorder(out_dir, SourceInfo.from_source(self.pipeline.source))
-            except OSError as exc:
-                self.record_button.setChecked(False)
-                self.show_error(f"{out_dir}: cannot record there: {exc}")
-                return
-            self._recording.start(recorder)
-            self.record_button.setText("Stop recording")
-            self.statusBar().showMessage(f"recording into {out_dir}/", 5000)
-        else:
-            self.record_button.setText("Record")
-            self._finish_recording()
+        self._recording.set_recording(on, self.pipeline.source if self.pipeline is not None else None)
 
     def set_streaming(self, on: bool) -> None:
         if on:
             try:
-                self._streaming.start(self.vmc_edit.text())
+                self._streaming.start(self.controls.vmc_edit.text())
             except VmcError as exc:
-                self.stream_button.setChecked(False)
+                self.controls.stream_button.setChecked(False)
                 self.show_error(str(exc))
                 return
             self.vmc_target = self._streaming.target
-            self.stream_button.setText("Stop streaming")
-            self.vmc_edit.setEnabled(False)
+            self.controls.stream_button.setText("Stop streaming")
+            self.controls.vmc_edit.setEnabled(False)
         else:
             self._streaming.stop()
-            self.stream_button.setText("Stream")
-            self.vmc_edit.setEnabled(True)
+            self.controls.stream_button.setText("Stream")
+            self.controls.vmc_edit.setEnabled(True)
         self._refresh_status()
 
     def _feed_sinks(self, result: FrameResult) -> None:
         """On the inference thread: every result to the recording and the stream."""
-        self._recording(result)
+        self._recording.sink(result)
         self._streaming(result)
-
-    def _finish_recording(self) -> None:
-        """Stops recording now; the final files are written on a background thread."""
-        recorder = self._recording.finish(self._on_recorder_closed)
-        if recorder is not None:
-            self.statusBar().showMessage(f"finishing the recording in {recorder.out_dir}/ …")
-
-    def _on_recorder_closed(self, message: str, failed: bool) -> None:
-        """On the recorder's closing thread."""
-        if self._closed:  # the window is going away: say it where the user still looks
-            print(message, file=sys.stderr if failed else sys.stdout, flush=True)
-        self.recording_finished.emit(message, failed)
-
-    def _on_recording_finished(self, message: str, failed: bool) -> None:
-        if failed:
-            self.show_error(message)
-        else:
-            self.statusBar().showMessage(message, 10000)
 
     @property
     def recorded_frames(self) -> int:
         """Frames the running recording holds so far (0 when not recording)."""
-        return self._recording.frames
+        return self._recording.sink.frames
 
     def wait_for_recordings(self) -> None:
         """Blocks until every recording being finished is written (the app must not quit before)."""
-        self._recording.wait()
+        self._recording.sink.wait()
 
     # ---- pipeline lifecycle --------------------------------------------------------------
 
@@ -269,8 +167,7 @@ class MainWindow(QMainWindow):
         self.config = config
         mailbox = ResultMailbox(self.scripted and self.scripted.max_frames, self._feed_sinks)
         self._streaming.new_source()
-        self._drawn_at.clear()
-        self._step_ms.clear()
+        self._stats.clear()
         mailbox.ready.connect(self._on_result_ready, Qt.ConnectionType.QueuedConnection)
         mailbox.status.connect(self.show_error, Qt.ConnectionType.QueuedConnection)
         if self.scripted is not None:
@@ -290,7 +187,7 @@ class MainWindow(QMainWindow):
             return False
         self.pipeline, self._mailbox = pipeline, mailbox
         self.last_error = None
-        if self.pause_button.isChecked():
+        if self.controls.pause_button.isChecked():
             pipeline.set_paused(True)
         self._refresh_status()
         return True
@@ -298,8 +195,8 @@ class MainWindow(QMainWindow):
     def stop_pipeline(self) -> None:
         if self.pipeline is None:
             return
-        if self.record_button.isChecked():
-            self.record_button.setChecked(False)  # a recording belongs to one source and camera
+        if self.controls.record_button.isChecked():
+            self.controls.record_button.setChecked(False)  # a recording belongs to one source and camera
         pipeline, self.pipeline, self._mailbox = self.pipeline, None, None
         pipeline.stop(STOP_TIMEOUT_S)
 
@@ -320,17 +217,7 @@ class MainWindow(QMainWindow):
         self.last_result = result
         self.video.show_frame(result.frame.image, result.tracks)
         self.view3d.show_tracks(result.tracks, result.world)
-        now = time.perf_counter()
-        if result.frame.captured_at:
-            self._screen_latency_ms = (now - result.frame.captured_at) * 1000
-        cost = (now - started) * 1000
-        self._draw_ms = cost if self._draw_ms is None else 0.8 * self._draw_ms + 0.2 * cost
-        self._drawn_at.append(now)
-        for step in (*PIPELINE_STEPS, "total"):
-            if step in result.timings_ms:
-                old = self._step_ms.get(step)
-                value = result.timings_ms[step]
-                self._step_ms[step] = value if old is None else 0.9 * old + 0.1 * value
+        self._stats.drawn(result, started)
 
     def result_fps(self) -> float | None:
         """Results the running pipeline delivered per second (None when none runs)."""
@@ -339,23 +226,23 @@ class MainWindow(QMainWindow):
     @property
     def screen_latency_ms(self) -> float | None:
         """Capture to screen of the last result drawn, ms (None for sources without a capture time)."""
-        return self._screen_latency_ms
+        return self._stats.screen_latency_ms
 
     def drawn_fps(self) -> float | None:
-        """Results drawn per second over the last DRAWN_WINDOW draws (None until two)."""
-        return events_per_second(list(self._drawn_at))
+        """Results drawn per second over the last draws (None until two)."""
+        return self._stats.drawn_fps()
 
     def _tick(self) -> None:
         """Timer: recording errors, the end of a scripted run, and the status line."""
         pipeline = self.pipeline
         if pipeline is not None:
-            if self._recording.error:
-                error, self._recording.error = self._recording.error, None
-                self.record_button.setChecked(False)
+            if self._recording.sink.error:
+                error, self._recording.sink.error = self._recording.sink.error, None
+                self.controls.record_button.setChecked(False)
                 self.show_error(error)
             if self._streaming.error:
                 error, self._streaming.error = self._streaming.error, None
-                self.stream_button.setChecked(False)
+                self.controls.stream_button.setChecked(False)
                 self.show_error(error)
             if self.scripted is not None and pipeline.finished.is_set():
                 # The source ended (or broke) before max_frames: draw what is left, then stop.
@@ -376,16 +263,16 @@ class MainWindow(QMainWindow):
             paused=pipeline.paused,
             fps=self._mailbox.fps() if self._mailbox is not None else 0.0,
             drawn_fps=self.drawn_fps(),
-            draw_ms=self._draw_ms,
-            step_ms=dict(self._step_ms),
-            screen_latency_ms=self._screen_latency_ms,
+            draw_ms=self._stats.draw_ms,
+            step_ms=dict(self._stats.step_ms),
+            screen_latency_ms=self._stats.screen_latency_ms,
             result=self.last_result,
             backend=self.config.backend,
             device=self.config.device,
             detect_every=processor.detect_every if processor is not None else 1,
             source=source.description if source is not None else "",
             source_fallback=(source.fallback_reason or "") if source is not None else "",
-            recording=self._recording.active,
+            recording=self._recording.sink.active,
             streaming=self._streaming.target,
             error=self.last_error,
         ))
@@ -432,10 +319,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         if not self._closed:
-            self._closed = True
+            self._closed = self._recording.closing = True
             self._timer.stop()
             self.stop_pipeline()
-            self._finish_recording()
+            self._recording.finish()
             self._streaming.stop()
             self.wait_for_recordings()
             self.view3d.close_viewport()

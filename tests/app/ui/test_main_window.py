@@ -187,16 +187,16 @@ def result_captured_after(qapp, window, t: float, timeout_s: float = 60) -> Fram
 
 
 def test_live_smoothing_toggle(qapp, live):
-    live.smoothing_box.setChecked(False)
+    live.controls.smoothing_box.setChecked(False)
     result = result_captured_after(qapp, live, time.perf_counter())
     assert result.tracks and not any(t.smoothed for t in result.tracks)
-    live.smoothing_box.setChecked(True)
+    live.controls.smoothing_box.setChecked(True)
     result = result_captured_after(qapp, live, time.perf_counter())
     assert any(t.smoothed for t in result.tracks)
 
 
 def test_live_pause_and_resume(qapp, live):
-    live.pause_button.setChecked(True)
+    live.controls.pause_button.setChecked(True)
     assert live.pipeline.paused and "paused" in live.status_text()
     # Frames already in flight (at most one being processed and one in the slot) still finish;
     # after that the count must stand still.
@@ -208,7 +208,7 @@ def test_live_pause_and_resume(qapp, live):
             stood_still = True
             break
     assert stood_still
-    live.pause_button.setChecked(False)
+    live.controls.pause_button.setChecked(False)
     assert wait_until(qapp, lambda: live.pipeline.frames_done > done + 1, 60)
 
 
@@ -221,10 +221,10 @@ def test_live_bad_source_keeps_the_running_one(qapp, live):
 
 
 def test_live_backend_switch_runs_both_backends(qapp, live):
-    live.backend_combo.setCurrentText("mediapipe")
+    live.controls.backend_combo.setCurrentText("mediapipe")
     assert live.config.backend == "mediapipe" and not live.last_error, live.last_error
     assert new_result(qapp, live, START_TIMEOUT_S).backend == "mediapipe"
-    live.backend_combo.setCurrentText("cascade")  # the weights ship in assets/: it must run, not explain
+    live.controls.backend_combo.setCurrentText("cascade")  # the weights ship in assets/: it must run, not explain
     assert live.isVisible() and live.pipeline is not None
     assert live.config.backend == "cascade" and not live.last_error, live.last_error
     result = new_result(qapp, live, START_TIMEOUT_S)
@@ -232,10 +232,10 @@ def test_live_backend_switch_runs_both_backends(qapp, live):
 
 
 def test_live_recording_writes_files(qapp, live):
-    live.record_button.setChecked(True)
+    live.controls.record_button.setChecked(True)
     for _ in range(3):
         new_result(qapp, live)
-    live.record_button.setChecked(False)
+    live.controls.record_button.setChecked(False)
     # The final files are written on a background thread; the window says so meanwhile.
     assert live.statusBar().currentMessage().startswith("finishing the recording in ")
     assert wait_until(qapp, lambda: live.statusBar().currentMessage().startswith("recorded: "), 60)
@@ -250,7 +250,7 @@ def test_live_close_joins_threads_and_finishes_the_recording(qapp, live):
     threads = [t for t in threading.enumerate() if t.name in ("capture", "inference")]
     assert threads and all(t.is_alive() for t in threads)
     before = set(Path(live.recordings_dir).rglob("*.json"))
-    live.record_button.setChecked(True)
+    live.controls.record_button.setChecked(True)
     # A result drawn now may have been made before the recording started: wait for one it holds.
     assert wait_until(qapp, lambda: live.recorded_frames >= 1, 60)
     faulthandler.dump_traceback_later(60, exit=True)  # a hang fails loudly instead of blocking CI

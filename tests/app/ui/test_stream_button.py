@@ -36,7 +36,7 @@ def test_scripted_run_with_vmc_streams_every_processed_frame(qapp):
 
     with Receiver() as receiver:
         window = MainWindow(PipelineConfig(source=DEFAULT_SAMPLE), ScriptedRun(SCRIPTED_FRAMES), vmc=receiver.target)
-        assert window.stream_button.isChecked() and window.stream_button.text() == "Stop streaming"
+        assert window.controls.stream_button.isChecked() and window.controls.stream_button.text() == "Stop streaming"
         window.show()
         assert wait_until(qapp, lambda: window._closed, START_TIMEOUT_S), window.status_text()
         receiver.wait_for(SCRIPTED_FRAMES)
@@ -53,19 +53,19 @@ def test_stream_toggle_starts_reports_and_stops(qapp):
     window.show()
     try:
         assert wait_until(qapp, lambda: window.video.drawn_frames >= 1, START_TIMEOUT_S), window.status_text()
-        assert not window.stream_button.isChecked()
-        window.vmc_edit.setText("127.0.0.1")  # no port
-        window.stream_button.setChecked(True)
-        assert not window.stream_button.isChecked()
+        assert not window.controls.stream_button.isChecked()
+        window.controls.vmc_edit.setText("127.0.0.1")  # no port
+        window.controls.stream_button.setChecked(True)
+        assert not window.controls.stream_button.isChecked()
         assert window.last_error.startswith("--vmc '127.0.0.1': expected HOST:PORT"), window.last_error
         with Receiver() as receiver:
-            window.vmc_edit.setText(receiver.target)
-            window.stream_button.setChecked(True)
-            assert window.stream_button.isChecked() and not window.vmc_edit.isEnabled()
+            window.controls.vmc_edit.setText(receiver.target)
+            window.controls.stream_button.setChecked(True)
+            assert window.controls.stream_button.isChecked() and not window.controls.vmc_edit.isEnabled()
             assert f"streaming to {receiver.target} (VMC)" in window.status_text()
             assert wait_until(qapp, lambda: complete_frames(receiver.frames()) >= 3, START_TIMEOUT_S), window.status_text()
-            window.stream_button.setChecked(False)
-            assert "streaming" not in window.status_text() and window.vmc_edit.isEnabled()
+            window.controls.stream_button.setChecked(False)
+            assert "streaming" not in window.status_text() and window.controls.vmc_edit.isEnabled()
             receiver.wait_for(10**6, timeout_s=0.5)  # a bundle sent just before the stop may still be in flight
             stopped_at = len(receiver.frames())
             wait_until(qapp, lambda: False, 2.0)  # frames keep being processed meanwhile
