@@ -1,16 +1,19 @@
-"""Frame sources: cameras, video files, still images and image folders, with one-line errors."""
+"""Frame sources: cameras, network streams, video files, still images and image folders, with one-line errors."""
 
 import contextlib
 import os
 import sys
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import cv2
 import numpy as np
 
-from app.types import Frame
+from app.cameras import CameraInfo, find_camera, list_cameras
+from app.types import MAX_FPS, MIN_FPS, Frame
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_SAMPLE = str(ASSETS / "sample_two_people.mp4")
@@ -18,9 +21,9 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 IMAGE_FOLDER_FPS = 30.0  # an image folder has no frame rate; this one sets frame times
 # A file whose container promises more frames than it yields by this margin is reported truncated.
 TRUNCATION_TOLERANCE = 2
-# A header frame rate outside this range is not believed (2147483647 and 1e-05 fps were seen: frame times of 0
+# A header frame rate outside MIN_FPS to MAX_FPS is not believed (2147483647 and 1e-05 fps were seen: frame times of 0
 # or a 100000 s wait): the file is timed at FALLBACK_FPS instead, and fallback_reason says so.
-MIN_FPS, MAX_FPS, FALLBACK_FPS = 1.0, 1000.0, 30.0
+FALLBACK_FPS = 30.0
 
 
 class SourceError(Exception):
@@ -45,6 +48,13 @@ class FrameSource:
 
     def close(self) -> None:
         pass
+
+    def interrupt(self) -> None:
+        """Ask a blocked iteration to end soon (from another thread); close() still follows."""
+
+    def status(self) -> str:
+        """The status line's words for this source (live sources add what they deliver and any reconnecting)."""
+        return self.description
 
     def info(self) -> dict:
         """Source fields for output files."""
@@ -222,58 +232,203 @@ def _quiet_opencv():
         cv2.utils.logging.setLogLevel(previous)
 
 
-class CameraSource(FrameSource):
-    """A live camera by index (OpenCV VideoCapture)."""
+# FFmpeg's own log lines (a refused connection, a corrupt packet) off unless asked for: read when OpenCV first
+# loads FFmpeg; the caller reports in one line.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+URL_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """How a live source (camera or URL) is opened and kept: the mode asked of a camera (size in pixels,
+    frames per second; None = the driver's default), time-outs in seconds for opening and for each read,
+    and how long to keep reconnecting after frames stop (None = for ever, for a person watching)."""
+
+    size: tuple[int, int] | None = None
+    fps: float | None = None
+    open_timeout_s: float = 5.0
+    read_timeout_s: float = 3.0
+    give_up_s: float | None = 30.0
+
+
+# Waits between reconnect attempts, seconds; the last one repeats.
+RECONNECT_BACKOFF_S = (0.5, 1.0, 2.0, 4.0)
+CLOSE_WAIT_S = 2.0  # close() waits this long for the reader thread, so that closing a window never hangs
+
+
+def is_url(spec: str) -> bool:
+    """Whether `spec` is a network stream address (rtsp://, http(s)://, ...) rather than a path or camera."""
+    scheme, sep, _ = str(spec).partition("://")
+    return bool(sep) and scheme.lower() in URL_SCHEMES
+
+
+def is_live(spec: str) -> bool:
+    """Whether `spec` names a live source (a URL, a camera index or device path) rather than a file or folder.
+    A name that is not a file may still be a camera by name (open_source decides)."""
+    spec = str(spec)
+    return is_url(spec) or (spec.isdigit() and not os.path.exists(spec)) or spec.startswith("/dev/video")
+
+
+class LiveSource(FrameSource):
+    """A camera (index or device path) or a network stream (URL), read on its own thread.
+
+    The newest frame wins: when the consumer is slower than the source, older frames are dropped (their
+    indices are skipped), so that what is processed stays live. time_s is wall-clock time since the source
+    opened, so a gap (a dropped stream, an unplugged camera) shows in the frame times. When frames stop,
+    the source reconnects with back-off (RECONNECT_BACKOFF_S); `state` says "reconnecting (N)" meanwhile,
+    `on_event` (if set) gets one line when it is back, and iteration ends with a SourceError once
+    LiveOptions.give_up_s passed without a frame.
+    """
 
     is_camera = True
 
-    def __init__(self, index: int):
-        self.index = index
-        self.description = f"camera {index}"
-        if sys.platform.startswith("linux") and not os.path.exists(f"/dev/video{index}"):
-            raise SourceError(f"camera {index}: cannot be opened (no such camera: /dev/video{index} does not exist)")
+    def __init__(self, target: int | str, description: str, options: LiveOptions = LiveOptions()):
+        self.target, self.description, self.options = target, description, options
+        self.path = target if isinstance(target, str) and is_url(target) else None
+        self.on_event = None  # callable(str): one line when the source is back after a gap
+        self.state = ""
+        self.reconnects = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._cond = threading.Condition()
+        self._latest: Frame | None = None
+        self._error: str | None = None
+        self._capture, first = self._open()
+        if self._capture is None:
+            raise SourceError(f"{description}: {first}")
+        self.height, self.width = first.shape[:2]
+        self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
+        if not 1.0 <= self.fps <= 1000.0:  # some streams report 90000 (the RTP clock) or nothing
+            self.fps = 30.0
+        self._first = first
+
+    def status(self) -> str:
+        """E.g. 'camera 0 (HD Webcam): 1280x720 at 30 fps' or 'rtsp://...: 640x360 at 60 fps, reconnecting (3)'."""
+        text = f"{self.description}: {self.width}x{self.height} at {self.fps:g} fps"
+        return f"{text}, {self.state}" if self.state else text
+
+    def _open(self) -> tuple[cv2.VideoCapture | None, object]:
+        """(capture, first image), or (None, why it failed: one phrase)."""
+        ms = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.options.open_timeout_s * 1000),
+              cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.options.read_timeout_s * 1000)]
         with _quiet_opencv():
-            self._capture = cv2.VideoCapture(index)
-            ok = self._capture.isOpened()
-            image = None
-            if ok:
-                ok, image = self._capture.read()
+            if isinstance(self.target, str) and is_url(self.target):
+                capture = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG, ms)
+            else:
+                capture = cv2.VideoCapture(self.target, cv2.CAP_ANY)
+                if self.options.size is not None:
+                    capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.options.size[0])
+                    capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.options.size[1])
+                if self.options.fps is not None:
+                    capture.set(cv2.CAP_PROP_FPS, self.options.fps)
+            ok, image = capture.read() if capture.isOpened() else (False, None)
         if not ok or image is None:
-            self._capture.release()
-            raise SourceError(f"camera {index}: cannot be opened (no such camera, or it is busy)")
-        self.height, self.width = image.shape[:2]
-        self.fps = believable_fps(self._capture.get(cv2.CAP_PROP_FPS)) or FALLBACK_FPS
+            capture.release()
+            if isinstance(self.target, str) and is_url(self.target):
+                return None, (f"cannot be opened within {self.options.open_timeout_s:g} s "
+                              "(no server answers there, or it sends no video OpenCV's FFmpeg can decode)")
+            return None, "cannot be opened (no such camera, or it is busy)"
+        return capture, image
 
     def __iter__(self) -> Iterator[Frame]:
-        start = time.perf_counter()
-        index = 0
-        while self._capture is not None:
-            ok, image = self._capture.read()
-            if not ok:
-                raise SourceError(f"camera {self.index}: stopped delivering frames (unplugged?)")
-            now = time.perf_counter()
-            yield Frame(index, now - start, image, now)
-            index += 1
+        if self._thread is None:
+            self._start = time.monotonic()
+            self._thread = threading.Thread(target=self._read_loop, name="live-source", daemon=True)
+            self._thread.start()
+        while not self._stop.is_set():
+            with self._cond:
+                if self._latest is None and self._error is None:
+                    self._cond.wait(0.1)
+                frame, self._latest = self._latest, None
+                error = self._error
+            if frame is not None:
+                yield frame
+            elif error is not None:
+                raise SourceError(f"{self.description}: {error}")
 
-    def close(self) -> None:
+    def _read_loop(self) -> None:
+        """On the source's thread: read frames into the one-frame slot; reconnect when they stop."""
+        index, image = 0, self._first
+        self._first = None
+        while not self._stop.is_set():
+            if image is None:
+                ok, image = self._capture.read()
+                if not ok or image is None:
+                    image = self._reconnect(time.monotonic() - self._start)
+                    if image is None:
+                        break
+            now = time.perf_counter()
+            with self._cond:
+                self._latest = Frame(index, time.monotonic() - self._start, image, now)
+                self._cond.notify_all()
+            index, image = index + 1, None
         if self._capture is not None:
             self._capture.release()
             self._capture = None
 
+    def _reconnect(self, dropped_at: float):
+        """Reopen with back-off until frames come or give_up_s passes; the first image, or None (stopped or gave up)."""
+        self._capture.release()
+        self._capture = None
+        attempt, lost = 0, time.monotonic()
+        while not self._stop.is_set():
+            give_up = self.options.give_up_s
+            if give_up is not None and time.monotonic() - lost > give_up:
+                with self._cond:
+                    self._error = (f"no frames for {give_up:g} s after it stopped at {dropped_at:.1f} s "
+                                   f"({attempt} reconnect attempts); gave up")
+                    self._cond.notify_all()
+                return None
+            self._stop.wait(RECONNECT_BACKOFF_S[min(attempt, len(RECONNECT_BACKOFF_S) - 1)])
+            attempt += 1
+            self.state = f"reconnecting ({attempt})"
+            capture, first = self._open()
+            if capture is not None:
+                self._capture, self.state = capture, ""
+                self.reconnects += 1
+                if self.on_event is not None:
+                    self.on_event(f"{self.description}: frames stopped at {dropped_at:.1f} s; reconnected "
+                                  f"{time.monotonic() - lost:.1f} s later (attempt {attempt})")
+                return first
+        return None
 
-def _quiet_camera_probe(index: int) -> CameraSource | None:
-    """Camera `index` if one exists (CameraSource keeps OpenCV quiet about a missing one)."""
+    def interrupt(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        """Stops the reader; a reader blocked in an open or read (time-outs bound it) releases its capture itself."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(CLOSE_WAIT_S)
+        elif self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+def open_camera(target: int | str, options: LiveOptions = LiveOptions(), name: str = "") -> LiveSource:
+    """A live camera by index or device path (one line naming it when it cannot be opened)."""
+    description = f"camera {target}" + (f" ({name})" if name else "")
+    if isinstance(target, int) and sys.platform.startswith("linux") and not os.path.exists(f"/dev/video{target}"):
+        raise SourceError(f"{description}: cannot be opened (no such camera: /dev/video{target} does not exist)")
+    return LiveSource(target, description, options)
+
+
+def _quiet_camera_probe(index: int) -> LiveSource | None:
+    """Camera `index` if one exists (open_camera keeps OpenCV quiet about a missing one)."""
     try:
-        return CameraSource(index)
+        return open_camera(index)
     except SourceError:
         return None
 
 
-def open_source(spec: str | int | None = None, loop: bool = False, realtime: bool = False) -> FrameSource:
-    """Open a source from a spec: None/"" = default, an int or digits = camera, else a path.
+def open_source(spec: str | int | None = None, loop: bool = False, realtime: bool = False,
+                live: LiveOptions = LiveOptions()) -> FrameSource:
+    """Open a source from a spec: None/"" = default; a URL (rtsp://, http://, ...); an int, digits or a
+    /dev/video path = camera; an existing file or folder; else a camera by name (or a unique part of it).
 
     The default is camera 0 when it opens, else the bundled sample clip (played in a loop when
-    `loop`), with `fallback_reason` saying why.
+    `loop`), with `fallback_reason` saying why. `live` applies to cameras and URLs.
     """
     if spec is None or spec == "":
         camera = _quiet_camera_probe(0)
@@ -283,10 +438,29 @@ def open_source(spec: str | int | None = None, loop: bool = False, realtime: boo
         source.fallback_reason = "no camera found: playing the bundled sample clip"
         return source
     if isinstance(spec, int) or str(spec).isdigit():
-        return CameraSource(int(spec))
+        return open_camera(int(spec), live)
     path = str(spec)
+    if is_url(path):
+        return LiveSource(path, path, live)
+    if path.startswith("/dev/video"):
+        return open_camera(path, live)
+    if not os.path.exists(path) and os.sep not in path and "/" not in path:
+        camera, cameras = _camera_named(path)
+        if camera is not None:
+            return open_camera(camera.index, live, camera.name)
+        raise SourceError(f"{path}: no such file, and no camera of that name"
+                          + (f" (cameras: {'; '.join(c.name for c in cameras)})" if cameras else " (no cameras found)"))
     if os.path.isdir(path) or Path(path).suffix.lower() in IMAGE_SUFFIXES:
         if not os.path.exists(path):
             raise SourceError(f"{path}: no such file")
         return ImageSource(path, loop=loop, realtime=realtime)
     return VideoFileSource(path, loop=loop, realtime=realtime)
+
+
+def _camera_named(text: str) -> tuple[CameraInfo | None, list[CameraInfo]]:
+    """(the camera `text` names or None, every camera there is: for the error line)."""
+    cameras = list_cameras()
+    try:
+        return find_camera(text, cameras), cameras
+    except ValueError as exc:
+        raise SourceError(str(exc)) from None

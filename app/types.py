@@ -152,6 +152,10 @@ class FrameResult:
     world: WorldFrame | None = None
 
 
+# Frame rates a file or camera can have; a header outside them is damage (2147483647 and 1e-05 fps were seen).
+MIN_FPS, MAX_FPS = 1.0, 1000.0
+
+
 @dataclass(frozen=True)
 class SourceInfo:
     """Where the frames came from: path (or a description for cameras), size in pixels, fps, frame count (0 = unknown)."""

@@ -50,7 +50,7 @@ from model.atomic import atomic_open
 from model.errors import read_json
 from app.motion.floor import WorldFrame
 from app.motion.layer import MotionConfig, PersonInput, refine_tracks
-from app.types import CameraIntrinsics, FrameResult, PersonPose, SourceInfo, Track
+from app.types import MAX_FPS, MIN_FPS, CameraIntrinsics, FrameResult, PersonPose, SourceInfo, Track
 
 FORMAT = "cascade3d-tracks"
 VERSION = 2
@@ -58,6 +58,8 @@ PARTIAL_SUFFIX = ".partial"
 HEADER_KEYS = ("format", "version", "source", "camera", "skeleton", "backend")
 PERSON_KEYS = ("track_id", "bbox", "score", "keypoints_2d", "joints_3d", "root")  # required (version 1 on)
 MAX_INT = 2**53  # the largest integer every JSON reader keeps exactly; indices and ids stay far below
+# A frame index past this is damage, not footage: a billion frames is 11 days at 1000 fps.
+MAX_FRAME_INDEX = 10**9
 
 
 class TrackFileError(ValueError):
@@ -337,16 +339,24 @@ def _header(data) -> _Header:
     path = _get(source, "path", "source")
     if not isinstance(path, str):
         raise _Damaged(f"'source.path' is {_shown(path)}, expected a string")
-    info = SourceInfo(path, _int(source, "width", "source"), _int(source, "height", "source"),
-                      _float(source, "fps", "source", finite=False), _int(source, "frames", "source"))
+    fps = _float(source, "fps", "source")
+    if not MIN_FPS <= fps <= MAX_FPS:  # the BVH frame time and every replay's pacing come from it
+        raise _Damaged(f"'source.fps' is {_shown(fps)}, expected a frame rate from {MIN_FPS:g} to {MAX_FPS:g}")
+    info = SourceInfo(path, _int(source, "width", "source"), _int(source, "height", "source"), fps,
+                      _int(source, "frames", "source"))
     skeleton = _get(data, "skeleton", "")
     joints, parents = _get(skeleton, "joints", "skeleton"), _get(skeleton, "parents", "skeleton")
     if (not isinstance(joints, list) or len(joints) != NUM_JOINTS or not all(isinstance(j, str) for j in joints)
             or not isinstance(parents, list) or len(parents) != NUM_JOINTS
             or not all(isinstance(p, int) and not isinstance(p, bool) and -1 <= p < NUM_JOINTS for p in parents)):
         raise _Damaged(f"'skeleton' is not {NUM_JOINTS} joint names and parent indices")
+    late = [child for child, parent in enumerate(parents) if parent >= child]
+    if late:  # forward kinematics and the BVH hierarchy walk parents first
+        raise _Damaged(f"'skeleton.parents' is {_shown(parents)}: the parent of joint {late[0]} comes after it "
+                       "(parents must come before their children)")
     if not isinstance(data["backend"], dict):
         raise _Damaged(f"'backend' is {_shown(data['backend'])}, expected an object")
+    _world(data.get("world"))  # the world block is checked here so that every reader refuses a damaged one
     raw = {k: v for k, v in data.items() if k != "frames"}
     return _Header(info, _camera(_get(data, "camera", ""), "camera"), Skeleton(tuple(joints), tuple(parents)),
                    dict(data["backend"]), data.get("partial") is True, version, raw)
@@ -392,6 +402,8 @@ class _Frame:
 
 def _frame(value, where: str) -> _Frame:
     index = _int(value, "index", where)
+    if index > MAX_FRAME_INDEX:
+        raise _Damaged(f"'{where}.index' is {index}, expected a frame index up to {MAX_FRAME_INDEX}")
     time_s = _float(value, "time", where)
     people = _people(value, where)
     camera = _camera(value["camera"], f"{where}.camera") if "camera" in value else None
@@ -424,13 +436,19 @@ def _read(path: str) -> tuple[_Header, Iterator[tuple[dict, _Frame]], list[int]]
             raise TrackFileError(f"{path}: line 1: {exc}") from None
 
         def partial_frames() -> Iterator[tuple[dict, _Frame]]:
+            last = -1
             for number, _, value in _frame_lines(path):
                 try:
                     if value is None:
                         raise _Damaged("not JSON")
-                    yield value, _frame(value, f"line {number}")
+                    frame = _frame(value, f"line {number}")
+                    if frame.index <= last:
+                        raise _Damaged("frame index not after the previous frame's")
                 except _Damaged:
                     damaged.append(number)
+                    continue
+                last = frame.index
+                yield value, frame
 
         return header, partial_frames(), damaged
     data = _load_final(path)
@@ -440,6 +458,10 @@ def _read(path: str) -> tuple[_Header, Iterator[tuple[dict, _Frame]], list[int]]
         if not isinstance(frames, list):
             raise _Damaged(f"'frames' is {_shown(frames)}, expected a list")
         checked = [(frame, _frame(frame, f"frames[{k}]")) for k, frame in enumerate(frames)]
+        for k in range(1, len(checked)):
+            if checked[k][1].index <= checked[k - 1][1].index:  # tracks, BVH and CSV rows are in frame order
+                raise _Damaged(f"'frames[{k}].index' is {checked[k][1].index}, expected more than the previous "
+                               f"frame's {checked[k - 1][1].index}")
     except _Damaged as exc:
         raise TrackFileError(f"{path}: {exc}") from None
     return header, iter(checked), damaged
@@ -496,14 +518,26 @@ def read_tracks(path: str | os.PathLike) -> TrackFile:
 
 def world_from_header(header: dict, path: str = "") -> WorldFrame | None:
     """The header's world block as a WorldFrame; None in version 1 files, partial files and where no floor was found."""
-    block = header.get("world")
+    try:
+        return _world(header.get("world"))
+    except _Damaged as exc:
+        raise TrackFileError(f"{path}: {exc}") from None
+
+
+def _world(block) -> WorldFrame | None:
+    """The header's world block checked (a finite, non-zero floor normal, a finite offset); raises _Damaged."""
     if block is None:
         return None
+    floor = _get(block, "floor", "world")
+    normal = _array(floor, "normal", (3,), "world.floor")
+    if not np.isfinite(normal).all() or np.linalg.norm(normal) < 1e-6:
+        raise _Damaged(f"'world.floor.normal' is {_shown(normal.tolist())}, expected a finite non-zero vector")
+    _float(floor, "offset_mm", "world.floor")
     try:
         return WorldFrame.from_dict(block)
     except (KeyError, TypeError, ValueError, AttributeError, AssertionError, IndexError, OverflowError,
             np.linalg.LinAlgError):
-        raise TrackFileError(f"{path}: field 'world' is malformed") from None
+        raise _Damaged("field 'world' is malformed") from None
 
 
 def refined_frames(path: str | os.PathLike, config: MotionConfig = MotionConfig()) -> tuple[WorldFrame | None, Iterator[dict]]:

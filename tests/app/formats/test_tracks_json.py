@@ -158,3 +158,53 @@ def test_camera_intrinsics_survive_exactly(tmp_path, results):
     recorder = TrackRecorder(tmp_path, SOURCE, camera, formats=("json",), backend_info=BACKEND)
     recorder.add(results[0])
     assert read_tracks(recorder.close()[0]).camera == camera
+
+
+def _damaged_final(tmp_path, results, change) -> str:
+    """A real final file with one field changed by change(data); returns its path."""
+    record(tmp_path, results[:6])
+    path = tmp_path / "walk.json"
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def _set_floor_normal(data, normal):
+    data["world"] = {"floor": {"normal": normal, "offset_mm": 1500.0}, "samples": 4}
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda d: d["skeleton"].update(parents=[-1, 2, 0] + d["skeleton"]["parents"][3:]), "skeleton.parents"),
+    (lambda d: d["source"].update(fps=0), "source.fps"),
+    (lambda d: d["source"].update(fps=-30), "source.fps"),
+    (lambda d: d["source"].update(fps=float("nan")), "source.fps"),
+    (lambda d: d["source"].update(fps=2147483647), "source.fps"),
+    (lambda d: d["frames"][2].update(index=2**53), "frames[2].index"),
+    (lambda d: d["frames"][3].update(index=d["frames"][2]["index"]), "frames[3].index"),
+    (lambda d: d["frames"][3].update(index=0), "frames[3].index"),
+    (lambda d: _set_floor_normal(d, [float("nan"), 1.0, 0.0]), "world.floor.normal"),
+    (lambda d: _set_floor_normal(d, [0, 0, 0]), "world.floor.normal"),
+], ids=["parents-out-of-order", "fps-0", "fps-negative", "fps-nan", "fps-2147483647", "index-2^53",
+        "index-duplicate", "index-descending", "floor-nan", "floor-zero"])
+def test_every_field_the_readers_rely_on_is_checked(tmp_path, results, change, field):
+    """Each was accepted, or raised AssertionError from Skeleton (issue 26.12 and the doubtful list): now one
+    TrackFileError naming the file and the field, from every reader."""
+    path = _damaged_final(tmp_path, results, change)
+    for reader in (read_tracks, read_series):
+        with pytest.raises(TrackFileError) as error:
+            reader(path)
+        message = str(error.value)
+        assert path in message and field in message and "\n" not in message, message
+
+
+def test_a_partial_file_drops_frames_that_do_not_follow_in_order(tmp_path, results):
+    """A partial file's repeated or earlier frame index costs that line only, as any damaged line does."""
+    recorder = record(tmp_path, results[:5], close=False)
+    path = recorder.partial_path
+    lines = open(path).read().splitlines()
+    lines.insert(3, lines[2])  # frame 1 again after frame 1
+    open(path, "w").write("\n".join(lines) + "\n")
+    tracks = read_tracks(path)
+    assert [f.index for f in tracks.frames] == [r.frame.index for r in results[:5]]
+    assert tracks.damaged_lines == (4,)
