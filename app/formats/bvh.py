@@ -1,6 +1,6 @@
-"""BVH export of one track: a rest pose with the track's median bone lengths and joint rotations solved from its 3D joints.
+"""BVH export of one track: a humanoid skeleton with the track's median bone lengths, rotations solved from its 3D joints.
 
-Conventions (also in README, section "process"):
+Conventions (also in docs/formats.md, section "BVH skeleton", and README, section "process"):
 - Axes: Y up, right-handed. By default the world frame of the recording's floor (app.motion.floor:
   floor at Y = 0, origin on the floor below the camera, the camera's view laid flat on the floor is
   -Z), mm -> cm: the person's trajectory runs over the floor and a camera that looks down does not tilt
@@ -9,36 +9,42 @@ Conventions (also in README, section "process"):
   Y = -y, Z = -z, then mm -> cm, so the BVH origin is the camera. Either way the camera looks along
   about -Z, a person facing the camera faces +Z, and several tracks of one video line up in one scene.
 - Units: centimetres (offsets and root translation); angles in degrees.
-- Hierarchy: the 17 Human3.6M joints with the pelvis as ROOT (6 channels: X/Y/Z position, then
-  rotations); every other joint has 3 rotation channels. A joint with several children (pelvis,
-  thorax) gets one zero-length link joint per child, named PARENT_to_CHILD (e.g. pelvis_to_spine):
-  a single rotation cannot point three bones whose mutual angles change from frame to frame, a
-  link per bone can, so positions are reproduced exactly. Leaves (ankles, wrists, head) end in
-  an End Site (a hand / head-top stub for display only; the foot's goes from the ankle down along the
-  shin to the sole, ANKLE_HEIGHT_MM, so a standing foot's tip is on the floor: the 17 joints have no
-  toes, and a foot stub pointing forward would tilt with the shin and dip through the floor).
+- Hierarchy (NODES): 21 joints named for the bone that starts at them, with Unity's HumanBodyBones names
+  where the VMC stream (app.stream.humanoid) has the same bone. Every joint but the root has a non-zero
+  OFFSET, and every bone ends where its children (or its End Site) start, so no bone has zero length.
+  Each bone points from the skeleton joint it sits at (`joint`) to one other (`target`), so a joint
+  where the body branches (pelvis, thorax) is where several bones start, each with its own rotation:
+  the three bones leaving the thorax (Neck, LeftShoulder, RightShoulder) are children of Chest, which
+  ends there; the three leaving the pelvis (Spine, LeftHip, RightHip) are children of the root, Hips,
+  which sits HIPS_BONE_CM below the pelvis along the pelvis's own down axis (its root position) and ends
+  at the pelvis. Hips carries the pelvis's orientation (the hip line and the lower spine), as the VMC
+  stream's Hips does. Positions are reproduced exactly (a single rotation cannot point three bones whose
+  mutual angles change from frame to frame; one rotation per bone can). The head top is the Head's End
+  Site; the hands' End Sites are a display stub along the forearm; the feet's go from the ankle down
+  along the shin to the sole, ANKLE_HEIGHT_MM, so a standing foot's tip is on the floor (the 17 joints
+  have no toes, and a foot stub pointing forward would tilt with the shin and dip through the floor).
 - Rest pose: a T-pose facing +Z (legs down, spine up, arms out sideways), bone lengths = the
   median of the track's bone lengths over its frames: the tracks' joints are already fitted to one
   constant skeleton (app.motion), so the BVH's forward kinematics equals them.
 - Rotation order, per joint in its CHANNELS line as BVH allows: ZXY (Zrotation Xrotation Yrotation,
-  local matrix R = Rz(z) @ Rx(x) @ Ry(y) on column vectors) for all joints except the leg joints
-  (r_hip, r_knee, r_ankle, l_hip, l_knee, l_ankle), which use XZY (R = Rx(x) @ Rz(z) @ Ry(y)): hip
-  and knee flexion turn about X and pass 90 degrees when sitting, which would be ZXY's gimbal lock
-  (its middle angle). child_world = parent_world + G_parent @ offset.
+  local matrix R = Rz(z) @ Rx(x) @ Ry(y) on column vectors) for all joints except the legs (LEG_NODES:
+  upper leg, lower leg, foot), which use XZY (R = Rx(x) @ Rz(z) @ Ry(y)): hip and knee flexion turn about X
+  and pass 90 degrees when sitting, which would be ZXY's gimbal lock (its middle angle).
+  child_world = parent_world + G_parent @ offset.
 - Solving (per frame, from the observed joint positions):
-  pelvis and thorax: orientation from two directions, x = right-to-left hip (shoulder) line,
-    y = up the spine (pelvis->spine resp. spine->thorax), Gram-Schmidt with x first;
-  links and single-child joints: the shortest-arc rotation taking the rest bone direction (in the
-    parent's frame) to the observed one, so they carry no twist of their own, except
-  spine, neck and head (pelvis_to_spine, spine, thorax_to_nose, nose): twist about the bone is observed
-    (app.formats.rotations): the bone's rest side axis (+X) is turned to the person's right-to-left
-    axis, which is the hip line for the pelvis, halfway from the hip line to the shoulder line for
-    pelvis_to_spine, the shoulder line for spine (and thorax), halfway from the shoulder line to the
-    face for thorax_to_nose, and the face (the normal of the thorax-nose-head-top plane) for nose,
-    so the head (its End Site) turns where the nose points; and
-  hips and shoulders: twist about the bone is set so the knee (elbow) points where the limb
-    bends (the plane of thigh and shin, upper arm and forearm); the twist fades to the
-    shortest-arc one while the limb is nearly straight (bend under 10 degrees, fully on at 30).
+  Hips: orientation from two directions, x = right-to-left hip line, y = up the lower spine (pelvis ->
+    spine), Gram-Schmidt with x first;
+  every other bone with a target: the shortest-arc rotation taking its rest direction (in the parent's
+    frame) to the observed one, so it carries no twist of its own, except
+  Spine, Chest, Neck and Head: twist about the bone is observed (app.formats.rotations): the bone's rest
+    side axis (+X) is turned to the person's right-to-left axis, halfway from the hip line to the shoulder
+    line for Spine, the shoulder line for Chest, halfway from the shoulder line to the face for Neck, and
+    the face (the normal of the thorax-nose-head-top plane) for Head, so the head turns where the nose
+    points; and
+  upper arms and upper legs: twist about the bone is set so the elbow (knee) points where the limb bends
+    (the plane of upper arm and forearm, thigh and shin); the twist fades to the shortest-arc one while
+    the limb is nearly straight (bend under 10 degrees, fully on at 30).
+  Hands and feet (no joints beyond them) follow their parent.
   Euler angles are kept continuous over frames (the equivalent triple and +-360 wraps that stay
   closest to the previous frame are chosen).
 - Gaps: the BVH covers the track's first to last frame at the source fps; frames where the track
@@ -60,10 +66,10 @@ from model.net.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
 CM_PER_MM = 0.1
 ROTATION_ORDER = "ZXY"
 LEG_ROTATION_ORDER = "XZY"
-LEG_JOINTS = ("r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle")
 CAMERA_TO_BVH = np.diag([1.0, -1.0, -1.0])  # 180 degrees about camera x: y-down/z-forward -> Y-up
+HIPS_BONE_CM = 10.0  # the root bone's length: it rises to the pelvis from this far below it
 
-# Rest direction of the bone ending at each joint (parent -> joint), BVH axes, T-pose facing +Z
+# Rest direction of the bone ending at each skeleton joint (parent -> joint), BVH axes, T-pose facing +Z
 # (the person's left is +X).
 REST_DIRECTIONS = {
     "r_hip": (-1, 0, 0), "r_knee": (0, -1, 0), "r_ankle": (0, -1, 0),
@@ -72,29 +78,74 @@ REST_DIRECTIONS = {
     "l_shoulder": (1, 0, 0), "l_elbow": (1, 0, 0), "l_wrist": (1, 0, 0),
     "r_shoulder": (-1, 0, 0), "r_elbow": (-1, 0, 0), "r_wrist": (-1, 0, 0),
 }
-# End Site stubs (cm): feet down the shin to the sole (on the floor when standing), hands along the arm,
-# head-top upward.
-END_SITES = {"r_ankle": (0, -ANKLE_HEIGHT_MM * CM_PER_MM, 0), "l_ankle": (0, -ANKLE_HEIGHT_MM * CM_PER_MM, 0),
-             "l_wrist": (8, 0, 0), "r_wrist": (-8, 0, 0), "head": (0, 5, 0)}
-# Joints whose orientation comes from a left-right line and an up direction: joint -> (right, left, up-from, up-to).
-FRAME_JOINTS = {"pelvis": ("r_hip", "l_hip", "pelvis", "spine"),
-                "thorax": ("r_shoulder", "l_shoulder", "spine", "thorax")}
-# Limb roots whose twist follows the limb's bend: joint -> where the middle joint points, at rest, when bent.
-BEND_DIRECTIONS = {"r_hip": (0, 0, 1), "l_hip": (0, 0, 1),  # knees point forward
-                   "r_shoulder": (0, 0, -1), "l_shoulder": (0, 0, -1)}  # elbows point backward
+HAND_STUB_CM = 8.0  # the hands' End Site: a display stub along the forearm (no hand joints)
+
+
+@dataclass(frozen=True)
+class BoneSpec:
+    """One BVH joint of the skeleton: its name, its parent's name ('' for the root), the skeleton joint it sits at
+    and the one its bone points to ('' for hands and feet, which end in an End Site)."""
+
+    name: str
+    parent: str
+    joint: str
+    target: str = ""
+
+
+def _limbs(side: str) -> tuple[BoneSpec, ...]:
+    s, j = ("Left", "l_") if side == "l" else ("Right", "r_")
+    return (BoneSpec(f"{s}Hip", "Hips", "pelvis", f"{j}hip"),
+            BoneSpec(f"{s}UpperLeg", f"{s}Hip", f"{j}hip", f"{j}knee"),
+            BoneSpec(f"{s}LowerLeg", f"{s}UpperLeg", f"{j}knee", f"{j}ankle"),
+            BoneSpec(f"{s}Foot", f"{s}LowerLeg", f"{j}ankle"))
+
+
+def _arm(side: str) -> tuple[BoneSpec, ...]:
+    s, j = ("Left", "l_") if side == "l" else ("Right", "r_")
+    return (BoneSpec(f"{s}Shoulder", "Chest", "thorax", f"{j}shoulder"),
+            BoneSpec(f"{s}UpperArm", f"{s}Shoulder", f"{j}shoulder", f"{j}elbow"),
+            BoneSpec(f"{s}LowerArm", f"{s}UpperArm", f"{j}elbow", f"{j}wrist"),
+            BoneSpec(f"{s}Hand", f"{s}LowerArm", f"{j}wrist"))
+
+
+# The BVH skeleton in file (depth-first) order: docs/formats.md, "BVH skeleton", has it as a table.
+NODES: tuple[BoneSpec, ...] = (
+    BoneSpec("Hips", "", "pelvis", "pelvis"),
+    *_limbs("l"), *_limbs("r"),
+    BoneSpec("Spine", "Hips", "pelvis", "spine"),
+    BoneSpec("Chest", "Spine", "spine", "thorax"),
+    BoneSpec("Neck", "Chest", "thorax", "nose"),
+    BoneSpec("Head", "Neck", "nose", "head"),
+    *_arm("l"), *_arm("r"),
+)
+NODE_NAMES: tuple[str, ...] = tuple(spec.name for spec in NODES)
+LEG_NODES = ("LeftUpperLeg", "LeftLowerLeg", "LeftFoot", "RightUpperLeg", "RightLowerLeg", "RightFoot")
+# Where each of the 17 skeleton joints is in the BVH: the BVH joint that sits there (the head top: Head's End Site).
+JOINT_NODES = {"pelvis": "Spine", "r_hip": "RightUpperLeg", "r_knee": "RightLowerLeg", "r_ankle": "RightFoot",
+               "l_hip": "LeftUpperLeg", "l_knee": "LeftLowerLeg", "l_ankle": "LeftFoot", "spine": "Chest",
+               "thorax": "Neck", "nose": "Head", "head": "Head", "l_shoulder": "LeftUpperArm",
+               "l_elbow": "LeftLowerArm", "l_wrist": "LeftHand", "r_shoulder": "RightUpperArm",
+               "r_elbow": "RightLowerArm", "r_wrist": "RightHand"}
+HEAD_TOP = "head"  # the one skeleton joint that is an End Site (of JOINT_NODES["head"])
+# Upper limbs whose twist follows the limb's bend: bone -> where the middle joint points, at rest, when bent.
+BEND_DIRECTIONS = {"RightUpperLeg": (0, 0, 1), "LeftUpperLeg": (0, 0, 1),  # knees point forward
+                   "RightUpperArm": (0, 0, -1), "LeftUpperArm": (0, 0, -1)}  # elbows point backward
 BEND_FADE_DEG = (10.0, 30.0)
-# Spine, neck and head nodes whose twist is observed: node -> side axis of rotations.TWIST_SIDES.
-TWIST_NODES = {"pelvis_to_spine": "lower_spine", "spine": "upper_spine", "thorax_to_nose": "neck", "nose": "head"}
+# Spine, neck and head bones whose twist is observed: bone -> side axis of rotations.TWIST_SIDES.
+TWIST_NODES = {"Spine": "lower_spine", "Chest": "upper_spine", "Neck": "neck", "Head": "head"}
 REST_SIDE = np.array([1.0, 0.0, 0.0])  # the person's right-to-left axis at rest (T-pose facing +Z)
 
 
 @dataclass(frozen=True)
 class BvhNode:
-    """One BVH joint: name, parent node index (-1 = root), the skeleton joint at its position, rest offset (3,) cm, Euler order."""
+    """One BVH joint: name, parent node index (-1 = root), the skeleton joint at its position (the root: the pelvis,
+    which its bone ends at), the skeleton joint its bone points to (-1: none, an End Site), rest offset (3,) cm,
+    End Site offset (3,) cm or None, Euler order."""
 
     name: str
     parent: int
     joint: int
+    target: int
     offset: np.ndarray
     end_site: tuple[float, float, float] | None = None
     order: str = ROTATION_ORDER
@@ -123,29 +174,34 @@ def _children() -> list[list[int]]:
     return kids
 
 
+def _rest(joint: int) -> np.ndarray:
+    """(3,) unit rest direction of the bone ending at skeleton joint `joint`."""
+    return unit(np.asarray(REST_DIRECTIONS[JOINT_NAMES[joint]], dtype=np.float64))
+
+
 def build_nodes(bone_lengths_cm: np.ndarray) -> tuple[BvhNode, ...]:
-    """The BVH hierarchy for the 17-joint skeleton; bone_lengths_cm (17,) = length of the bone ending at each joint."""
-    kids = _children()
+    """The BVH hierarchy (NODES); bone_lengths_cm (17,) = length of the bone ending at each skeleton joint."""
+    index = {name: i for i, name in enumerate(JOINT_NAMES)}
     nodes: list[BvhNode] = []
-
-    def offset(joint: int) -> np.ndarray:
-        return bone_lengths_cm[joint] * unit(np.asarray(REST_DIRECTIONS[JOINT_NAMES[joint]], dtype=np.float64))
-
-    def visit(joint: int, parent_node: int) -> None:
-        name = JOINT_NAMES[joint]
-        off = np.zeros(3) if parent_node < 0 else offset(joint)
-        order = LEG_ROTATION_ORDER if name in LEG_JOINTS else ROTATION_ORDER
-        nodes.append(BvhNode(name, parent_node, joint, off, END_SITES.get(name) if not kids[joint] else None, order))
-        me = len(nodes) - 1
-        if len(kids[joint]) > 1:
-            for child in kids[joint]:
-                nodes.append(BvhNode(f"{name}_to_{JOINT_NAMES[child]}", me, joint, np.zeros(3)))
-                visit(child, len(nodes) - 1)
+    for spec in NODES:
+        joint = index[spec.joint]
+        target = index[spec.target] if spec.target and spec.parent else -1
+        if not spec.parent:
+            parent, offset = -1, np.zeros(3)
         else:
-            for child in kids[joint]:
-                visit(child, me)
-
-    visit(0, -1)
+            parent = NODE_NAMES.index(spec.parent)
+            # A bone starts where its parent's bone ends: Hips ends at the pelvis, the others at their target.
+            offset = (np.array([0.0, HIPS_BONE_CM, 0.0]) if nodes[parent].parent < 0
+                      else bone_lengths_cm[joint] * _rest(joint))
+        end_site = None
+        if spec.name == JOINT_NODES[HEAD_TOP]:
+            end_site = tuple(float(v) for v in bone_lengths_cm[index[HEAD_TOP]] * _rest(index[HEAD_TOP]))
+        elif spec.name.endswith("Foot"):
+            end_site = (0.0, -ANKLE_HEIGHT_MM * CM_PER_MM, 0.0)
+        elif spec.name.endswith("Hand"):
+            end_site = (HAND_STUB_CM if spec.name.startswith("Left") else -HAND_STUB_CM, 0.0, 0.0)
+        order = LEG_ROTATION_ORDER if spec.name in LEG_NODES else ROTATION_ORDER
+        nodes.append(BvhNode(spec.name, parent, joint, target, offset, end_site, order))
     return tuple(nodes)
 
 
@@ -182,12 +238,11 @@ def normalise_bones(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return out
 
 
-def solve_rotations(joints_bvh: np.ndarray, nodes: tuple[BvhNode, ...]) -> np.ndarray:
-    """Local rotation matrices (F, nodes, 3, 3) posing `nodes` like joints_bvh (F, 17, 3) (cm, BVH axes)."""
+def solve_world_rotations(joints_bvh: np.ndarray, nodes: tuple[BvhNode, ...]) -> np.ndarray:
+    """World rotation matrices (F, nodes, 3, 3) posing `nodes` like joints_bvh (F, 17, 3) (cm, BVH axes)."""
     f = len(joints_bvh)
     kids = _children()
     index = {name: i for i, name in enumerate(JOINT_NAMES)}
-    rest = {j: unit(np.asarray(REST_DIRECTIONS[JOINT_NAMES[j]], dtype=np.float64)) for j in range(1, NUM_JOINTS)}
     sides = twist_sides(joints_bvh)
 
     def observed(j: int) -> np.ndarray:
@@ -195,40 +250,48 @@ def solve_rotations(joints_bvh: np.ndarray, nodes: tuple[BvhNode, ...]) -> np.nd
         return unit(joints_bvh[:, j] - joints_bvh[:, PARENTS[j]])
 
     world = np.zeros((f, len(nodes), 3, 3))
-    local = np.zeros_like(world)
     for n, node in enumerate(nodes):
-        parent_world = np.broadcast_to(np.eye(3), (f, 3, 3)) if node.parent < 0 else world[:, node.parent]
         name = node.name
-        if "_to_" in name:  # a link: point its one child's bone
-            child = index[name.split("_to_")[1]]
-            g = shortest_arc(parent_world @ rest[child], observed(child)) @ parent_world
-            if name in TWIST_NODES:
-                g = twist_to(g, observed(child), REST_SIDE, sides[TWIST_NODES[name]])
-        elif name in FRAME_JOINTS:
-            right, left, up_from, up_to = (index[k] for k in FRAME_JOINTS[name])
-            seen = basis(joints_bvh[:, left] - joints_bvh[:, right], joints_bvh[:, up_to] - joints_bvh[:, up_from])
-            rest_x = rest[left] - rest[right]  # both bones leave this joint sideways in the T-pose
-            rest_frame = basis(np.broadcast_to(rest_x, (f, 3)), np.broadcast_to(rest[up_to], (f, 3)))
-            g = seen @ np.swapaxes(rest_frame, 1, 2)
-        elif kids[node.joint]:  # single child: shortest arc (+ bend twist for hips and shoulders)
-            child = kids[node.joint][0]
-            direction = observed(child)
-            g = shortest_arc(parent_world @ rest[child], direction) @ parent_world
-            if name in BEND_DIRECTIONS:
-                lower = observed(kids[child][0])
-                bend = direction - lower
-                bend = bend - np.einsum("ni,ni->n", bend, direction)[:, None] * direction
-                angle = np.degrees(np.arccos(np.clip(np.einsum("ni,ni->n", direction, lower), -1, 1)))
-                lo, hi = BEND_FADE_DEG
-                weight = np.clip((angle - lo) / (hi - lo), 0.0, 1.0)
-                g = twist_to(g, direction, np.asarray(BEND_DIRECTIONS[name], dtype=np.float64), unit(bend), weight)
-            if name in TWIST_NODES:
-                g = twist_to(g, direction, REST_SIDE, sides[TWIST_NODES[name]])
-        else:  # a leaf: only its End Site hangs on it, it follows its parent
-            g = parent_world.copy()
+        if node.parent < 0:  # Hips: the hip line and the lower spine
+            right, left, spine = index["r_hip"], index["l_hip"], index["spine"]
+            seen = basis(joints_bvh[:, left] - joints_bvh[:, right], joints_bvh[:, spine] - joints_bvh[:, node.joint])
+            rest_frame = basis(np.broadcast_to(_rest(left) - _rest(right), (f, 3)), np.broadcast_to(_rest(spine), (f, 3)))
+            world[:, n] = seen @ np.swapaxes(rest_frame, 1, 2)
+            continue
+        parent_world = world[:, node.parent]
+        if node.target < 0:  # hands and feet: no joint beyond them, they follow their parent
+            world[:, n] = parent_world
+            continue
+        direction = observed(node.target)
+        g = shortest_arc(parent_world @ _rest(node.target), direction) @ parent_world
+        if name in BEND_DIRECTIONS:
+            lower = observed(kids[node.target][0])
+            bend = direction - lower
+            bend = bend - np.einsum("ni,ni->n", bend, direction)[:, None] * direction
+            angle = np.degrees(np.arccos(np.clip(np.einsum("ni,ni->n", direction, lower), -1, 1)))
+            lo, hi = BEND_FADE_DEG
+            weight = np.clip((angle - lo) / (hi - lo), 0.0, 1.0)
+            g = twist_to(g, direction, np.asarray(BEND_DIRECTIONS[name], dtype=np.float64), unit(bend), weight)
+        if name in TWIST_NODES:
+            g = twist_to(g, direction, REST_SIDE, sides[TWIST_NODES[name]])
         world[:, n] = g
-        local[:, n] = np.swapaxes(parent_world, 1, 2) @ g
+    return world
+
+
+def solve_rotations(joints_bvh: np.ndarray, nodes: tuple[BvhNode, ...]) -> np.ndarray:
+    """Local rotation matrices (F, nodes, 3, 3) posing `nodes` like joints_bvh (F, 17, 3) (cm, BVH axes)."""
+    world = solve_world_rotations(joints_bvh, nodes)
+    local = world.copy()
+    for n, node in enumerate(nodes):
+        if node.parent >= 0:
+            local[:, n] = np.swapaxes(world[:, node.parent], 1, 2) @ world[:, n]
     return local
+
+
+def root_positions(joints_bvh: np.ndarray, nodes: tuple[BvhNode, ...], hips_world: np.ndarray) -> np.ndarray:
+    """(F, 3) cm: where the root (Hips) is, so that its bone, turned by hips_world (F, 3, 3), ends at the pelvis."""
+    below = nodes[next(n for n, node in enumerate(nodes) if node.parent == 0)].offset
+    return joints_bvh[:, nodes[0].joint] - hips_world @ below
 
 
 def _continuous_euler(local: np.ndarray, orders: list[str], previous: np.ndarray) -> np.ndarray:
@@ -264,9 +327,10 @@ def _solve_chunks(frame_indices: np.ndarray, joints_camera_mm: np.ndarray, nodes
     for start in range(int(frame_indices[0]), int(frame_indices[-1]) + 1, chunk_frames):
         at = np.arange(start, min(start + chunk_frames, int(frame_indices[-1]) + 1))
         joints = camera_to_bvh(interpolate(frame_indices, joints_camera_mm, at), world)
-        rotations = _continuous_euler(solve_rotations(joints, nodes), orders, previous)
+        local = solve_rotations(joints, nodes)
+        rotations = _continuous_euler(local, orders, previous)
         previous = rotations[-1]
-        yield joints[:, 0], rotations
+        yield root_positions(joints, nodes, local[:, 0]), rotations
 
 
 def _check_track(frame_indices: np.ndarray, joints_camera_mm: np.ndarray, fps: float,

@@ -15,12 +15,11 @@ import numpy as np
 import pytest
 
 import app.process
-from model.net.skeleton import JOINT_NAMES
 from app.sources import DEFAULT_SAMPLE
 from app.formats.bvh import camera_to_bvh
 from app.formats.tracks_json import read_series, read_tracks, world_from_header
 from main import main
-from tests.app.track_fixtures import forward_kinematics, validate_track_json
+from tests.app.track_fixtures import forward_kinematics, skeleton_positions, validate_track_json
 
 REPO = Path(__file__).resolve().parents[2]
 FRAMES = 20
@@ -73,7 +72,7 @@ def test_bvh_forward_kinematics_round_trip(processed):
     for track_id, track in series.items():
         positions, mocap = forward_kinematics(str(out / f"sample_two_people.track{track_id}.bvh"))
         assert mocap.frame_time == pytest.approx(1 / 60.0)
-        fk = np.stack([positions[n] for n in JOINT_NAMES], axis=1)[track.frame_indices - track.frame_indices[0]]
+        fk = skeleton_positions(positions)[track.frame_indices - track.frame_indices[0]]
         error_mm = np.linalg.norm(fk - world.to_world(track.joints_camera.astype(np.float64)) / 10.0, axis=-1) * 10
         assert error_mm.max() < 1.0, (track_id, error_mm.max())  # measured: under 0.1 mm (the JSON's rounding)
 
@@ -84,7 +83,7 @@ def test_bvh_frame_camera_option(tmp_path):
     _, series = read_series(tmp_path / "sample_two_people.json")
     track_id, track = next(iter(series.items()))
     positions, _ = forward_kinematics(str(tmp_path / f"sample_two_people.track{track_id}.bvh"))
-    fk = np.stack([positions[n] for n in JOINT_NAMES], axis=1)[track.frame_indices - track.frame_indices[0]]
+    fk = skeleton_positions(positions)[track.frame_indices - track.frame_indices[0]]
     error_mm = np.linalg.norm(fk - camera_to_bvh(track.joints_camera), axis=-1) * 10
     assert error_mm.max() < 1.0, error_mm.max()
 

@@ -121,7 +121,19 @@ def forward_kinematics(path: str) -> tuple[dict[str, np.ndarray], object]:
             p = parent.name
             positions[name] = positions[p] + np.einsum("nij,nj->ni", rotations[p], local_t)
             rotations[name] = rotations[p] @ local_r
+        for end in mocap.get_joint(name).filter("End"):  # its End Site, as "NAME/End Site"
+            offset = np.array([float(v) for v in end["OFFSET"]])
+            positions[f"{name}/End Site"] = positions[name] + rotations[name] @ offset
     return positions, mocap
+
+
+def skeleton_positions(positions: dict[str, np.ndarray]) -> np.ndarray:
+    """(F, 17, 3): the 17 skeleton joints (JOINT_NAMES order) out of forward_kinematics' positions, where
+    app.formats.bvh documents them (JOINT_NODES; the head top is the Head's End Site)."""
+    from app.formats.bvh import HEAD_TOP, JOINT_NODES
+
+    return np.stack([positions[JOINT_NODES[name] + ("/End Site" if name == HEAD_TOP else "")]
+                     for name in JOINT_NAMES], axis=1)
 
 
 def reference_cm(joints_camera_mm: np.ndarray) -> np.ndarray:

@@ -8,14 +8,14 @@ import subprocess
 import numpy as np
 import pytest
 
-from app.formats.bvh import camera_to_bvh, solve_motion, write_bvh
+from app.formats.bvh import HIPS_BONE_CM, JOINT_NODES, NODE_NAMES, camera_to_bvh, solve_motion, write_bvh
 from app.formats.recording import TrackRecorder
 from app.formats.tracks_json import iter_frame_dicts, read_series, world_from_header
 from app.motion.bones import bone_lengths
 from app.types import SourceInfo
 from model.net.skeleton import JOINT_NAMES, PARENTS
 from tests.app.motion.walker import walk_results
-from tests.app.track_fixtures import CAMERA, forward_kinematics, reference_cm, synthetic_results
+from tests.app.track_fixtures import CAMERA, forward_kinematics, reference_cm, skeleton_positions, synthetic_results
 
 import bvh as bvh_parser
 
@@ -51,7 +51,7 @@ def walked(tmp_path_factory):
 def _fk(path, track):
     positions, mocap = forward_kinematics(str(path))
     first = track.frame_indices[0]
-    return np.stack([positions[name] for name in JOINT_NAMES], axis=1)[track.frame_indices - first], mocap
+    return skeleton_positions(positions)[track.frame_indices - first], mocap
 
 
 def test_one_bvh_per_track(recorded):
@@ -111,18 +111,37 @@ def test_rest_pose_uses_median_bone_lengths_and_is_y_up(recorded):
     with open(out / "synthetic.track3.bvh") as f:
         mocap = bvh_parser.Bvh(f.read())
     joints = series[3].joints_camera
-    for joint in ("r_knee", "l_ankle", "thorax", "l_wrist"):
+    # A joint's OFFSET is the bone of its parent, which ends where the joint starts.
+    for joint, node in (("r_knee", "RightLowerLeg"), ("l_ankle", "LeftFoot"), ("thorax", "Neck"),
+                        ("l_wrist", "LeftHand"), ("l_shoulder", "LeftUpperArm"), ("spine", "Chest")):
         j = JOINT_NAMES.index(joint)
         median_cm = np.median(np.linalg.norm(joints[:, j] - joints[:, PARENTS[j]], axis=-1)) / 10.0
-        assert np.linalg.norm(mocap.joint_offset(joint)) == pytest.approx(median_cm, abs=1e-3)
-    assert mocap.joint_offset("spine")[1] > 0 and mocap.joint_offset("r_knee")[1] < 0  # Y up
-    assert mocap.joint_channels("pelvis")[:3] == ["Xposition", "Yposition", "Zposition"]
-    assert mocap.joint_channels("r_knee") == ["Xrotation", "Zrotation", "Yrotation"]
-    assert mocap.joint_channels("l_elbow") == ["Zrotation", "Xrotation", "Yrotation"]
-    # Every skeleton joint is in the file; link joints are zero-length.
+        assert np.linalg.norm(mocap.joint_offset(node)) == pytest.approx(median_cm, abs=1e-3)
+    assert mocap.joint_offset("Chest")[1] > 0 and mocap.joint_offset("RightLowerLeg")[1] < 0  # Y up
+    assert mocap.joint_channels("Hips")[:3] == ["Xposition", "Yposition", "Zposition"]
+    assert mocap.joint_channels("RightLowerLeg") == ["Xrotation", "Zrotation", "Yrotation"]
+    assert mocap.joint_channels("LeftLowerArm") == ["Zrotation", "Xrotation", "Yrotation"]
+    assert mocap.get_joints_names() == list(NODE_NAMES)
+
+
+def test_no_bone_has_zero_length(recorded):
+    """Every BVH joint but the root has an OFFSET (the bone from its parent), and every joint's bone (to its
+    children, or its End Site) has a length, as Blender's importer measures it (head to the mean of the
+    children's heads), so no importer has to invent one."""
+    out, _, _ = recorded
+    with open(out / "synthetic.track3.bvh") as f:
+        mocap = bvh_parser.Bvh(f.read())
     names = mocap.get_joints_names()
-    assert set(JOINT_NAMES) <= set(names)
-    assert all(np.allclose(mocap.joint_offset(n), 0) for n in names if "_to_" in n)
+    offsets = {name: np.array(mocap.joint_offset(name)) for name in names}
+    for name in names[1:]:
+        assert np.linalg.norm(offsets[name]) > 1.0, name  # cm; measured: 9.7 cm at least (the hips)
+    for name in names:
+        joint = mocap.get_joint(name)
+        children = [offsets[c.value[1]] for c in joint.filter("JOINT")]
+        ends = [np.array([float(v) for v in e["OFFSET"]]) for e in joint.filter("End")]
+        tail = np.mean(children or ends, axis=0)
+        assert np.linalg.norm(tail) > 1.0, name  # cm; the shortest is the Hips bone, HIPS_BONE_CM
+    assert np.linalg.norm(offsets["Spine"]) == pytest.approx(HIPS_BONE_CM)
 
 
 def test_gap_frames_are_interpolated(recorded):
@@ -132,7 +151,7 @@ def test_gap_frames_are_interpolated(recorded):
     first = track.frame_indices[0]
     missing = sorted(set(range(first, track.frame_indices[-1] + 1)) - set(track.frame_indices.tolist()))
     assert missing == list(range(20, 26))
-    root = positions["pelvis"]
+    root = positions[JOINT_NODES["pelvis"]]
     before, after = root[19 - first], root[26 - first]
     for k, frame in enumerate(missing, start=1):
         expected = before + (after - before) * k / 7
@@ -159,7 +178,7 @@ def test_straight_limbs_and_single_frame(tmp_path):
     path = write_bvh(tmp_path / "t.bvh", motion)
     positions, mocap = forward_kinematics(path)
     assert mocap.nframes == 1
-    fk = np.stack([positions[name] for name in JOINT_NAMES], axis=1)
+    fk = skeleton_positions(positions)
     assert np.abs(fk - reference_cm(camera[None])).max() * 10 < 0.05
 
 
@@ -212,9 +231,10 @@ def test_blender_imports_the_world_frame_bvh_with_the_feet_on_the_floor(walked, 
     frames = int(track.frame_indices[-1] - track.frame_indices[0] + 1)
     script, dump_path = tmp_path / "import_bvh.py", tmp_path / "bones.json"
     script.write_text(BLENDER_SCRIPT)
-    subprocess.run(["blender", "-b", "--factory-startup", "--python", str(script), "--",
-                    str(out / "synthetic.track1.bvh"), str(dump_path), str(frames)],
-                   check=True, capture_output=True, timeout=300)
+    run = subprocess.run(["blender", "-b", "--factory-startup", "--python", str(script), "--",
+                          str(out / "synthetic.track1.bvh"), str(dump_path), str(frames)],
+                         check=True, capture_output=True, text=True, timeout=300)
+    assert "zero length" not in run.stdout + run.stderr  # Blender's importer names every bone it had to lengthen
     dump = json.loads(dump_path.read_text())
     heads, tails = dump["heads"], dump["tails"]
     assert len(heads) == frames
@@ -222,10 +242,27 @@ def test_blender_imports_the_world_frame_bvh_with_the_feet_on_the_floor(walked, 
     def bvh_axes(points):  # Blender is Z up: its (x, y, z) is the BVH's (X, -Z, Y)
         return np.stack([points[..., 0], points[..., 2], -points[..., 1]], axis=-1)
 
-    blender = bvh_axes(np.array([[heads[f][name] for name in JOINT_NAMES] for f in range(frames)]))
+    blender = bvh_axes(np.array([[(tails if name == "head" else heads)[f][JOINT_NODES[name]] for name in JOINT_NAMES]
+                                 for f in range(frames)]))
     seen = blender[track.frame_indices - track.frame_indices[0]]
     error_mm = np.linalg.norm(seen - world.to_world(track.joints_camera.astype(np.float64)) / 10.0, axis=-1) * 10
     assert error_mm.max() < 1.0, error_mm.max()
-    soles = bvh_axes(np.array([[tails[f][name] for name in ("r_ankle", "l_ankle")] for f in range(frames)]))
+    soles = bvh_axes(np.array([[tails[f][name] for name in ("RightFoot", "LeftFoot")] for f in range(frames)]))
     lowest_cm = soles[..., 1].min()
     assert abs(lowest_cm) < 3.0, lowest_cm  # measured: 0.0008 cm (Blender 3.4.1)
+
+
+def test_bone_names_are_the_vmc_streams_where_they_mean_the_same_bone():
+    """A BVH joint named like a bone of the VMC stream (app.stream.humanoid) starts at the same skeleton joint and
+    points to the same one; the two bones the stream has no name for are the pelvis -> hip bones."""
+    from app.formats.bvh import NODES
+    from app.stream.humanoid import BONES
+
+    stream = {bone.name: bone for bone in BONES}
+    shared = [spec for spec in NODES if spec.name in stream]
+    assert {spec.name for spec in NODES} - set(stream) == {"LeftHip", "RightHip"}
+    for spec in shared:
+        bone = stream[spec.name]
+        assert spec.joint == bone.joint, spec.name
+        assert spec.target == bone.child or spec.name == "Hips", spec.name  # both Hips: the pelvis's orientation
+    assert len(shared) == len(BONES)  # every bone the stream sends is in the BVH

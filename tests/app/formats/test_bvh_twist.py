@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from app.formats.bvh import REST_DIRECTIONS, build_nodes, median_bone_lengths, solve_rotations
+from app.formats.bvh import (HEAD_TOP, JOINT_NODES, NODE_NAMES, REST_DIRECTIONS, build_nodes, median_bone_lengths,
+                             root_positions, solve_rotations)
 from model.net.skeleton import JOINT_NAMES, PARENTS
 
 J = {name: i for i, name in enumerate(JOINT_NAMES)}
@@ -46,23 +47,23 @@ def test_twist_is_shared_between_hips_shoulders_and_face():
     joints = twisted_pose(40.0, 100.0)
     nodes = build_nodes(median_bone_lengths(joints[None]))
     world = world_rotations(solve_rotations(joints[None], nodes)[0], nodes)
-    assert heading_deg(world["pelvis"]) == pytest.approx(0.0, abs=1e-6)
-    assert heading_deg(world["pelvis_to_spine"]) == pytest.approx(20.0, abs=1e-6)  # a shortest arc would give 0
-    assert heading_deg(world["spine"]) == pytest.approx(40.0, abs=1e-6)
-    assert heading_deg(world["thorax"]) == pytest.approx(40.0, abs=1e-6)
-    assert 50.0 < heading_deg(world["thorax_to_nose"]) < 90.0  # about halfway (the neck leans forwards)
-    assert heading_deg(world["nose"]) == pytest.approx(100.0, abs=1e-6)
-    assert heading_deg(world["head"]) == pytest.approx(100.0, abs=1e-6)  # the head top's End Site turns with the face
+    assert heading_deg(world["Hips"]) == pytest.approx(0.0, abs=1e-6)
+    assert heading_deg(world["Spine"]) == pytest.approx(20.0, abs=1e-6)  # a shortest arc would give 0
+    assert heading_deg(world["Chest"]) == pytest.approx(40.0, abs=1e-6)
+    assert 50.0 < heading_deg(world["Neck"]) < 90.0  # about halfway (the neck leans forwards)
+    assert heading_deg(world["Head"]) == pytest.approx(100.0, abs=1e-6)  # the head top's End Site turns with the face
 
 
 def test_twist_moves_no_joint():
     joints = twisted_pose(-30.0, 45.0)
     nodes = build_nodes(median_bone_lengths(joints[None]))
-    local = solve_rotations(joints[None], nodes)[0]
-    world = world_rotations(local, nodes)
+    local = solve_rotations(joints[None], nodes)
+    world = world_rotations(local[0], nodes)
     positions: list[np.ndarray] = []
     for node in nodes:
-        positions.append(joints[0] if node.parent < 0 else
+        positions.append(root_positions(joints[None], nodes, local[:, 0])[0] if node.parent < 0 else
                          positions[node.parent] + world[nodes[node.parent].name] @ node.offset)
-    fk = {node.joint: positions[k] for k, node in enumerate(nodes)}
-    assert np.abs(np.array([fk[j] for j in range(17)]) - joints).max() < 1e-9
+    fk = {name: positions[NODE_NAMES.index(node)] for name, node in JOINT_NODES.items()}
+    head = NODE_NAMES.index(JOINT_NODES[HEAD_TOP])
+    fk[HEAD_TOP] = positions[head] + world[NODE_NAMES[head]] @ nodes[head].end_site
+    assert np.abs(np.array([fk[name] for name in JOINT_NAMES]) - joints).max() < 1e-9
