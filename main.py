@@ -10,6 +10,8 @@ Sub-commands (each module defines add_arguments(parser) and run(args) -> exit co
   distill     build the distillation set         model.data.distill
   synth       synthetic people with exact labels model.data.synth.generate
 
+`python main.py --list-cameras` lists the cameras (index, name, sizes and rates) that --source can name.
+
 Global option: --verbose shows the libraries' own log lines (Open3D, MediaPipe, TensorFlow Lite, Qt),
 which are kept off the terminal by default (app/quiet.py).
 """
@@ -40,6 +42,10 @@ def main(argv: list[str] | None = None, quiet: bool = False) -> int:
         print(__doc__.strip())
         print("\n`python main.py COMMAND --help` for a command's options; no command opens the app.")
         return 0
+    if argv and argv[0] == "--list-cameras":
+        from app.cameras import print_cameras
+
+        return print_cameras()
     verbose = "--verbose" in argv
     argv = [a for a in argv if a != "--verbose"]
     if quiet:  # not for in-process callers (tests): it re-routes the process's stdout/stderr descriptors

@@ -13,6 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
+from app.calibration import Calibration
 from app.backends import BACKENDS, make_backend  # noqa: F401  (BACKENDS: the front ends list them)
 from app.detection import make_default_detector
 from app.detection.background import BackgroundDetector
@@ -20,7 +21,7 @@ from app.people.placement import place_root
 from app.motion.bones import fit_to_lengths
 from app.motion.layer import MotionConfig, MotionLayer, PersonInput
 from app.people.smoothing import OneEuroConfig, PoseSmoother
-from app.sources import FrameSource
+from app.sources import FrameSource, LiveOptions
 from app.people.tracking import Tracker, TrackerConfig
 from model.boxes import best_match, box_inside_fraction, box_iou
 from app.types import CameraIntrinsics, Detection, Frame, FrameResult, PersonPose, Track
@@ -59,6 +60,8 @@ class PipelineConfig:
 
     detector: str = "mediapipe+ssdlite"  # person detector(s), app.detection.make_detector; "a+b" = union (README)
     horizontal_fov_deg: float = 60.0  # camera field of view for placement; typical webcams are 55-70
+    calibration: Calibration | None = None  # --calibration: intrinsics and distortion instead of the FOV above
+    live: LiveOptions = LiveOptions()  # cameras and URLs: mode asked for, time-outs, reconnect patience
     smoothing: bool = True  # One-Euro filter per joint per track
     one_euro: OneEuroConfig = field(default_factory=OneEuroConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
@@ -108,6 +111,7 @@ class FrameProcessor:
         self._smoothing = config.smoothing
         self._smoothing_requested = config.smoothing
         self._camera: CameraIntrinsics | None = None
+        self._camera_size: tuple[int, int] | None = None
         self._frames_since_detection = 0
         self._last_detection_t: float | None = None
         self._detection_interval_s = 0.0  # source time between the last two detector runs
@@ -163,6 +167,11 @@ class FrameProcessor:
             self.detector.reset()
 
     def camera_for(self, frame: Frame) -> CameraIntrinsics:
+        if self.config.calibration is not None:
+            if self._camera_size != (frame.width, frame.height):
+                self._camera = self.config.calibration.intrinsics(frame.width, frame.height)
+                self._camera_size = (frame.width, frame.height)
+            return self._camera
         if self._camera is None or (self._camera.cx, self._camera.cy) != (frame.width / 2, frame.height / 2):
             self._camera = CameraIntrinsics.from_fov(frame.width, frame.height, self.config.horizontal_fov_deg)
         return self._camera
@@ -338,12 +347,20 @@ class FrameProcessor:
                 continue
             keypoints_2d, joints_3d = estimate
             box = keypoint_box(keypoints_2d, det.box_xyxy)
-            root = place_root(keypoints_2d, joints_3d, camera, box)
+            root = place_root(self._undistorted(keypoints_2d, frame), joints_3d, camera, box)
             # A backend's own person score (app.backends.base.PoseEstimate) replaces the detector's box score.
             score = float(getattr(estimate, "score", det.score))
             poses.append(PersonPose(box, keypoints_2d, joints_3d, root, score,
                                     is_person=getattr(estimate, "is_person", None)))
         return poses
+
+    def _undistorted(self, keypoints_2d: np.ndarray, frame: Frame) -> np.ndarray:
+        """(17, 3) keypoints for placement: with a calibration, the lens distortion taken out (pinhole pixels);
+        the drawn and recorded keypoints stay where they are in the image."""
+        if self.config.calibration is None:
+            return keypoints_2d
+        xy = self.config.calibration.undistort(keypoints_2d[:, :2], frame.width, frame.height)
+        return np.concatenate([xy, keypoints_2d[:, 2:]], axis=1)
 
     def _distinct(self, candidates: list[tuple[PersonPose, bool]]) -> tuple[list[PersonPose], list[bool]]:
         """(poses, confirmed): one pose per person (remove_duplicate_poses) from (pose, found in a person
