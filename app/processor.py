@@ -1,7 +1,8 @@
 """The per-frame work of the pipeline: detect -> pose -> place -> track -> smooth -> motion, one frame at a time.
 
 The motion step (app.motion) fits every track to its constant bones, estimates the floor and world
-frame, flags foot contacts and pins feet in contact; PersonPose keeps the network's joints as joints_3d_raw.
+frame, places people along their camera rays (by the floor where they stand on it), flags foot contacts and
+pins feet in contact; PersonPose keeps the network's joints as joints_3d_raw and its root as root_raw.
 
 FrameProcessor does it synchronously; iter_results drives it over a whole source without dropping
 frames (headless processing, streaming, tests). The live threading around it is app/live.py.
@@ -200,7 +201,7 @@ class FrameProcessor:
         tracks = self._track_and_smooth(poses, confirmed, frame.time_s, fps)
         t3 = time.perf_counter()
         if self.motion is not None:
-            tracks = self._apply_motion(tracks, frame.time_s)
+            tracks = self._apply_motion(tracks, frame.time_s, camera)
         t4 = time.perf_counter()
         timings = {
             "detect": (t1 - t0) * 1000,
@@ -214,24 +215,27 @@ class FrameProcessor:
         world = self.motion.world if self.motion is not None else None
         return FrameResult(frame, tuple(tracks), camera, timings, self.backend.name, self.backend.device, world)
 
-    def _apply_motion(self, tracks: list[Track], t: float) -> list[Track]:
-        """Tracks seen this frame go through the motion layer; held ones (missed > 0) only get their bones."""
+    def _apply_motion(self, tracks: list[Track], t: float, camera: CameraIntrinsics) -> list[Track]:
+        """Tracks seen this frame go through the motion layer; held ones (missed > 0) only get their bones and
+        their last placement."""
         seen = [tr for tr in tracks if tr.missed == 0]
-        outputs = self.motion.step([PersonInput(tr.track_id, tr.pose.joints_3d, tr.pose.root, tr.pose.keypoints_2d)
-                                    for tr in seen], t)
+        outputs = self.motion.step([PersonInput(tr.track_id, tr.pose.joints_3d, tr.pose.root, tr.pose.keypoints_2d,
+                                                camera) for tr in seen], t)
         by_id = {out.track_id: out for out in outputs}
         result = []
         for tr in tracks:
             pose = tr.pose
             raw = pose.joints_3d_raw if pose.joints_3d_raw is not None else pose.joints_3d
+            root_raw = pose.root_raw if pose.root_raw is not None else pose.root
             out = by_id.get(tr.track_id) if tr.missed == 0 else None
             if out is not None:
-                pose = replace(pose, joints_3d=out.joints_3d, joints_3d_raw=raw, world_root=out.world_root,
-                               contact=out.contact)
+                pose = replace(pose, joints_3d=out.joints_3d, joints_3d_raw=raw, root=out.root, root_raw=root_raw,
+                               world_root=out.world_root, contact=out.contact)
             else:
                 lengths = self.motion.lengths(tr.track_id)
                 joints = fit_to_lengths(raw, lengths, self.motion.config.bones.keep) if lengths is not None else raw
-                pose = replace(pose, joints_3d=joints, joints_3d_raw=raw, contact=np.zeros(2, dtype=bool))
+                pose = replace(pose, joints_3d=joints, joints_3d_raw=raw, root=self.motion.placed_root(tr.track_id, root_raw),
+                               root_raw=root_raw, contact=np.zeros(2, dtype=bool))
             result.append(replace(tr, pose=pose))
         self.motion.forget(self.tracker.live_ids)
         return result

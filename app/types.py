@@ -80,10 +80,13 @@ class PersonPose:
     keypoints_2d: (17, 3) float: x, y in image pixels and a confidence in [0, 1], Human3.6M order.
     joints_3d: (17, 3) float, millimetres, camera axes, root-relative (joint 0 is 0, 0, 0). After the
       motion layer (app.motion): fitted to the track's constant bone lengths, feet in contact pinned.
-    root: (3,) float, millimetres, camera space: where the pelvis is.
+    root: (3,) float, millimetres, camera space: where the pelvis is. After the motion layer: placed
+      (moved along its camera ray onto the floor where the person stands on it, app.motion.support).
     score: detection/pose confidence in [0, 1].
     joints_3d_raw: (17, 3) the network's joints before the motion layer (same units), or None when
       the motion layer did not run (then joints_3d is the network's).
+    root_raw: (3,) the root before the motion layer placed it (from the body's size), or None when the
+      motion layer did not run (then root is that one).
     world_root: (3,) float, millimetres, world frame (app.motion.floor: Y up, floor at Y=0, origin
       below the camera), or None while the floor is unknown.
     contact: (2,) bool, right foot then left foot on the floor, or None (motion layer off).
@@ -97,6 +100,7 @@ class PersonPose:
     root: np.ndarray
     score: float
     joints_3d_raw: np.ndarray | None = None
+    root_raw: np.ndarray | None = None
     world_root: np.ndarray | None = None
     contact: np.ndarray | None = None
     is_person: bool | None = None
@@ -108,6 +112,8 @@ class PersonPose:
         _check_shape("root", self.root, (3,))
         if self.joints_3d_raw is not None:
             _check_shape("joints_3d_raw", self.joints_3d_raw, (NUM_JOINTS, 3))
+        if self.root_raw is not None:
+            _check_shape("root_raw", self.root_raw, (3,))
         if self.world_root is not None:
             _check_shape("world_root", self.world_root, (3,))
         if self.contact is not None:

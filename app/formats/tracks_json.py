@@ -9,12 +9,14 @@ Final file (`NAME.json`, written atomically when a recording closes):
      "world": {"floor": {"normal", "offset_mm"}, "camera": {"height_mm", "pitch_deg", "roll_deg",
                "world_from_camera": {"rotation", "translation_mm"}}, "samples"} or null,
      "frames": [{"index", "time", "people": [{"track_id", "bbox", "score", "keypoints_2d", "joints_3d",
-                                               "joints_3d_raw", "root", "world_root", "contact"}]}]}
+                                               "joints_3d_raw", "root", "root_raw", "world_root", "contact"}]}]}
 Units: bbox [x1, y1, x2, y2] and keypoints_2d [[x, y, conf] x17] in image pixels; joints_3d
 [[x, y, z] x17] in millimetres, camera axes (x right, y down, z forward), root-relative (pelvis at
 0): the joints fitted to the track's constant bone lengths (one set per track over the whole file),
 feet in contact pinned (app.motion); joints_3d_raw: the network's joints, same units; root [x, y, z]
-in millimetres, camera space; world_root [X, Y, Z] in millimetres, world frame (Y up, floor at Y=0,
+in millimetres, camera space, placed by the motion layer (moved along its camera ray onto the floor where
+the person stands on it: app.motion.support); root_raw: the root before that (from the body's size; absent
+in older files, where root is that one); world_root [X, Y, Z] in millimetres, world frame (Y up, floor at Y=0,
 origin on the floor below the camera, camera forward along -Z; app.motion.floor), null when no floor
 is known; contact [right, left] booleans (foot on the floor), null when unknown; time in seconds from
 the source's start. world: the floor plane in camera coordinates (height above the floor of a camera
@@ -22,7 +24,7 @@ point X = normal . X + offset_mm) and the camera pose it implies (X_world = rota
 translation_mm).
 
 When a recording closes, the motion layer runs again over the whole file (app.motion.layer.refine_tracks):
-each track gets its final bones in every frame and every world position uses the one floor in "world",
+each track gets its final bones and placement in every frame and every world position uses the one floor in "world",
 so the final file is self-consistent; the `.partial` file keeps what was computed live.
 
 Version 1 files (no world, joints_3d_raw, world_root, contact) are still read: joints_3d is then the
@@ -130,6 +132,7 @@ def person_dict(track: Track) -> dict:
         "joints_3d": _rounded(pose.joints_3d, 1),
         "joints_3d_raw": _rounded(raw, 1),
         "root": _rounded(pose.root, 1),
+        "root_raw": _rounded(pose.root if pose.root_raw is None else pose.root_raw, 1),
         "world_root": None if pose.world_root is None else _rounded(pose.world_root, 1),
         "contact": None if pose.contact is None else [bool(c) for c in pose.contact],
     }
@@ -374,6 +377,9 @@ def _people(frame, where: str) -> list[tuple[int, PersonPose]]:
         raw = _array(person, "joints_3d_raw", (NUM_JOINTS, 3), at, optional=True)
         if raw is not None:
             optional["joints_3d_raw"] = raw
+        root_raw = _array(person, "root_raw", (3,), at, optional=True)
+        if root_raw is not None:
+            optional["root_raw"] = root_raw
         world_root = _array(person, "world_root", (3,), at, optional=True)
         if world_root is not None:
             optional["world_root"] = world_root
@@ -544,23 +550,30 @@ def refined_frames(path: str | os.PathLike, config: MotionConfig = MotionConfig(
     """(the clip's floor, the file's frame objects refined by the motion layer's two passes).
 
     Reads `path` (final or partial) three times, streaming: memory stays flat. Each person's input is its
-    joints_3d_raw (joints_3d in version 1 files), root and keypoints_2d; joints_3d, world_root and contact
-    are replaced by app.motion.layer.refine_tracks' output.
+    joints_3d_raw (joints_3d in version 1 files), root_raw (root where absent), keypoints_2d and the frame's
+    camera; joints_3d, root, world_root and contact are replaced by app.motion.layer.refine_tracks' output.
     """
     path = str(path)
 
-    def people_of(frame: dict) -> list[PersonInput]:
+    def camera_of(block: dict) -> CameraIntrinsics:  # checked by the reader already
+        return CameraIntrinsics(*(float(block[k]) for k in ("fx", "fy", "cx", "cy")))
+
+    def people_of(frame: dict, header_camera: CameraIntrinsics) -> list[PersonInput]:
         people = []
+        camera = camera_of(frame["camera"]) if "camera" in frame else header_camera
         for person in frame["people"]:
             raw = person.get("joints_3d_raw") or person["joints_3d"]
+            root = person.get("root_raw") or person["root"]
             people.append(PersonInput(int(person["track_id"]), np.array(raw, dtype=np.float64),
-                                      np.array(person["root"], dtype=np.float64),
-                                      np.array(person["keypoints_2d"], dtype=np.float64)))
+                                      np.array(root, dtype=np.float64),
+                                      np.array(person["keypoints_2d"], dtype=np.float64), camera))
         return people
 
     def inputs() -> Iterator[tuple[float, list[PersonInput]]]:
-        for frame in iter_frame_dicts(path)[1]:
-            yield float(frame["time"]), people_of(frame)
+        header, frames = iter_frame_dicts(path)
+        camera = camera_of(header["camera"])
+        for frame in frames:
+            yield float(frame["time"]), people_of(frame, camera)
 
     _, world, outputs = refine_tracks(inputs, config)
 
@@ -569,7 +582,9 @@ def refined_frames(path: str | os.PathLike, config: MotionConfig = MotionConfig(
             people = []
             for person, out in zip(frame["people"], motion):
                 raw = person.get("joints_3d_raw") or person["joints_3d"]
+                root_raw = person.get("root_raw") or person["root"]
                 people.append({**person, "joints_3d": _rounded(out.joints_3d, 1), "joints_3d_raw": raw,
+                               "root": _rounded(out.root, 1), "root_raw": root_raw,
                                "world_root": None if out.world_root is None else _rounded(out.world_root, 1),
                                "contact": None if world is None else [bool(c) for c in out.contact]})
             yield {**frame, "people": people}

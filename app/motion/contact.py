@@ -1,24 +1,28 @@
-"""Foot contact per foot per frame, and foot pinning: a foot in contact stays put (two-bone IK on the leg).
+"""Foot contact per foot per frame, and foot pinning: a foot in contact stays put, the pose stays the network's.
 
 Frames and units: joints are absolute camera coordinates, (17, 3) mm (x right, y down, z forward);
 heights and speeds are measured in the floor's frame (app.motion.floor.WorldFrame): height = how far the
-ankle is above where it is when standing (the floor's ANKLE_HEIGHT_MM is already taken off), speed = how
+ankle is above where it is when standing on the person's support (the floor, or the plane of their own
+that app.motion.support keeps, support_mm above it; ANKLE_HEIGHT_MM is already taken off), speed = how
 fast it moves along the floor, mm/s.
 
 Contact (hysteresis, so a flag does not flicker on noise): a foot comes into contact when it is lower
-than on_height_mm and slower than on_speed_mm_s (speed of its low-passed position), and leaves it when it rises above off_height_mm or
-moves faster than off_speed_mm_s.
+than on_height_mm and slower than on_speed_mm_s (speed of its low-passed position), and leaves it when it
+rises above off_height_mm or moves faster than off_speed_mm_s.
 
-Pinning: when a foot comes into contact its ankle position is stored (its height set to standing
-height above the floor when snap_to_floor); while the contact lasts the leg is solved so the ankle stays
-there (on a leash: once the network's ankle is more than leash_mm away along the floor, the pin is dragged
-after it, so pinning removes jitter and small slides but never fights real motion such as a shuffle):
-two-bone analytic IK with the hip fixed, thigh and shin lengths kept, the knee turning in the
-plane of the current leg (its bend direction kept). When contact ends the ankle would jump back to the
-network's position, so the offset fades out linearly over release_s instead. A target the leg cannot
-reach (longer than thigh + shin) is approached along the hip-target line as far as the leg reaches.
-With no_penetration, a foot not in contact that is below standing height (noise, a floor slightly
-off) is lifted onto the floor the same way, so feet never sink into it.
+Pinning never changes the body's posture. When a foot comes into contact, where its ankle is shown is
+stored as its pin: along the floor where it is drawn, in height the network's, or standing height on the
+support when snap_to_floor and that is at most max_ik_mm away. While feet are in contact the whole body is shifted (a translation: no joint angle changes) by the
+mean of their pins' offsets, so a single stance foot stays exactly put; the pins are on a leash (once the
+network's ankle is more than leash_mm away along the floor, the pin is dragged after it), so the shift
+stays a few centimetres and pinning removes jitter and small slides but never fights real motion. When
+no foot is in contact any more the shift fades out linearly over release_s. What is left with both feet
+down (their offsets differ) is corrected by two-bone IK (hip fixed, thigh and shin lengths kept, the knee
+turning in the plane of the current leg), only where it moves the ankle by at most max_ik_mm and changes no
+joint angle (app.motion.angles.every_joint_angle) by more than max_angle_deg; otherwise that foot keeps
+the network's leg and its pin moves to where it is shown. With no_penetration, a foot not in contact that
+is below standing height is lifted onto its support the same way (the same limits). Large disagreements
+between feet and floor are the placement's (app.motion.support), never the legs'.
 """
 
 import math
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.motion.angles import every_joint_angle
 from app.motion.floor import ANKLE_HEIGHT_MM, WorldFrame
 
 # (hip, knee, ankle) joint indices of each leg, right then left; FEET names them in that order.
@@ -43,11 +48,13 @@ class ContactConfig:
     on_speed_mm_s: float = 450.0
     off_speed_mm_s: float = 900.0
     speed_smoothing_s: float = 0.05  # time constant of the low-pass on ankle positions before speeds are taken
-    release_s: float = 0.2  # a released foot returns to the network's position over this long
+    release_s: float = 0.2  # once no foot is in contact, the body returns to the network's position over this long
     snap_to_floor: bool = True  # a pinned ankle sits at standing height above the floor
     leash_mm: float = 100.0  # a pin follows the network's foot once it is further than this along the floor
     no_penetration: bool = True  # an ankle below standing height is lifted onto the floor (feet never sink in)
     pin: bool = True
+    max_ik_mm: float = 50.0  # IK moves an ankle at most this far; larger gaps are left to the placement
+    max_angle_deg: float = 3.0  # IK is skipped when it would change any joint angle by more than this
 
 
 def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np.ndarray,
@@ -105,30 +112,33 @@ def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 class FootContact:
     """One track's two feet: contact flags and pinning, frame by frame.
 
-    __call__(joints_camera, t, world) -> (joints (17, 3) camera mm with pinned legs, contact (2,) bool right,
-    left). Without a world frame (floor not known yet) nothing is in contact and nothing moves.
+    __call__(joints_camera, t, world, support_mm) -> (joints (17, 3) camera mm, shifted and pinned, contact
+    (2,) bool right, left); support_mm: height of the plane the person stands on above the floor (0: the
+    floor). Without a world frame (floor not known yet) nothing is in contact and nothing moves.
     """
 
     def __init__(self, config: ContactConfig = ContactConfig()):
         self.config = config
         self.contact = np.zeros(2, dtype=bool)
         self._anchor = np.zeros((2, 3))  # camera mm: where a pinned ankle is held
-        self._release = np.zeros((2, 3))  # offset (mm) a released ankle still carries
-        self._release_left = np.zeros(2)  # seconds of fading left
+        self._shift = np.zeros(3)  # camera mm: the body's translation towards its pins
+        self._release_shift = np.zeros(3)  # the shift when the last foot left the ground
+        self._release_left = 0.0  # seconds of fading left
         self._smoothed: np.ndarray | None = None  # (2, 3) low-passed unpinned ankles, world mm
         self._t: float | None = None
 
     def reset(self) -> None:
         self.__init__(self.config)
 
-    def __call__(self, joints_camera: np.ndarray, t: float, world: WorldFrame | None) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, joints_camera: np.ndarray, t: float, world: WorldFrame | None,
+                 support_mm: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         joints = np.array(joints_camera, dtype=np.float64)
         if world is None or not np.isfinite(joints).all():
             self.reset()
             return joints, self.contact.copy()
         c = self.config
         ankles = joints[[leg[2] for leg in LEGS]]
-        heights = world.height(ankles) - ANKLE_HEIGHT_MM
+        heights = world.height(ankles) - ANKLE_HEIGHT_MM - support_mm
         world_ankles = world.to_world(ankles)
         dt = None if self._t is None else t - self._t
         if dt is not None and dt > 0 and self._smoothed is not None:
@@ -140,42 +150,62 @@ class FootContact:
             smoothed = world_ankles
             speeds = np.full(2, np.inf)  # unknown speed: no new contact on a track's first frame
         self._smoothed, self._t = smoothed, t
-        for foot, (hip, knee, ankle) in enumerate(LEGS):
-            was = bool(self.contact[foot])
-            if was:
-                now = not (heights[foot] > c.off_height_mm or speeds[foot] > c.off_speed_mm_s)
+        was = self.contact.copy()
+        for foot in range(2):
+            if was[foot]:
+                self.contact[foot] = not (heights[foot] > c.off_height_mm or speeds[foot] > c.off_speed_mm_s)
             else:
-                now = bool(heights[foot] < c.on_height_mm and speeds[foot] < c.on_speed_mm_s)
-            self.contact[foot] = now
-            if not c.pin:
-                continue
-            if now and not was:
-                anchor = joints[ankle].copy()
-                if c.snap_to_floor:
-                    anchor -= heights[foot] * world.normal
-                self._anchor[foot] = anchor
-            elif was and not now:
-                self._release[foot] = self._anchor[foot] - joints[ankle]
-                self._release_left[foot] = c.release_s
-            if now:
-                offset = self._anchor[foot] - joints[ankle]
-                along = offset - (offset @ world.normal) * world.normal  # the leash is along the floor only
+                self.contact[foot] = bool(heights[foot] < c.on_height_mm and speeds[foot] < c.on_speed_mm_s)
+        if not c.pin:
+            return joints, self.contact.copy()
+        normal = world.normal
+        for foot in range(2):
+            if self.contact[foot] and not was[foot]:
+                # Along the floor the pin is where the foot is shown; its height is the network's or, snapped,
+                # the support's: a shift inherited from the other foot must not pile up heights step after step.
+                along = self._shift - (self._shift @ normal) * normal
+                snap = c.snap_to_floor and abs(heights[foot]) <= c.max_ik_mm
+                self._anchor[foot] = ankles[foot] + along - (heights[foot] * normal if snap else 0.0)
+            if self.contact[foot]:
+                offset = self._anchor[foot] - ankles[foot]
+                along = offset - (offset @ normal) * normal  # the leash is along the floor only
                 distance = _norm(along)
                 if distance > c.leash_mm:
                     self._anchor[foot] -= along * (1.0 - c.leash_mm / distance)
+        if self.contact.any():
+            self._shift = (self._anchor[self.contact] - ankles[self.contact]).mean(axis=0)
+            self._release_left = 0.0
+        elif was.any():
+            self._release_shift, self._release_left = self._shift, c.release_s
+        elif self._release_left > 0 and dt is not None and dt > 0:
+            self._release_left = max(0.0, self._release_left - dt)
+            self._shift = self._release_shift * (self._release_left / c.release_s)
+        joints += self._shift
+        network_angles = None
+        for foot, (hip, knee, ankle) in enumerate(LEGS):
+            if self.contact[foot]:
                 target = self._anchor[foot]
-            elif self._release_left[foot] > 0 and dt is not None and dt > 0:
-                fade = self._release_left[foot] / c.release_s
-                target = joints[ankle] + fade * self._release[foot]
-                self._release_left[foot] = max(0.0, self._release_left[foot] - dt)
+            elif c.no_penetration and float(world.height(joints[ankle])) - ANKLE_HEIGHT_MM - support_mm < 0.0:
+                target = joints[ankle] - (float(world.height(joints[ankle])) - ANKLE_HEIGHT_MM - support_mm) * normal
             else:
-                target = None
-            if c.no_penetration:
-                below = float(world.height(joints[ankle] if target is None else target)) - ANKLE_HEIGHT_MM
-                if below < 0.0:
-                    target = (joints[ankle] if target is None else target) - below * world.normal
-            if target is None:
                 continue
-            joints[knee], joints[ankle] = two_bone_ik(joints[hip], joints[knee], joints[ankle], target,
+            if _norm(target - joints[ankle]) < 1e-6:
+                continue
+            if _norm(target - joints[ankle]) > c.max_ik_mm:
+                self._give_up(foot, joints[ankle])
+                continue
+            if network_angles is None:
+                network_angles = every_joint_angle(joints)
+            legged = joints.copy()
+            legged[knee], legged[ankle] = two_bone_ik(joints[hip], joints[knee], joints[ankle], target,
                                                       forward_of(joints))
+            if np.nan_to_num(np.abs(every_joint_angle(legged) - network_angles)).max() > c.max_angle_deg:
+                self._give_up(foot, joints[ankle])
+                continue
+            joints = legged
         return joints, self.contact.copy()
+
+    def _give_up(self, foot: int, shown: np.ndarray) -> None:
+        """The leg stays the network's: a foot in contact is pinned where it is shown from now on."""
+        if self.contact[foot]:
+            self._anchor[foot] = shown

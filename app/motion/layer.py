@@ -1,9 +1,16 @@
 """The motion layer: per frame, every track's joints fitted to its constant bones, the floor, contact and pinning.
 
 Input per person and frame (what the pose backends, tracker and smoother give): track_id, joints_3d
-(17, 3) mm root-relative camera axes, root (3,) mm camera space, keypoints_2d (17, 3) px + confidence.
-Output per person (PersonMotion): the fitted (and pinned) root-relative joints, the root unchanged,
-the root in the world frame (None until a floor is known) and the contact flags (right, left).
+(17, 3) mm root-relative camera axes, root (3,) mm camera space, keypoints_2d (17, 3) px + confidence,
+and the camera intrinsics they were placed with.
+Output per person (PersonMotion): the fitted (and pinned) root-relative joints, the root placed (along
+its camera ray, by the floor where the person stands on it: app.motion.support; the network's before a
+floor is known), the root in the world frame (None until a floor is known), the contact flags (right,
+left) and the height of the person's support above the floor.
+
+The pose is the network's: the fit keeps every bone's direction (so every joint angle), pinning moves a
+foot by a few centimetres at most and never changes a joint angle by more than a few degrees
+(app.motion.contact); where feet and floor disagree by more, the placement moves the person, not the legs.
 
 Online (live view, stream): MotionLayer() learns each track's bones and the floor as frames come.
 Files: refine_tracks() runs the layer twice over a recording: once to learn every track's final bones
@@ -19,6 +26,8 @@ import numpy as np
 from app.motion.bones import BoneConfig, BoneLengthEstimator, bone_lengths, bone_mask, fit_to_lengths
 from app.motion.contact import ContactConfig, FootContact
 from app.motion.floor import FloorConfig, FloorEstimator, WorldFrame
+from app.motion.support import SupportConfig, TrackSupport
+from app.types import CameraIntrinsics
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,7 @@ class MotionConfig:
     bones: BoneConfig = field(default_factory=BoneConfig)
     floor: FloorConfig = field(default_factory=FloorConfig)
     contact: ContactConfig = field(default_factory=ContactConfig)
+    support: SupportConfig = field(default_factory=SupportConfig)
     floor_every: int = 10  # refit the live floor every this many frames (it changes slowly; a fit costs ~1 ms)
 
 
@@ -39,19 +49,22 @@ class PersonInput:
     joints_3d: np.ndarray
     root: np.ndarray
     keypoints_2d: np.ndarray | None = None
+    camera: CameraIntrinsics | None = None
 
 
 @dataclass(frozen=True, eq=False)
 class PersonMotion:
     """One person's motion output: joints_3d (17, 3) mm root-relative camera axes, fitted and pinned (the
-    bone lengths of the track); root (3,) mm camera space; world_root (3,) mm world frame or None; contact
-    (2,) bool: right foot, left foot."""
+    bone lengths of the track); root (3,) mm camera space, placed; world_root (3,) mm world frame or None;
+    contact (2,) bool: right foot, left foot; support_mm: height above the floor of what the person stands
+    on (0 on the floor or before a floor is known)."""
 
     track_id: int
     joints_3d: np.ndarray
     root: np.ndarray
     world_root: np.ndarray | None
     contact: np.ndarray
+    support_mm: float = 0.0
 
 
 class MotionLayer:
@@ -72,6 +85,7 @@ class MotionLayer:
         self.world: WorldFrame | None = fixed_world
         self._bones: dict[int, BoneLengthEstimator] = {}
         self._contacts: dict[int, FootContact] = {}
+        self._supports: dict[int, TrackSupport] = {}
         self._frames = 0
 
     def reset(self) -> None:
@@ -91,9 +105,15 @@ class MotionLayer:
     def forget(self, live_ids: Iterable[int]) -> None:
         """Drop the state of tracks that ended (the tracker no longer holds them)."""
         live = set(live_ids)
-        for store in (self._bones, self._contacts):
+        for store in (self._bones, self._contacts, self._supports):
             for tid in [t for t in store if t not in live]:
                 del store[tid]
+
+    def placed_root(self, track_id: int, root: np.ndarray) -> np.ndarray:
+        """(3,) a root of the track (camera mm) moved along its ray as the track's last placement moved it:
+        for frames the tracker only holds the track through."""
+        support = self._supports.get(track_id)
+        return np.asarray(root, dtype=np.float64) * (1.0 if support is None else support.scale)
 
     def step(self, people: list[PersonInput], t: float) -> list[PersonMotion]:
         """One frame: t in seconds; people observed in it. Returns one PersonMotion per person, same order."""
@@ -115,13 +135,19 @@ class MotionLayer:
         out = []
         for person, joints in zip(people, fitted):
             root = np.asarray(person.root, dtype=np.float64)
+            support = 0.0
+            if self.feet and self.world is not None and np.isfinite(joints).all() and np.isfinite(root).all():
+                track_support = self._supports.setdefault(person.track_id, TrackSupport(self.config.support))
+                placement = track_support(joints, root, person.keypoints_2d, person.camera, self.world, t)
+                root, support = placement.root, placement.support_mm
             if self.feet:
                 contact_state = self._contacts.setdefault(person.track_id, FootContact(self.config.contact))
-                absolute, contact = contact_state(joints + root, t, self.world)
+                absolute, contact = contact_state(joints + root, t, self.world, support)
             else:
                 absolute, contact = joints + root, np.zeros(2, dtype=bool)
+            root = absolute[0].copy()  # pinning may shift the whole body by a few cm: the pelvis goes with it
             world_root = None if self.world is None else self.world.to_world(root)
-            out.append(PersonMotion(person.track_id, absolute - root, root, world_root, contact))
+            out.append(PersonMotion(person.track_id, absolute - root, root, world_root, contact, support))
         return out
 
 

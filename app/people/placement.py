@@ -61,3 +61,20 @@ def box_root(joints_3d: np.ndarray, camera: CameraIntrinsics, box_xyxy: np.ndarr
     tz = camera.fy * height_mm / height_px
     u, v = (box_xyxy[0] + box_xyxy[2]) / 2, (box_xyxy[1] + box_xyxy[3]) / 2
     return np.array([(u - camera.cx) * tz / camera.fx, (v - camera.cy) * tz / camera.fy, tz])
+
+
+def ray_onto_plane(uv: np.ndarray, camera: CameraIntrinsics, normal: np.ndarray, offset: float) -> np.ndarray | None:
+    """(3,) camera mm where the camera ray through pixel uv (2,) meets the plane normal . X + offset = 0,
+    or None when the ray runs parallel to it or meets it behind the camera (or nearer than MIN_DEPTH_MM).
+
+    With the floor plane of app.motion.floor shifted up by the ankle height, this places an ankle seen
+    at uv on the floor: an absolute depth that does not rest on the body's size.
+    """
+    ray = np.array([(uv[0] - camera.cx) / camera.fx, (uv[1] - camera.cy) / camera.fy, 1.0])
+    along = float(np.asarray(normal, dtype=np.float64) @ ray)
+    if abs(along) < 1e-9:
+        return None
+    depth = -float(offset) / along  # the ray's point s * ray (z = s) satisfies normal . (s ray) + offset = 0
+    if not np.isfinite(depth) or depth < MIN_DEPTH_MM:
+        return None
+    return depth * ray

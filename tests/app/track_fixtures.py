@@ -165,12 +165,12 @@ def validate_track_json(data: dict) -> None:
         previous = frame["index"]
         for person in frame["people"]:
             assert set(person) == {"track_id", "bbox", "score", "keypoints_2d", "joints_3d", "joints_3d_raw", "root",
-                                   "world_root", "contact"}
+                                   "root_raw", "world_root", "contact"}
             assert isinstance(person["track_id"], int)
             assert np.array(person["bbox"]).shape == (4,)
             assert np.array(person["keypoints_2d"]).shape == (17, 3)
             assert np.array(person["joints_3d"]).shape == (17, 3)
-            assert np.array(person["root"]).shape == (3,)
+            assert np.array(person["root"]).shape == (3,) and np.array(person["root_raw"]).shape == (3,)
             assert np.allclose(person["joints_3d"][0], 0.0, atol=0.1)  # root-relative
             assert np.array(person["joints_3d_raw"]).shape == (17, 3)
             assert person["world_root"] is None or np.array(person["world_root"]).shape == (3,)

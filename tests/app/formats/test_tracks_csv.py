@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from app.formats.recording import TrackRecorder
+from app.motion.angles import angle_between
 from app.motion.bones import bone_lengths
 from model.net.skeleton import JOINT_NAMES
 from app.formats.tracks_csv import CSV_COLUMNS
@@ -39,7 +40,10 @@ def test_one_row_per_frame_and_track_with_matching_values(tmp_path):
     assert np.allclose([float(row[f"bbox_{k}"]) for k in ("x1", "y1", "x2", "y2")], pose.box_xyxy, atol=0.05)
     j = JOINT_NAMES.index("l_wrist")
     assert np.allclose([float(row[f"l_wrist_{k}"]) for k in ("x2d", "y2d", "conf")], pose.keypoints_2d[j], atol=0.005)
-    assert np.allclose([float(row[f"root_{k}"]) for k in "xyz"], pose.root, atol=0.05)
+    # The root is placed along the network's camera ray (app.motion.support), depth changed by 30 % at most,
+    # and follows pinned feet by the leash at most (100 mm: under 2 degrees at these 3.5 m).
+    root = np.array([float(row[f"root_{k}"]) for k in "xyz"])
+    assert angle_between(root, pose.root) < 2.0 and 0.7 < root[2] / pose.root[2] < 1.3
     # 3D joints: fitted to the track's constant bones, near the network's (whose bones vary).
     fitted = np.array([float(row[f"l_wrist_{k}"]) for k in ("x3d", "y3d", "z3d")])
     assert 0.05 < np.linalg.norm(fitted - pose.joints_3d[j]) < 60.0

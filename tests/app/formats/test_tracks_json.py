@@ -7,6 +7,7 @@ import pytest
 
 from app.formats.recording import TrackRecorder
 from app.formats.tracks_json import TrackFileError, read_series, read_tracks
+from app.motion.angles import angle_between
 from app.motion.bones import bone_lengths
 from app.types import SourceInfo
 from app.types import CameraIntrinsics, PersonPose, Track
@@ -59,7 +60,10 @@ def test_reads_back_into_project_types(tmp_path, results):
             # (pinned legs move most: these synthetic people shuffle without planting their feet)
             assert np.linalg.norm(b.pose.joints_3d - b.pose.joints_3d_raw, axis=-1).mean() < 80.0
             assert b.pose.world_root is not None and b.pose.contact is not None
-            assert np.allclose(a.pose.root, b.pose.root, atol=0.05)
+            # The network's root is kept as root_raw; root is placed along its camera ray (app.motion.support)
+            # and follows pinned feet by the leash at most (100 mm, under 2 degrees at these 3.5 m).
+            assert np.allclose(a.pose.root, b.pose.root_raw, atol=0.05)
+            assert angle_between(b.pose.root, b.pose.root_raw) < 2.0
             assert np.allclose(a.pose.keypoints_2d, b.pose.keypoints_2d, atol=0.005)
             assert np.allclose(a.pose.box_xyxy, b.pose.box_xyxy, atol=0.05)
             assert b.pose.score == pytest.approx(a.pose.score, abs=1e-4)
