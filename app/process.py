@@ -32,7 +32,8 @@ from tqdm import tqdm
 from app.backends.base import BackendError
 from app.options import add_pipeline_arguments, pipeline_config, pipeline_problem
 from app.processor import FrameProcessor, PipelineConfig, iter_results
-from app.formats.recording import FORMATS, RecordingError, TrackRecorder, recording_finished, safe_name
+from app.formats.recording import (FORMATS, RecordingError, TrackRecorder, recorded_source, recording_finished,
+                                   safe_name, same_source)
 from app.sources import SourceError, open_source
 from app.types import SourceInfo
 
@@ -188,19 +189,26 @@ class StopSignals:
 
 
 class _UniqueNames:
-    """File stems for the inputs of one run: a second clip.mp4 from another folder becomes clip_2."""
+    """File stems keyed by the input, not by its sanitised name alone: a second clip.mp4 from another folder
+    becomes clip_2, in this run or against files an earlier run left in `out` whose track file names another
+    source; two non-ASCII names that both sanitise to "recording" never share files."""
 
-    def __init__(self):
+    def __init__(self, out: str):
+        self.out = out
         self.used: set[str] = set()
 
     def __call__(self, path: str) -> str:
         stem = safe_name(Path(path.rstrip("/\\")).stem)
         name, n = stem, 1
-        while name in self.used:
+        while name in self.used or not self._free_for(name, path):
             n += 1
             name = f"{stem}_{n}"
         self.used.add(name)
         return name
+
+    def _free_for(self, name: str, path: str) -> bool:
+        recorded = recorded_source(self.out, name)
+        return recorded is None or same_source(recorded, path)
 
 
 def process_input(processor: FrameProcessor, config: PipelineConfig, path: str, out_dir: str,
@@ -310,7 +318,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tuple[str, ...], stop: "StopSignals") -> int:
-    names = _UniqueNames()
+    names = _UniqueNames(args.out)
     processor: FrameProcessor | None = None
     reports: list[InputReport] = []
     interrupted = False
@@ -318,7 +326,7 @@ def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tupl
     jobs: list[tuple[str, str]] = []  # (path, file stem) of the inputs to process, missing ones included
     for path in args.inputs:
         name = names(path) if os.path.exists(path) else ""
-        if name and args.skip_done and recording_finished(args.out, name, formats):
+        if name and args.skip_done and recording_finished(args.out, name, formats, source=path):
             reports.append(InputReport(path, skipped=True))
             tqdm.write(f"{path}: done before, skipped")
         else:
@@ -355,6 +363,10 @@ def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tupl
                 except BackendError as exc:
                     _error(str(exc))
                     return EXIT_USAGE
+                except ImportError:
+                    if stop.stop_requested():  # Ctrl-C inside a C extension's import (onnxruntime) surfaces so
+                        raise KeyboardInterrupt from None
+                    raise
             report = process_input(processor, config, path, args.out, formats, name, args.max_frames,
                                    bvh_frame=args.bvh_frame, stop_requested=stop.stop_requested)
             reports.append(report)
@@ -374,7 +386,8 @@ def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tupl
     damaged = sum(1 for r in reports if r.warnings and not r.error)
     files = sum(len(r.files) for r in reports)
     skipped = sum(1 for r in reports if r.skipped)
-    print(f"done: {len(reports) - failed - interrupted} of {len(args.inputs)} inputs ok"
+    ok = sum(1 for r in reports if not r.error and not r.interrupted)  # never -1 after Ctrl-C while loading
+    print(f"done: {ok} of {len(args.inputs)} inputs ok"
           + (f" ({damaged} with skipped images)" if damaged else "") + f", {frames} frames, "
           f"{frames / max(busy, 1e-9):.1f} fps ({elapsed:.1f} s with model loading), "
           f"{sum(r.tracks for r in reports)} tracks, {files} files in {args.out}"

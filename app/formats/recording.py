@@ -23,8 +23,8 @@ from typing import Callable
 
 from app.formats.bvh import write_track_bvh
 from app.formats.tracks_csv import CSV_COLUMNS, CsvTrackWriter, write_csv
-from app.formats.tracks_json import (JsonTrackWriter, frame_dict, header_dict, iter_frame_dicts, read_series,
-                                     refined_frames, world_from_header)
+from app.formats.tracks_json import (JsonTrackWriter, TrackFileError, frame_dict, header_dict, iter_frame_dicts,
+                                     read_series, read_source_path, refined_frames, world_from_header)
 from app.types import CameraIntrinsics, FrameResult, SourceInfo
 from model.errors import one_line
 
@@ -224,18 +224,38 @@ class TrackRecorder:
         return list(paths)
 
 
-def recording_finished(out_dir: str | os.PathLike, name: str, formats=FORMATS) -> bool:
+def same_source(recorded: str, path: str) -> bool:
+    """True when a track file's recorded source path and `path` name the same file (relative paths from here)."""
+    return os.path.realpath(recorded) == os.path.realpath(path)
+
+
+def recorded_source(out_dir: str | os.PathLike, name: str) -> str | None:
+    """The source the track file of recording NAME in out_dir names (its final NAME.json, else NAME.json.partial),
+    so that a caller never takes another input's files for this one's (`main.py process` picks file names with
+    it). None when there is neither or it does not say: a file whose header cannot be read holds nothing
+    read_tracks could recover, and recordings without JSON leave no record of their source."""
+    for path in (Path(out_dir) / f"{name}.json", Path(out_dir) / f"{name}.json.partial"):
+        if path.exists():
+            try:
+                return read_source_path(path)
+            except TrackFileError:
+                return None
+    return None
+
+
+def recording_finished(out_dir: str | os.PathLike, name: str, formats=FORMATS, source: str | None = None) -> bool:
     """True when out_dir holds the finished files of recording NAME for `formats` and they read back
-    (`main.py process --skip-done`): no `.partial` file left; NAME.json a final track file; NAME.csv
-    its header and whole rows; one NAME.trackID.bvh per track of the JSON (without JSON: those found),
-    each with as many motion lines as its header announces, of as many values as it has channels."""
+    (`main.py process --skip-done`): no `.partial` file left; NAME.json a final track file that read_tracks
+    accepts (header, world block, every frame) and, given `source`, names that source; NAME.csv its header and
+    whole rows; one NAME.trackID.bvh per track of the JSON (without JSON: those found), each with as many
+    motion lines as its header announces, of as many values as it has channels."""
     out = Path(out_dir)
     if any(out.glob(f"{glob.escape(name)}.*.partial")):
         return False  # a recording of this name was cut short (crash, kill)
     try:
         track_ids = None
         if "json" in formats:
-            header, series = read_series(out / f"{name}.json")  # every frame parsed, header checked
+            header, series = read_series(out / f"{name}.json")  # every frame parsed, header and world checked
             if header.get("partial"):
                 return False
             track_ids = series.keys()
@@ -259,6 +279,8 @@ def _csv_reads_back(path: Path) -> bool:
 
 
 def _bvh_reads_back(path: Path) -> bool:
+            if source is not None and not same_source(header["source"]["path"], source):
+                return False  # another input's files under the same name
     lines = path.read_text(encoding="ascii").splitlines()
     if not lines or lines[0] != "HIERARCHY" or "MOTION" not in lines:
         return False

@@ -480,6 +480,34 @@ def _load_final(path: str):
     return data
 
 
+def read_source_path(path: str | os.PathLike) -> str:
+    """The source path a final or partial track file names (header 'source.path'), reading only its first line
+    where it can (JsonTrackWriter writes the header alone on line 1 of both); raises TrackFileError when it
+    does not say. The rest of the header is not checked: read_tracks does that."""
+    path = str(path)
+    try:
+        with open(path, "rb") as f:
+            first = f.readline().decode("utf-8").strip()
+    except OSError as exc:
+        raise TrackFileError(f"{path}: cannot open ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise TrackFileError(f"{path}: line 1 is not UTF-8") from None
+    for text in (first, first.removesuffix(",") + "}"):  # a partial file's header line, a final file's
+        try:
+            head = json.loads(text)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(head, dict):
+            break
+    else:
+        head = _load_final(path)  # a final file written by another program: read it whole
+    # Only the identity is read: a file whose other fields are damaged still says whose it is (and is replaced).
+    source_path = head.get("source", {}).get("path") if isinstance(head.get("source"), dict) else None
+    if not isinstance(source_path, str):
+        raise TrackFileError(f"{path}: 'source.path' is missing or not a string")
+    return source_path
+
+
 def iter_frame_dicts(path: str | os.PathLike) -> tuple[dict, Iterator[dict]]:
     """(header, frame objects) of a final or partial file, streamed; only the frames read_tracks() keeps."""
     header, frames, _ = _read(str(path))

@@ -1,0 +1,79 @@
+"""`main.py process` on the inputs of issue 26: a 1-frame video, names that sanitise alike, --skip-done against
+damaged or foreign files, Ctrl-C while the models load. Real runs of the real pipeline on small real videos."""
+
+import json
+import shutil
+
+import pytest
+
+import app.process
+from app.formats.tracks_json import read_tracks
+from main import main
+from tests.app.bad_videos import write_video
+
+pytest.importorskip("mediapipe", reason="the MediaPipe backend is not installed")
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    code = main(["process", *map(str, argv), "--format", "json"])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".avi"])
+def test_a_one_frame_video_gives_one_frame(tmp_path, capsys, suffix):
+    """Was "1 of 1 inputs ok, 0 frames, 0 files", exit 0 (issue 26.1)."""
+    video = write_video(tmp_path / f"one{suffix}", 1)
+    code, out, err = _run(capsys, video, "--out", tmp_path / "out")
+    assert code == 0 and "Traceback" not in err, err
+    assert "1 of 1 inputs ok, 1 frames" in out, out
+    assert len(read_tracks(tmp_path / "out" / "one.json").frames) == 1
+
+
+def test_inputs_whose_names_sanitise_alike_never_share_files(tmp_path, capsys):
+    """日本.avi and 中国.mp4 both sanitise to "recording"; clip.mp4 from two folders to "clip". Each gets its own
+    files, run after run, and --skip-done skips only an input whose own files are finished (issue 26.3)."""
+    inputs = [write_video(tmp_path / "日本.avi", 2), write_video(tmp_path / "中国.mp4", 2)]
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    inputs += [write_video(tmp_path / "a" / "clip.mp4", 2), write_video(tmp_path / "b" / "clip.mp4", 3)]
+    out = tmp_path / "out"
+    for video in inputs:  # one run each, as the issue tried it
+        code, _, err = _run(capsys, video, "--out", out, "--skip-done")
+        assert code == 0, err
+    sources = {p.name: read_tracks(p).source.path for p in out.glob("*.json")}
+    assert sources == {"recording.json": inputs[0], "recording_2.json": inputs[1],
+                       "clip.json": inputs[2], "clip_2.json": inputs[3]}
+    code, out_text, _ = _run(capsys, *inputs, "--out", out, "--skip-done")
+    assert code == 0 and "4 skipped (done before)" in out_text, out_text
+    assert sorted(p.name for p in out.iterdir()) == sorted(sources)
+
+
+def _damage(path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d.update(world={"floor": {"normal": [0, 0, 0], "offset_mm": 1.0}}),  # issue 26.13
+    lambda d: d["skeleton"].update(parents=[-1, 2, 0] + d["skeleton"]["parents"][3:]),  # issue 26.12
+], ids=["damaged-world", "parents-out-of-order"])
+def test_skip_done_reruns_an_input_whose_track_file_does_not_read_back(tmp_path, capsys, change):
+    """Was "done before, skipped" for a damaged world block, and a 30-line traceback that stopped the batch for
+    parents out of order; now the input runs again and its file is replaced."""
+    video = write_video(tmp_path / "clip.mp4", 2)
+    assert _run(capsys, video, "--out", tmp_path)[0] == 0
+    _damage(tmp_path / "clip.json", change)
+    code, out, err = _run(capsys, video, "--out", tmp_path, "--skip-done")
+    assert code == 0 and "skipped" not in out and "Traceback" not in err, (out, err)
+    assert len(read_tracks(tmp_path / "clip.json").frames) == 2
+
+
+def test_ctrl_c_while_the_models_load_is_130_and_counts_no_input(tmp_path, capsys, monkeypatch):
+    """Was "done: -1 of 1 inputs ok" (issue 26.17). The interrupt is raised where the model would load."""
+    def interrupted(config):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(app.process, "FrameProcessor", interrupted)
+    code, out, err = _run(capsys, write_video(tmp_path / "clip.mp4", 2), "--out", tmp_path / "out")
+    assert code == 130 and "done: 0 of 1 inputs ok" in out and "Traceback" not in err, (out, err)
