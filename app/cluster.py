@@ -2,7 +2,7 @@
 
 Ray places the actors and moves the data; this module only hands whole inputs to idle actors and reads
 their progress. Each actor (ProcessWorker) builds one FrameProcessor and runs every input it gets through
-app.process.process_input, the function the single-process run uses, so the files are the same.
+app.process_input.process_input, the function the single-process run uses, so the files are the same.
 
 - Inputs are not split: one input is one unit of work on one actor (tracks need the frames in order;
   a long video on a cluster of short ones finishes last). Inputs must be readable at the same path on
@@ -38,7 +38,7 @@ from typing import Callable, Iterator
 
 from tqdm import tqdm
 
-from app.process import InputReport, process_input
+from app.process_input import InputReport, process_input
 from app.processor import FrameProcessor, PipelineConfig
 from app.sources import SourceError, open_source
 from model.atomic import atomic_write_bytes, atomic_write_text
@@ -229,7 +229,7 @@ def process_on_ray(jobs: list[tuple[str, str]], out_dir: str, formats: tuple[str
     """Process (path, name) inputs on Ray into out_dir; returns (one report per input, interrupted).
 
     on_report is called in the driver as each input finishes (or fails for good); process_kwargs go to
-    app.process.process_input as the single-process run passes them (bvh_frame). Raises ClusterError
+    app.process_input.process_input as the single-process run passes them (bvh_frame). Raises ClusterError
     (one line) when Ray cannot start or the workers cannot load the models.
     """
     import ray

@@ -25,17 +25,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from tqdm import tqdm
 
 from app.backends.base import BackendError
 from app.options import add_pipeline_arguments, pipeline_config, pipeline_problem
-from app.processor import FrameProcessor, PipelineConfig, iter_results
-from app.formats.recording import (FORMATS, RecordingError, TrackRecorder, recorded_source, recording_finished,
-                                   safe_name, same_source)
-from app.sources import SourceError, open_source
-from app.types import SourceInfo
+from app.process_input import InputReport, process_input
+from app.processor import FrameProcessor, PipelineConfig
+from app.formats.recording import FORMATS, recording_finished, safe_name
 
 EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -65,21 +62,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cluster.add_argument("--worker-gpus", type=float, default=1.0, metavar="G",
                          help="GPUs per actor where the cluster has GPUs; 0.5 puts two actors on one "
                               "(default %(default)s)")
-
-
-@dataclass
-class InputReport:
-    """What one input produced."""
-
-    path: str
-    frames: int = 0
-    tracks: int = 0
-    files: tuple[str, ...] = ()
-    error: str | None = None
-    seconds: float = 0.0  # decoding + inference + writing, model loading excluded
-    interrupted: bool = False
-    skipped: bool = False  # --skip-done found its files finished
-    warnings: tuple[str, ...] = ()  # problems that cost part of the input (skipped images)
 
 
 def _error(message: str) -> None:
@@ -189,97 +171,19 @@ class StopSignals:
 
 
 class _UniqueNames:
-    """File stems keyed by the input, not by its sanitised name alone: a second clip.mp4 from another folder
-    becomes clip_2, in this run or against files an earlier run left in `out` whose track file names another
-    source; two non-ASCII names that both sanitise to "recording" never share files."""
+    """File stems for the inputs of one run: a second clip.mp4 from another folder becomes clip_2."""
 
-    def __init__(self, out: str):
-        self.out = out
+    def __init__(self):
         self.used: set[str] = set()
 
     def __call__(self, path: str) -> str:
         stem = safe_name(Path(path.rstrip("/\\")).stem)
         name, n = stem, 1
-        while name in self.used or not self._free_for(name, path):
+        while name in self.used:
             n += 1
             name = f"{stem}_{n}"
         self.used.add(name)
         return name
-
-    def _free_for(self, name: str, path: str) -> bool:
-        recorded = recorded_source(self.out, name)
-        return recorded is None or same_source(recorded, path)
-
-
-def process_input(processor: FrameProcessor, config: PipelineConfig, path: str, out_dir: str,
-                  formats: tuple[str, ...], name: str, max_frames: int | None,
-                  progress: Callable[[int, int | None], None] | None = None, bvh_frame: str = "world",
-                  stop_requested: Callable[[], bool] | None = None) -> InputReport:
-    """Run one input through the (already loaded) processor into a TrackRecorder; Ctrl-C ends it with its files finished.
-
-    Never raises for a bad input or a failed write: report.error says what happened (one line).
-
-    progress: called after every frame with (frames done, the input's frames or None) instead of drawing
-    a progress bar of its own (a Ray actor reports to the driver's bar with it). stop_requested: checked after
-    every frame; True ends the input as Ctrl-C does (StopSignals.stop_requested).
-    """
-    report = InputReport(path)
-    if not os.path.exists(path):
-        report.error = f"{path}: no such file or folder"
-        return report
-    try:
-        # A bare number would open a camera; an existing file or folder called "0" is meant here.
-        source = open_source(os.path.join(".", path) if path.isdigit() else path)
-    except SourceError as exc:
-        report.error = str(exc)
-        return report
-    processor.reset()
-    backend_info = {"name": processor.backend_name, "device": processor.device, "detector": config.detector,
-                    "smoothing": config.smoothing, "horizontal_fov_deg": config.horizontal_fov_deg}
-    try:
-        recorder = TrackRecorder(out_dir, SourceInfo.from_source(source), None, formats, backend_info, name, bvh_frame)
-    except OSError as exc:
-        source.close()
-        report.error = f"{out_dir}: cannot write there ({exc.strerror or exc})"
-        return report
-    total = source.frame_count or None
-    if max_frames is not None:
-        total = min(total, max_frames) if total else max_frames
-    bar = tqdm(total=total, desc=Path(path).name[:30], unit="frame", dynamic_ncols=True, mininterval=0.5,
-               file=sys.stderr, disable=progress is not None)
-    start = time.perf_counter()
-    errors = []
-    write_failed = False
-    try:
-        for result in iter_results(processor, source, max_frames):
-            recorder.add(result)
-            bar.update(1)
-            bar.set_postfix(people=sum(1 for t in result.tracks if t.missed == 0), refresh=False)
-            if progress is not None:
-                progress(recorder.frames_recorded, total)
-            if stop_requested is not None and stop_requested():
-                raise KeyboardInterrupt
-    except SourceError as exc:
-        errors.append(str(exc))  # the frames before the break are kept
-    except RecordingError as exc:
-        errors.append(str(exc))  # the recorder is closed; its partial file keeps the frames written
-        write_failed = True
-    except KeyboardInterrupt:
-        report.interrupted = True
-    finally:
-        bar.close()
-        source.close()
-    report.warnings = tuple(source.skipped)
-    if not write_failed:
-        try:
-            report.files = tuple(recorder.close())  # also after Ctrl-C or a broken file: finish what was written
-        except RecordingError as exc:
-            errors.append(str(exc))
-    report.error = "; ".join(errors) or None
-    report.frames = recorder.frames_recorded
-    report.tracks = len(recorder.track_ids)
-    report.seconds = time.perf_counter() - start
-    return report
 
 
 def _print_report(report: InputReport) -> None:
@@ -318,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tuple[str, ...], stop: "StopSignals") -> int:
-    names = _UniqueNames(args.out)
+    names = _UniqueNames()
     processor: FrameProcessor | None = None
     reports: list[InputReport] = []
     interrupted = False
@@ -326,7 +230,7 @@ def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tupl
     jobs: list[tuple[str, str]] = []  # (path, file stem) of the inputs to process, missing ones included
     for path in args.inputs:
         name = names(path) if os.path.exists(path) else ""
-        if name and args.skip_done and recording_finished(args.out, name, formats, source=path):
+        if name and args.skip_done and recording_finished(args.out, name, formats):
             reports.append(InputReport(path, skipped=True))
             tqdm.write(f"{path}: done before, skipped")
         else:
@@ -363,10 +267,6 @@ def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tupl
                 except BackendError as exc:
                     _error(str(exc))
                     return EXIT_USAGE
-                except ImportError:
-                    if stop.stop_requested():  # Ctrl-C inside a C extension's import (onnxruntime) surfaces so
-                        raise KeyboardInterrupt from None
-                    raise
             report = process_input(processor, config, path, args.out, formats, name, args.max_frames,
                                    bvh_frame=args.bvh_frame, stop_requested=stop.stop_requested)
             reports.append(report)
@@ -386,8 +286,7 @@ def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tupl
     damaged = sum(1 for r in reports if r.warnings and not r.error)
     files = sum(len(r.files) for r in reports)
     skipped = sum(1 for r in reports if r.skipped)
-    ok = sum(1 for r in reports if not r.error and not r.interrupted)  # never -1 after Ctrl-C while loading
-    print(f"done: {ok} of {len(args.inputs)} inputs ok"
+    print(f"done: {len(reports) - failed - interrupted} of {len(args.inputs)} inputs ok"
           + (f" ({damaged} with skipped images)" if damaged else "") + f", {frames} frames, "
           f"{frames / max(busy, 1e-9):.1f} fps ({elapsed:.1f} s with model loading), "
           f"{sum(r.tracks for r in reports)} tracks, {files} files in {args.out}"

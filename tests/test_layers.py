@@ -36,6 +36,7 @@ def test_the_project_keeps_its_layer_contracts():
     ("model/net/network.py", "import open3d", "import open3d"),
     ("model/net/network.py", "import model.training.losses", "model's rooms point down only"),
     ("model/data/targets.py", "import model.training.metrics", "model's rooms point down only"),
+    ("app/cluster.py", "import app.process", "the cluster never imports process"),
 ])
 def test_a_forbidden_import_breaks_a_contract(tmp_path, module, line, contract):
     tree = copy_packages(tmp_path)

@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from app.process import process_input
+from app.process_input import process_input
 from app.processor import FrameProcessor, PipelineConfig
 
 Pose2Sim = pytest.importorskip("Pose2Sim", reason="Pose2Sim's demo clips (requirements-data.txt)")
