@@ -32,7 +32,7 @@ from app.backends.base import BackendError
 from app.options import add_pipeline_arguments, pipeline_config, pipeline_problem
 from app.process_input import InputReport, process_input
 from app.processor import FrameProcessor, PipelineConfig
-from app.formats.recording import FORMATS, recording_finished, safe_name
+from app.formats.recording import DEFAULT_FORMATS, FORMATS, recording_finished, safe_name
 
 EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -42,8 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
     add_pipeline_arguments(parser, detect_every_default=1, detect_every_note=": recorded files favour accuracy over "
                            "speed", smoothing_help="write raw per-frame poses (no One-Euro filter)")
-    parser.add_argument("--format", default=",".join(FORMATS),
-                        help="comma-separated outputs among json, bvh, csv (default: all)")
+    parser.add_argument("--format", default=",".join(DEFAULT_FORMATS),
+                        help="comma-separated outputs among json, bvh, csv, glb (a skinned body per track, glTF 2.0) "
+                             "(default: json,bvh,csv)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="process at most N frames per input")
     parser.add_argument("--bvh-frame", choices=("world", "camera"), default="world",
                         help="BVH axes: 'world' (Y up, floor at 0, origin below the camera; the floor is estimated "

@@ -22,13 +22,17 @@ from pathlib import Path
 from typing import Callable
 
 from app.formats.bvh import write_track_bvh
+from app.formats.gltf import write_track_glb
 from app.formats.tracks_csv import CSV_COLUMNS, CsvTrackWriter, write_csv
 from app.formats.tracks_json import (JsonTrackWriter, TrackFileError, frame_dict, header_dict, iter_frame_dicts,
                                      read_series, read_source_path, refined_frames, world_from_header)
 from app.types import CameraIntrinsics, FrameResult, SourceInfo
 from model.errors import one_line
 
-FORMATS = ("json", "bvh", "csv")
+FORMATS = ("json", "bvh", "csv", "glb")
+# Written unless the formats are chosen: glb (a skinned body per track, app.formats.gltf) costs about 1.5 MB per
+# track and a body fit, so it is asked for by name.
+DEFAULT_FORMATS = ("json", "bvh", "csv")
 BVH_FRAMES = ("world", "camera")
 
 
@@ -69,7 +73,7 @@ class TrackRecorder:
     """
 
     def __init__(self, out_dir: str | os.PathLike, source_info: SourceInfo, camera: CameraIntrinsics | None = None,
-                 formats=FORMATS, backend_info: dict | None = None, name: str | None = None,
+                 formats=DEFAULT_FORMATS, backend_info: dict | None = None, name: str | None = None,
                  bvh_frame: str = "world"):
         unknown = set(formats) - set(FORMATS)
         if unknown or not formats:
@@ -109,8 +113,8 @@ class TrackRecorder:
     def earlier_files(self) -> list[Path]:
         """Files of this name left in out_dir by an earlier recording (or a crashed one)."""
         name = re.escape(self.name)
-        pattern = re.compile(rf"{name}\.(json|csv|track\d+\.bvh)(\.partial)?|\.{name}\.refined\.json"
-                             rf"|\.{name}\.(json|track\d+\.bvh|refined\.json)\.[a-z0-9_]+\.tmp")
+        pattern = re.compile(rf"{name}\.(json|csv|glb|track\d+\.bvh)(\.partial)?|\.{name}\.refined\.json"
+                             rf"|\.{name}\.(json|glb|track\d+\.bvh|refined\.json)\.[a-z0-9_]+\.tmp")
         try:
             return sorted(p for p in self.out_dir.iterdir() if pattern.fullmatch(p.name))
         except OSError:
@@ -215,6 +219,8 @@ class TrackRecorder:
             for track_id, track in series.items():
                 paths.append(write_track_bvh(self.bvh_path(track_id), track.frame_indices, track.joints_camera, fps,
                                              world=bvh_world))
+        if "glb" in self.formats:
+            paths.append(write_track_glb(self.out_dir / f"{self.name}.glb", final))
         if self._csv is not None:
             paths.append(write_csv(self._csv.path, iter_frame_dicts(final)[1]))
             self._csv.discard()
@@ -243,7 +249,7 @@ def recorded_source(out_dir: str | os.PathLike, name: str) -> str | None:
     return None
 
 
-def recording_finished(out_dir: str | os.PathLike, name: str, formats=FORMATS, source: str | None = None) -> bool:
+def recording_finished(out_dir: str | os.PathLike, name: str, formats=DEFAULT_FORMATS, source: str | None = None) -> bool:
     """True when out_dir holds the finished files of recording NAME for `formats` and they read back
     (`main.py process --skip-done`): no `.partial` file left; NAME.json a final track file that read_tracks
     accepts (header, world block, every frame) and, given `source`, names that source; NAME.csv its header and
@@ -261,6 +267,8 @@ def recording_finished(out_dir: str | os.PathLike, name: str, formats=FORMATS, s
             track_ids = series.keys()
         if "csv" in formats and not _csv_reads_back(out / f"{name}.csv"):
             return False
+        if "glb" in formats and not _glb_reads_back(out / f"{name}.glb"):
+            return False
         if "bvh" in formats:
             paths = ([out / f"{name}.track{t}.bvh" for t in track_ids] if track_ids is not None
                      else sorted(out.glob(f"{glob.escape(name)}.track*.bvh")))
@@ -268,6 +276,14 @@ def recording_finished(out_dir: str | os.PathLike, name: str, formats=FORMATS, s
     except (OSError, ValueError, UnicodeDecodeError):  # missing or unreadable: not finished
         return False
     return True
+
+
+def _glb_reads_back(path: Path) -> bool:
+    """A whole GLB container: its magic, version 2 and the length its header gives."""
+    with open(path, "rb") as f:
+        header = f.read(12)
+    return len(header) == 12 and header[:4] == b"glTF" and int.from_bytes(header[4:8], "little") == 2 \
+        and int.from_bytes(header[8:12], "little") == path.stat().st_size
 
 
 def _csv_reads_back(path: Path) -> bool:
@@ -279,8 +295,6 @@ def _csv_reads_back(path: Path) -> bool:
 
 
 def _bvh_reads_back(path: Path) -> bool:
-            if source is not None and not same_source(header["source"]["path"], source):
-                return False  # another input's files under the same name
     lines = path.read_text(encoding="ascii").splitlines()
     if not lines or lines[0] != "HIERARCHY" or "MOTION" not in lines:
         return False

@@ -8,7 +8,7 @@ from typing import Callable
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
 from PyQt6.QtWidgets import QPushButton
 
-from app.formats.recording import RecordingSink, TrackRecorder, new_folder_name
+from app.formats.recording import FORMATS, RecordingSink, TrackRecorder, new_folder_name
 from app.sources import FrameSource
 from app.types import SourceInfo
 
@@ -44,7 +44,8 @@ class RecordingControl(QObject):
             return
         out_dir = new_folder_name(os.path.join(self.recordings_dir, datetime.now().strftime("%Y%m%d-%H%M%S")))
         try:
-            recorder = TrackRecorder(out_dir, SourceInfo.from_source(source))
+            # Every format, the body (.glb) too: a recording is asked for once, and closes in the background.
+            recorder = TrackRecorder(out_dir, SourceInfo.from_source(source), formats=FORMATS)
         except OSError as exc:
             self.button.setChecked(False)
             self._show_error(f"{out_dir}: cannot record there: {exc}")
