@@ -149,6 +149,8 @@ class Pipeline:
         """Stop both threads, release the source and the models; never blocks longer than timeout."""
         self._stop.set()
         self._resume.set()
+        if self.source is not None:
+            self.source.interrupt()  # a live source waiting for frames (reconnecting) lets go at once
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))

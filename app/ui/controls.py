@@ -3,12 +3,12 @@
 The bar only holds the widgets and asks for a file; app.ui.main_window connects them to what they do.
 """
 
-from PyQt6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QLabel, QLineEdit, QPushButton, QSpinBox, QToolBar
+from PyQt6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QLabel, QLineEdit, QPushButton, QToolBar
 
 from app.engines import available_devices
 from app.processor import BACKENDS, PipelineConfig
+from app.ui.camera_picker import CameraPicker
 
-MAX_CAMERA_INDEX = 16
 OPEN_FILE_FILTER = "Videos and images (*.mp4 *.avi *.mov *.mkv *.webm *.jpg *.jpeg *.png *.bmp);;All files (*)"
 
 
@@ -20,11 +20,10 @@ class ControlBar(QToolBar):
         self.setMovable(False)
 
         self.addWidget(QLabel(" Camera "))
-        self.camera_spin = QSpinBox()
-        self.camera_spin.setRange(0, MAX_CAMERA_INDEX)
-        self.camera_spin.setToolTip("camera index (0 = the default camera)")
-        self.addWidget(self.camera_spin)
-        self.camera_button = QPushButton("Open camera")
+        self.camera_picker = CameraPicker()
+        self.addWidget(self.camera_picker)
+        self.camera_button = QPushButton("Open")
+        self.camera_button.setToolTip("open the camera or stream URL on the left")
         self.addWidget(self.camera_button)
         self.file_button = QPushButton("Open file…")
         self.file_button.setToolTip("a video, an image or a folder of images")

@@ -84,7 +84,7 @@ class MainWindow(QMainWindow):
 
     def _connect_controls(self) -> None:
         bar = self.controls
-        bar.camera_button.clicked.connect(lambda: self.change_source(str(bar.camera_spin.value())))
+        bar.camera_button.clicked.connect(lambda: self.change_source(bar.camera_picker.source() or "0"))
         bar.file_button.clicked.connect(self._open_file_dialog)
         bar.pause_button.toggled.connect(self.set_paused)
         bar.backend_combo.currentTextChanged.connect(lambda name: self.change_config(backend=name))
@@ -270,7 +270,7 @@ class MainWindow(QMainWindow):
             backend=self.config.backend,
             device=self.config.device,
             detect_every=processor.detect_every if processor is not None else 1,
-            source=source.description if source is not None else "",
+            source=source.status() if source is not None else "",  # live: what it delivers, reconnecting
             source_fallback=(source.fallback_reason or "") if source is not None else "",
             recording=self._recording.sink.active,
             streaming=self._streaming.target,
