@@ -20,6 +20,10 @@ from pathlib import Path
 from model.atomic import atomic_write_bytes, sha256_file
 from model.errors import read_json
 
+# model.net.checkpoint.MAX_INPUT_SIZE (not imported: reading a card needs no torch); a larger side passed the
+# check and asked for 83.8 GiB on the first frame.
+MAX_INPUT_SIZE = 1024
+
 CARD_FORMAT = "cascade3d-model-card"
 CARD_VERSION = 1
 CARD_SUFFIX = ".card.json"
@@ -151,12 +155,16 @@ class ModelCard:
         parents = f.list_of("parents", lambda v, where: f.integer(v, where, low=-1, high=len(joint_names) - 1))
         if len(parents) != len(joint_names):
             raise CardError(f"{source}: field 'parents': {len(parents)} parents for {len(joint_names)} joints")
+        late = [child for child, parent in enumerate(parents) if parent >= child]
+        if late:  # the skeleton is walked parents first (model.net.skeleton.Skeleton asserts it)
+            raise CardError(f"{source}: field 'parents': the parent of joint {late[0]} comes after it "
+                            "(parents must come before their children)")
         return cls(
             name=f.text(d["name"], "name"),
             joint_names=joint_names,
             parents=parents,
             input_name=f.text(d["input_name"], "input_name"),
-            input_size=f.integer(d["input_size"], "input_size", low=1),
+            input_size=f.integer(d["input_size"], "input_size", low=1, high=MAX_INPUT_SIZE),
             channel_order=f.choice(d["channel_order"], "channel_order", ("RGB", "BGR")),
             pixel_scale=f.number(d["pixel_scale"], "pixel_scale", positive=True),
             pixel_mean=f.list_of("pixel_mean", f.number, length=3),

@@ -49,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `main.py export --help` is fast and a broken torch install is one line.
+    from model.commands import output_folder
     from model.net.checkpoint import CheckpointError, input_size_problem, load_checkpoint
 
     if args.max_batch < 1:
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         checkpoint = checkpoint.at_input_size(args.input_size)
     out_dir = Path(args.out) if args.out else checkpoint.path.parent
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output_folder(str(out_dir))  # a file in the way or a folder that cannot be written: one line, exit 2
     try:
         return _export(checkpoint, out_dir, args)
     except (CheckpointError, CardError) as e:

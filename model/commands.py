@@ -5,8 +5,11 @@ Ctrl-C (SIGINT), 143 terminated (SIGTERM). Commands check their input before wor
 UsageError with one line naming the option or file; main.py runs every command through run_command.
 """
 
+import os
 import signal
 import sys
+import tempfile
+from pathlib import Path
 from typing import Callable
 
 from model.errors import one_line
@@ -36,6 +39,44 @@ def safe_text(text) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def output_folder(path: str, option: str = "--out") -> list[Path]:
+    """Create folder `path` if missing and check that files can be written in it, before any work starts.
+
+    Returns the folders it created (deepest last), for remove_empty_folders() when the command fails early.
+    Raises UsageError (one line naming the option and folder): a file in the way, /proc, no permission.
+    """
+    if not str(path).strip():
+        raise UsageError(f"{option}: a folder is needed")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError(f"{option} {safe_text(path)}: is a file, not a folder")
+    missing, folder = [], Path(path).absolute()
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        remove_empty_folders(missing[::-1])
+        raise UsageError(f"{option} {safe_text(path)}: cannot create the folder ({exc.strerror or exc})") from None
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        remove_empty_folders(missing[::-1])
+        raise UsageError(f"{option} {safe_text(path)}: cannot write files in this folder "
+                         f"({exc.strerror or exc})") from None
+    return missing[::-1]
+
+
+def remove_empty_folders(created: list[Path]) -> None:
+    """Remove the folders a command created (deepest first) while they are empty: a failed start leaves nothing."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _raise_terminated(signum, frame):

@@ -27,6 +27,7 @@ from model.data.datasets.loader import CropDataset
 from model.data.datasets.synthetic_crops import EVAL_SEED, SyntheticCrops
 from model.net.checkpoint import CheckpointError, network_from_state, read_checkpoint
 from model.net.config import ModelConfig
+from model.commands import UsageError
 from model.errors import one_line
 from model.training.train import pick_device
 from model.training.train_config import ConfigError
@@ -105,10 +106,21 @@ def report(args: argparse.Namespace, pred: np.ndarray, gt: np.ndarray, records: 
     return "\n".join(lines)
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """The numeric options, before the checkpoint or any data is read; raises UsageError (one line)."""
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size {args.batch_size}: must be 1 or more")
+    if args.workers < 0:
+        raise UsageError(f"--workers {args.workers}: must be 0 or more")
+    if args.limit < 0:  # -3 evaluated 256 samples
+        raise UsageError(f"--limit {args.limit}: must be 0 (all) or more")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_options(args)
     try:
-        data = read_checkpoint(args.checkpoint)
         device = pick_device(args.device)
+        data = read_checkpoint(args.checkpoint)
         dataset, gt, records = test_set(args, data)
         net = network_from_state(data["model"], ModelConfig.from_dict(data["model_config"]), args.checkpoint).to(device)
         pred = predict(net, dataset, device, args.batch_size, args.workers)

@@ -35,6 +35,7 @@ from model.data.datasets.synthetic_crops import SyntheticCrops
 from model.training.losses import cascade_loss, pose_loss
 from model.net.network import CascadeNet, normalise_uvz
 from model.data.targets import make_targets, normalise_geodesic
+from model.commands import output_folder
 from model.errors import one_line
 from model.training.train_config import ConfigError, TrainConfig, apply_override, config_from_dict, load_config
 
@@ -131,7 +132,12 @@ def pick_device(name: str, local_rank: int = 0) -> torch.device:
     'cuda' mean cuda:local_rank (under torchrun each process of a node takes its own GPU)."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError, TypeError):
+        raise ConfigError(f"device {name!r}: not a device; use cpu, cuda, cuda:N or auto") from None
+    if device.type not in ("cpu", "cuda"):  # mps, xpu, meta...: the project runs on neither
+        raise ConfigError(f"device {name!r}: not supported; use cpu, cuda, cuda:N or auto")
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", local_rank)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -404,6 +410,7 @@ def run(args: argparse.Namespace) -> int:
             raise CheckpointError(f"{args.resume}: its model config differs from this run's; "
                                   "resume with the same model settings (or omit CONFIG to reuse the checkpoint's)")
         device = pick_device(cfg.device, dist.local_rank)
+        output_folder(cfg.out_dir, "--out-dir")  # a file in the way fails here, not after the first epoch
         processes = ""
         if dist.world_size > 1:
             backend = "nccl" if device.type == "cuda" else "gloo"

@@ -9,6 +9,7 @@ unknown keys are rejected, each with a one-line ConfigError.
 
 import dataclasses
 import json
+import math
 import os
 import types
 import typing
@@ -77,6 +78,16 @@ class TrainConfig:
             (len(self.datasets_3d) >= 1, "datasets_3d needs at least one 3D dataset"),
             (self.epochs >= 0 and self.stage2_epochs >= 0, "epochs must be >= 0"),
             (self.crop_padding >= 1.0, "crop_padding must be >= 1"),
+            # NaN fails every comparison, so each of these also refuses nan (PyTorch's optimiser would only
+            # refuse a negative rate, and only once the data and network are built).
+            (0.0 < self.lr < math.inf and 0.0 < self.stage2_lr < math.inf, "lr and stage2_lr must be finite and > 0"),
+            (0.0 < self.lr_decay_factor < math.inf, "lr_decay_factor must be finite and > 0"),
+            (0.0 <= self.weight_decay < math.inf, "weight_decay must be finite and >= 0"),
+            (self.synthetic_size >= 1 and self.max_steps_per_epoch >= 0, "synthetic_size must be >= 1 and "
+                                                                        "max_steps_per_epoch >= 0"),
+            (self.num_workers >= 0 and self.cpu_threads >= 0 and self.log_every >= 1,
+             "num_workers and cpu_threads must be >= 0 and log_every >= 1"),
+            (math.isfinite(self.crop_padding), "crop_padding must be finite"),
         ]
         for ok, message in checks:
             if not ok:
@@ -210,8 +221,13 @@ def read_config_file(path: str) -> dict:
     """The mapping in a .yaml/.yml or .json file; problems are one-line ConfigErrors naming the file."""
     if not os.path.isfile(path):
         raise ConfigError(f"{path}: config file not found")
-    with open(path, "r", encoding="utf-8") as f:
-        text = f.read()
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file (not UTF-8); expected YAML or JSON") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror or one_line(e)})") from None
     try:
         if path.endswith((".yaml", ".yml")):
             import yaml  # PyYAML; only needed for YAML configs

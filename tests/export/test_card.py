@@ -156,3 +156,25 @@ def test_pick_prefers_a_matching_fp16_engine_and_explains_when_none_fits(tmp_pat
         pick_tensorrt_artifact(card, tmp_path, "NVIDIA L4", "8.9", "10.3.0")
     with pytest.raises(CardError, match="lists no TensorRT engine"):
         pick_tensorrt_artifact(make_card(tmp_path), tmp_path, *H100)
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("input_size", 100000, "'input_size' is 100000, expected an integer from 1 to 1024"),  # asked for 83.8 GiB
+    ("parents", [-1, 2, 0], "the parent of joint 1 comes after it"),
+])
+def test_a_card_the_app_cannot_run_is_refused_by_the_check(tmp_path, field, value, expected):
+    """Issue 26.16: such a card passed read_card, then failed on the first frame."""
+    path = write_card(make_card(tmp_path), tmp_path / "net.card.json")
+    data = json.loads(path.read_text())
+    data[field] = value
+    path.write_text(json.dumps(data))
+    with pytest.raises(CardError) as info:
+        read_card(path)
+    message = str(info.value)
+    assert expected in message and str(path) in message and "\n" not in message, message
+
+
+def test_the_card_bound_is_the_checkpoint_bound():
+    from export.card import MAX_INPUT_SIZE as CARD_MAX
+    from model.net.checkpoint import MAX_INPUT_SIZE
+    assert CARD_MAX == MAX_INPUT_SIZE

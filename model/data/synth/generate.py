@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 from model.atomic import atomic_write_text
+from model.commands import UsageError, output_folder, remove_empty_folders
 from model.errors import file_error, one_line
 
 from model.data.synth.shards import baked_offsets, complete_shards, expected_size, shard_count, write_shard
@@ -26,6 +27,10 @@ from model.data.synth.shards import baked_offsets, complete_shards, expected_siz
 CONFIG_KEYS = ("seed", "split", "size", "shard_size", "labels_version")
 DEFAULT_FOOTAGE = os.path.join("out", "distill", "train.npz")  # `main.py distill`'s training set
 LABELS_VERSION = 1  # bump when labels change meaning (joint definition, frames, units): a new folder is needed
+# Upper bounds checked before any work: 10 million samples is weeks of rendering at the measured ~6 renders/s
+# per process (a larger set is several folders); 100000 shards keeps the list of shards to make small (a
+# count of 1e12 built a list of 5e9 shard numbers, 8.7 GB, before anything was checked).
+MAX_COUNT, MAX_SHARDS, MAX_SHARD_SIZE, MAX_SIZE = 10_000_000, 100_000, 10_000, 1024
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,17 +65,28 @@ def check_config(folder: str, config: dict) -> str:
     return ""
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """Every number before any work; raises UsageError (one line naming the option)."""
+    bounds = (("--count", args.count, 1, MAX_COUNT), ("--shard-size", args.shard_size, 1, MAX_SHARD_SIZE),
+              ("--size", args.size, 64, MAX_SIZE), ("--card-every", args.card_every, 1, MAX_SHARDS),
+              ("--threads", args.threads, 1, 1024), ("--seed", args.seed, 0, 2**32 - 1))
+    for option, value, low, high in bounds:
+        if not low <= value <= high:
+            raise UsageError(f"{option} {value}: must be from {low} to {high}")
+    if shard_count(args.count, args.shard_size) > MAX_SHARDS:
+        raise UsageError(f"--count {args.count} in shards of {args.shard_size}: more than {MAX_SHARDS} shards; "
+                         "use a larger --shard-size")
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.count < 1 or args.shard_size < 1 or args.size < 64:
-        print("error: --count and --shard-size must be positive and --size at least 64", file=sys.stderr)
-        return 2
+    check_options(args)
     config = {"seed": args.seed, "split": args.split, "size": args.size, "shard_size": args.shard_size,
               "labels_version": LABELS_VERSION}
     problem = check_config(args.out, config)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    os.makedirs(args.out, exist_ok=True)
+    created = output_folder(args.out)  # a file in the way or /proc: one line, before anything is loaded
     done = complete_shards(args.out)
     # A shard holding at least what this count needs is kept (a smaller --count never rewrites data).
     todo = [k for k in range(shard_count(args.count, args.shard_size))
@@ -99,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
                            mocap_cache=os.path.join(args.out, "mocap_clips.npz"),
                            body_model=BodyModel(offsets_mm=np.asarray(config["offsets_mm"])), footage_poses=footage)
     except ImportError as exc:
-        print(f"error: {one_line(exc)}; install requirements-synth.txt", file=sys.stderr)
-        return 1
+        remove_empty_folders(created)  # nothing was made: no empty --out left behind
+        raise UsageError(f"{one_line(exc)}; install requirements-synth.txt") from None
     atomic_write_text(os.path.join(args.out, "synth_config.json"), json.dumps(config, indent=1) + "\n")
     start, made = time.perf_counter(), 0
     try:
