@@ -26,6 +26,7 @@ app.process_input.process_input, the function the single-process run uses, so th
 import os
 import queue
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -42,6 +43,7 @@ from app.process_input import InputReport, process_input
 from app.processor import FrameProcessor, PipelineConfig
 from app.sources import SourceError, open_source
 from model.atomic import atomic_write_bytes, atomic_write_text
+from model.commands import safe_text
 from model.errors import one_line
 
 MARKER_PREFIX = ".cascade3d-ray-"
@@ -181,8 +183,33 @@ class ProcessWorker:
             self.processor.close()
 
 
+# How long a cluster address may take to accept a connection: Ray's own client retries a refused address for
+# minutes, printing its raw warnings (`--ray 127.0.0.1:1` was still waiting at 180 s).
+CONNECT_TIMEOUT_S = 5.0
+
+
+def check_address(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise ClusterError (one line) unless something accepts a TCP connection at a `host:port` or
+    `ray://host:port` address within timeout_s; 'auto' and addresses without a port are left to Ray."""
+    host_port = address.removeprefix("ray://")
+    if address == "auto" or ":" not in host_port:
+        return
+    host, _, port = host_port.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536 or not host:
+        raise ClusterError(f"--ray {safe_text(address)}: not an address (expected host:port, auto or ray://host:port)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        reason = (f"no answer within {timeout_s:g} s" if isinstance(exc, TimeoutError)
+                  else (exc.strerror or one_line(exc)).lower())
+        raise ClusterError(f"--ray {safe_text(address)}: no Ray cluster answers there ({reason}); start one with "
+                           "`ray start --head` or check the address") from None
+
+
 def _start_ray(options: RayOptions) -> bool:
     """Connect to (or start) Ray; True when this call started it and so must shut it down."""
+    if options.address:
+        check_address(options.address)  # before importing Ray: a wrong address is one line within seconds
     try:
         import ray
     except ImportError as exc:

@@ -2,7 +2,9 @@
 damaged or foreign files, Ctrl-C while the models load. Real runs of the real pipeline on small real videos."""
 
 import json
-import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from main import main
 from tests.app.bad_videos import write_video
 
 pytest.importorskip("mediapipe", reason="the MediaPipe backend is not installed")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _run(capsys, *argv) -> tuple[int, str, str]:
@@ -77,3 +80,16 @@ def test_ctrl_c_while_the_models_load_is_130_and_counts_no_input(tmp_path, capsy
     monkeypatch.setattr(app.process, "FrameProcessor", interrupted)
     code, out, err = _run(capsys, write_video(tmp_path / "clip.mp4", 2), "--out", tmp_path / "out")
     assert code == 130 and "done: 0 of 1 inputs ok" in out and "Traceback" not in err, (out, err)
+
+
+def test_a_ray_address_where_nothing_listens_is_one_line_and_exit_2(tmp_path):
+    """Was still waiting at 180 s, printing Ray's raw warnings, SIGTERM ignored (issue 26.14). Port 1 on this
+    machine: nothing listens there, and nothing leaves the machine. A subprocess, so that a regression fails
+    on the timeout instead of hanging the suite."""
+    video = write_video(tmp_path / "clip.mp4", 2)
+    done = subprocess.run([sys.executable, "main.py", "process", video, "--out", str(tmp_path / "out"),
+                           "--ray", "127.0.0.1:1"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith("note:")]
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert len(lines) == 1 and "127.0.0.1:1" in lines[0] and "connection refused" in lines[0], lines
+    assert not (tmp_path / "out").exists()
