@@ -29,16 +29,19 @@ from pathlib import Path
 from tqdm import tqdm
 
 from app.backends.base import BackendError
-from app.options import add_pipeline_arguments, pipeline_config, pipeline_problem
+from app.options import add_pipeline_arguments, camera_note, pipeline_config, pipeline_problem
 from app.process_input import InputReport, process_input
 from app.processor import FrameProcessor, PipelineConfig
+from app.sources import is_live, is_url
 from app.formats.recording import DEFAULT_FORMATS, FORMATS, recording_finished, safe_name
 
 EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="video files or folders of images")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="video files or folders of images; or live: a camera (index, /dev/videoN or name) or a "
+                             "stream URL (rtsp://, http(s)://), recorded until Ctrl-C, --max-frames or --seconds")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
     add_pipeline_arguments(parser, detect_every_default=1, detect_every_note=": recorded files favour accuracy over "
                            "speed", smoothing_help="write raw per-frame poses (no One-Euro filter)")
@@ -46,6 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated outputs among json, bvh, csv, glb (a skinned body per track, glTF 2.0) "
                              "(default: json,bvh,csv)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="process at most N frames per input")
+    parser.add_argument("--seconds", type=float, default=None, metavar="S",
+                        help="process at most the first S seconds of each input (live: of recording)")
     parser.add_argument("--bvh-frame", choices=("world", "camera"), default="world",
                         help="BVH axes: 'world' (Y up, floor at 0, origin below the camera; the floor is estimated "
                              "from the people's feet) or 'camera' (origin at the camera, its axes turned Y up) "
@@ -100,6 +105,8 @@ def check_options(args: argparse.Namespace) -> ProcessOptions:
         raise UsageError(problem)
     if not args.out.strip():
         raise UsageError("--out: an output folder is needed")
+    if args.seconds is not None and not 0 < args.seconds < float("inf"):
+        raise UsageError(f"--seconds {args.seconds:g}: must be more than 0")
     config = pipeline_config(args, source="")
     return ProcessOptions(tuple(args.inputs), args.out, formats, args.max_frames, config)
 
@@ -187,6 +194,21 @@ class _UniqueNames:
         return name
 
 
+def _is_live_input(path: str) -> bool:
+    """A camera (index, /dev/video path, or a name that is no file: no folder, no suffix) or a URL."""
+    return is_live(path) or (not os.path.exists(path) and "/" not in path and os.sep not in path
+                             and not Path(path).suffix)
+
+
+def _live_stem(path: str) -> str:
+    """File stem for a live input: 'rtsp://127.0.0.1:8554/live' -> 'rtsp_127-0-0-1_8554_live', '0' -> 'camera0'."""
+    if is_url(path):
+        return "_".join(part for part in path.replace("://", "/").replace(":", "/").replace(".", "-").split("/") if part)
+    if path.isdigit() or path.startswith("/dev/video"):
+        return "camera" + path.replace("/dev/video", "")
+    return path
+
+
 def _print_report(report: InputReport) -> None:
     for warning in report.warnings:
         tqdm.write(f"warning: {warning}", file=sys.stderr)
@@ -203,6 +225,9 @@ def run(args: argparse.Namespace) -> int:
         _error(str(exc))
         return EXIT_USAGE
     config, formats = options.config, options.formats
+    note = camera_note(config)
+    if note:
+        tqdm.write(note, file=sys.stderr)
     if args.workers < 0 or args.worker_cpus <= 0 or args.worker_gpus < 0:
         _error("--workers must be 0 (automatic) or more, --worker-cpus more than 0, --worker-gpus 0 or more")
         return EXIT_USAGE
@@ -230,7 +255,8 @@ def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tupl
     start = time.perf_counter()
     jobs: list[tuple[str, str]] = []  # (path, file stem) of the inputs to process, missing ones included
     for path in args.inputs:
-        name = names(path) if os.path.exists(path) else ""
+        live = _is_live_input(path)
+        name = names(_live_stem(path) if live else path) if live or os.path.exists(path) else ""
         if name and args.skip_done and recording_finished(args.out, name, formats):
             reports.append(InputReport(path, skipped=True))
             tqdm.write(f"{path}: done before, skipped")
@@ -269,7 +295,7 @@ def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tupl
                     _error(str(exc))
                     return EXIT_USAGE
             report = process_input(processor, config, path, args.out, formats, name, args.max_frames,
-                                   bvh_frame=args.bvh_frame, stop_requested=stop.stop_requested)
+                                   bvh_frame=args.bvh_frame, stop_requested=stop.stop_requested, seconds=args.seconds)
             reports.append(report)
             _print_report(report)
             if report.interrupted:

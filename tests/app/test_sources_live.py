@@ -4,6 +4,7 @@ MJPEG server, killed mid-run and started again; unreachable addresses; `main.py 
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -213,3 +214,26 @@ def test_process_unreachable_url_fails_with_one_line(tmp_path):
     assert run.returncode == 1
     errors = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and url in errors[0] and "Traceback" not in stderr
+
+
+@needs_rtsp
+def test_process_on_a_stream_until_sigterm_finishes_every_file(rtsp, tmp_path):
+    out = tmp_path / "out"
+    run = _process([rtsp.url, "--out", str(out)])  # no frame limit: live until stopped
+    stem = "rtsp_127-0-0-1_{}_live".format(rtsp.url.split(":")[2].split("/")[0])
+    partial = out / f"{stem}.json.partial"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and run.poll() is None:
+            if partial.exists() and len(partial.read_text().splitlines()) > 10:
+                run.send_signal(signal.SIGTERM)
+                break
+            time.sleep(0.05)
+        stdout, stderr = run.communicate(timeout=120)
+    finally:
+        run.kill()
+    assert run.returncode == 143, stderr
+    assert "Traceback" not in stderr
+    frames = json.loads((out / f"{stem}.json").read_text())["frames"]
+    assert len(frames) >= 10 and not list(out.glob("*.partial"))
+    assert (out / f"{stem}.csv").exists() and list(out.glob(f"{stem}.track*.bvh"))
