@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from app.formats.recording import RecordingError, TrackRecorder
 from app.processor import FrameProcessor, PipelineConfig, iter_results
-from app.sources import SourceError, open_source
+from app.sources import SourceError, is_live, open_source
 from app.types import SourceInfo
 
 
@@ -36,28 +36,34 @@ class InputReport:
 def process_input(processor: FrameProcessor, config: PipelineConfig, path: str, out_dir: str,
                   formats: tuple[str, ...], name: str, max_frames: int | None,
                   progress: Callable[[int, int | None], None] | None = None, bvh_frame: str = "world",
-                  stop_requested: Callable[[], bool] | None = None) -> InputReport:
+                  stop_requested: Callable[[], bool] | None = None, seconds: float | None = None) -> InputReport:
     """Run one input through the (already loaded) processor into a TrackRecorder; Ctrl-C ends it with its files finished.
 
     Never raises for a bad input or a failed write: report.error says what happened (one line).
 
     progress: called after every frame with (frames done, the input's frames or None) instead of drawing
     a progress bar of its own (a Ray actor reports to the driver's bar with it). stop_requested: checked after
-    every frame; True ends the input as Ctrl-C does (app.process.StopSignals.stop_requested).
+    every frame; True ends the input as Ctrl-C does (app.process.StopSignals.stop_requested). seconds: stop at
+    this frame time. A live input (camera, URL; app.sources.is_live) is read until max_frames, seconds or Ctrl-C,
+    dropping frames the processor has no time for; a reconnect after a gap is one line on stderr.
     """
     report = InputReport(path)
-    if not os.path.exists(path):
+    if not os.path.exists(path) and not is_live(path) and ("/" in path or os.sep in path):
         report.error = f"{path}: no such file or folder"
         return report
     try:
-        # A bare number would open a camera; an existing file or folder called "0" is meant here.
-        source = open_source(os.path.join(".", path) if path.isdigit() else path)
+        # A bare number is a camera, unless a file or folder of that name exists here.
+        source = open_source(os.path.join(".", path) if path.isdigit() and os.path.exists(path) else path,
+                             live=config.live)
     except SourceError as exc:
         report.error = str(exc)
         return report
+    if source.is_camera:
+        source.on_event = lambda line: tqdm.write(f"warning: {line}", file=sys.stderr)
     processor.reset()
     backend_info = {"name": processor.backend_name, "device": processor.device, "detector": config.detector,
-                    "smoothing": config.smoothing, "horizontal_fov_deg": config.horizontal_fov_deg}
+                    "smoothing": config.smoothing, "horizontal_fov_deg": config.horizontal_fov_deg,
+                    "calibration": config.calibration.to_dict() if config.calibration is not None else None}
     try:
         recorder = TrackRecorder(out_dir, SourceInfo.from_source(source), None, formats, backend_info, name, bvh_frame)
     except OSError as exc:
@@ -74,6 +80,8 @@ def process_input(processor: FrameProcessor, config: PipelineConfig, path: str, 
     write_failed = False
     try:
         for result in iter_results(processor, source, max_frames):
+            if seconds is not None and result.frame.time_s >= seconds:
+                break
             recorder.add(result)
             bar.update(1)
             bar.set_postfix(people=sum(1 for t in result.tracks if t.missed == 0), refresh=False)
