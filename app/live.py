@@ -85,7 +85,8 @@ class Pipeline:
 
     def start(self) -> None:
         """Open the source and the models (raises SourceError / BackendError), then start threads."""
-        self.source = open_source(self.config.source, loop=self.config.loop, realtime=self.config.realtime)
+        self.source = open_source(self.config.source, loop=self.config.loop, realtime=self.config.realtime,
+                                  live=self.config.live)
         # A file read as fast as it decodes would be dropped almost whole: process every frame.
         self._slot.lossless = not self.source.is_camera and not self.config.realtime
         try:

@@ -26,6 +26,11 @@ TRUNCATION_TOLERANCE = 2
 FALLBACK_FPS = 30.0
 
 
+SOURCE_HELP = ("a camera (index 0, 1, ..., /dev/videoN, or its name or a unique part of it: main.py --list-cameras), "
+               "a stream URL (rtsp://, http(s)://), a video file, an image or a folder of images; default: camera 0, "
+               "or the bundled sample clip when there is no camera")
+
+
 class SourceError(Exception):
     """A source cannot be opened or broke while reading; str() is one line naming the source."""
 

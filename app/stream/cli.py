@@ -1,8 +1,8 @@
 """`main.py stream`: live poses from a camera or a file, streamed headless to a VMC receiver (Blender, Unity, VSeeFace...).
 
 One performer is streamed (the largest person, or --track ID), one OSC bundle per processed frame
-(app.stream.vmc). Exit codes: 0 done, 1 the source failed (missing, unreadable, broke mid-way),
-2 the command cannot start (bad option, bad or unreachable --vmc target, backend that cannot load),
+(app.stream.vmc). Exit codes (docs/cli.md): 0 done, 1 the source broke mid-way, 2 the command cannot start
+(bad option, a source that cannot be opened, bad or unreachable --vmc target, backend that cannot load),
 130 after Ctrl-C. A receiver that is not running is no error: UDP packets are simply lost.
 """
 
@@ -11,9 +11,9 @@ import sys
 import time
 
 from app.backends.base import BackendError
-from app.options import add_pipeline_arguments, pipeline_config, pipeline_problem
+from app.options import add_pipeline_arguments, camera_note, pipeline_config, pipeline_problem
 from app.processor import FrameProcessor, iter_results
-from app.sources import SourceError, open_source
+from app.sources import SOURCE_HELP, SourceError, open_source
 from app.stream.performer import Streamer
 from app.stream.vmc import DEFAULT_PORT, VmcError, VmcSender
 
@@ -24,8 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vmc", required=True, metavar="HOST:PORT",
                         help=f"where the VMC receiver listens, e.g. 127.0.0.1:{DEFAULT_PORT} (its usual port)")
     parser.add_argument("--source", default="",
-                        help="camera index (0, 1, ...) or a video file, image file or image folder; "
-                             "default: camera 0, or the bundled sample clip when there is no camera")
+                        help=SOURCE_HELP)
     parser.add_argument("--track", type=int, default=None, metavar="ID",
                         help="stream this track id only (default: the largest person, kept while tracked)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N processed frames")
@@ -60,13 +59,16 @@ def run(args: argparse.Namespace) -> int:
         _error(str(exc))
         return EXIT_USAGE
     config = pipeline_config(args, source=args.source, loop=args.loop, realtime=not args.no_pacing)
+    note = camera_note(config)
+    if note:
+        print(note, file=sys.stderr)
     streamer = Streamer(sender, args.track)
     try:
         try:
-            source = open_source(config.source, loop=config.loop, realtime=config.realtime)
-        except SourceError as exc:
+            source = open_source(config.source, loop=config.loop, realtime=config.realtime, live=config.live)
+        except SourceError as exc:  # missing or not a video: bad input, as in `process` and the app
             _error(str(exc))
-            return EXIT_SOURCE_FAILED
+            return EXIT_USAGE
         try:
             processor = FrameProcessor(config)
         except BackendError as exc:

@@ -6,14 +6,14 @@ import signal
 import sys
 import traceback
 
-from app.options import add_pipeline_arguments, pipeline_config, pipeline_problem
+from app.options import add_pipeline_arguments, camera_note, pipeline_config, pipeline_problem
+from app.sources import SOURCE_HELP
 from app.stream.vmc import DEFAULT_PORT, VmcError, VmcSender
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default="",
-                        help="camera index (0, 1, ...) or a video file, image file or image folder; "
-                             "default: camera 0, or the bundled sample clip when there is no camera")
+                        help=SOURCE_HELP)
     add_pipeline_arguments(parser, smoothing_help="start with the One-Euro filter off")
     parser.add_argument("--max-frames", type=int, metavar="N",
                         help="scripted run: quit after N processed frames (a file source then plays once)")
@@ -65,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
         loop=scripted is None,  # a person watching gets an endless clip; a scripted run ends
         realtime=True,  # play files at their own rate, as a camera would deliver them
     )
+    note = camera_note(config)
+    if note:
+        print(note, file=sys.stderr, flush=True)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     window = MainWindow(config, scripted, recordings_dir=args.recordings, vmc=args.vmc)
 
