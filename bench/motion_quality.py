@@ -13,6 +13,13 @@ each track's final bones, one floor for the clip), once with foot pinning and on
 - floor: the camera height (mm) and pitch / roll (degrees) the floor gives, and, for the calibrated
   Pose2Sim clips, the calibration's (Calib.qca.txt: its world is Z up with the floor at Z = 0). Those
   clips run with the calibrated horizontal field of view (36 degrees; the default 60 would squeeze depth);
+- angles (issue 23: the floor decides where people stand, never how): per track, the median over frames of
+  |angle(fitted) - angle(raw)| for every joint angle (app.motion.angles.every_joint_angle), the worst
+  joint's; per clip the worst track; and the share of the tracks' frames placed by the floor;
+- placement, on the calibrated Pose2Sim views: every view's tracks are matched across the clip's views
+  each frame (model.data.multiview.associate on their 2D keypoints) and triangulated; the median distance
+  (mm, camera space) of the track's root from the triangulated pelvis, for the network's root (root_raw)
+  and for the placed root (after the floor and pinning), and the same over the frames placed by the floor;
 - motion ms/frame: the live motion step's cost inside the pipeline (FrameResult.timings_ms["motion"]), and
   its share of the whole frame, plus the layer alone on 3 synthetic people (same process, for scale).
 Run: .venv/bin/python -m bench.motion_quality [--frames 100] [--clips N] [--card OTHER.card.json]
@@ -25,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.motion.angles import EVERY_ANGLE_NAMES, every_joint_angle
 from app.motion.bones import bone_lengths, reprojection_px
 from app.motion.contact import ContactConfig
 from app.motion.layer import MotionConfig, MotionLayer, PersonInput, refine_tracks
@@ -33,15 +41,20 @@ from app.sources import open_source
 from bench.tracking_quality import clips, foreground_ids, shown
 
 
-def calibration(path: str):
-    """(height mm, pitch deg, roll deg, horizontal FOV deg) of a Pose2Sim clip's camera, or None."""
+def calibrated_camera(path: str):
+    """The calibration's camera (model.data.multiview.Camera) of a Pose2Sim clip, or None."""
     if "Demo_" not in path:
         return None
     from model.data.multiview import read_qca
 
     folder = Path(path).parents[1]
     cams = {c.name: c for c in read_qca(str(folder / "calibration" / "Calib.qca.txt"))}
-    cam = cams.get(Path(path).stem)
+    return cams.get(Path(path).stem)
+
+
+def calibration(path: str):
+    """(height mm, pitch deg, roll deg, horizontal FOV deg) of a Pose2Sim clip's camera, or None."""
+    cam = calibrated_camera(path)
     if cam is None:
         return None
     forward = cam.R.T @ np.array([0.0, 0.0, 1.0])  # camera axes in the calibration's world (Z up)
@@ -58,7 +71,7 @@ def collect(processor: FrameProcessor, path: str, frames: int) -> tuple[list, li
     inputs, cost, camera, heights = [], [], None, []
     for result in iter_results(processor, open_source(path), frames):
         camera = result.camera
-        people = [PersonInput(t.track_id, t.pose.joints_3d_raw, t.pose.root, t.pose.keypoints_2d)
+        people = [PersonInput(t.track_id, t.pose.joints_3d_raw, t.pose.root_raw, t.pose.keypoints_2d, result.camera)
                   for t in result.tracks if t.missed == 0]
         inputs.append((result.frame.time_s, people))
         heights.append(shown(result))
@@ -110,11 +123,12 @@ def measure(inputs: list, camera) -> dict:
     pinned = list(pinned)
     _, _, loose = refine_tracks(lambda: iter(inputs), replace(config, contact=ContactConfig(pin=False)))
     loose = list(loose)
-    raw_by, fit_by, dist, px_raw, px_fit = {}, {}, [], [], []
-    for (_, people), frame in zip(inputs, pinned):
+    raw_by, fit_by, dist, px_raw, px_fit, roots = {}, {}, [], [], [], {}
+    for index, ((_, people), frame) in enumerate(zip(inputs, pinned)):
         for person, out in zip(people, frame):
             raw_by.setdefault(person.track_id, []).append(person.joints_3d)
             fit_by.setdefault(person.track_id, []).append(out.joints_3d)
+            roots[index, person.track_id] = (person.root, out.root, out.on_floor)
     for (_, people), frame in zip(inputs, loose):  # the fit alone, before pinning moves the legs
         for person, out in zip(people, frame):
             dist.append(np.linalg.norm(out.joints_3d - person.joints_3d, axis=-1).mean())
@@ -131,6 +145,8 @@ def measure(inputs: list, camera) -> dict:
         "px_raw": float(np.mean(px_raw)) if px_raw else np.nan,
         "px_fit": float(np.mean(px_fit)) if px_fit else np.nan,
         "world": world,
+        "angles": {t: angle_change(np.array(fit_by[t]), np.array(raw_by[t])) for t in long_tracks},
+        "roots": roots,
     }
     if world is not None:
         before, row["contact"] = sliding(world, loose)
@@ -138,6 +154,47 @@ def measure(inputs: list, camera) -> dict:
         row["slide_before"] = before
         row["slide_after"] = after
     return row
+
+
+def angle_change(fitted: np.ndarray, raw: np.ndarray) -> tuple[float, str]:
+    """(worst over joints of the median over frames of |angle(fitted) - angle(raw)| (degrees), that joint's
+    angle name); fitted and raw (N, 17, 3)."""
+    change = np.nanmedian(np.abs(every_joint_angle(fitted) - every_joint_angle(raw)), axis=0)
+    worst = int(np.nanargmax(change))
+    return float(change[worst]), EVERY_ANGLE_NAMES[worst]
+
+
+def triangulated_roots(views: list) -> dict:
+    """{(view, frame, track_id): triangulated pelvis (3,) in that view's calibrated camera mm}.
+
+    views: per view of one clip (its calibrated Camera, its inputs as collect() gives them). Each frame the
+    views' tracks are matched by triangulation consistency (model.data.multiview.associate on their 2D
+    keypoints) and every track seen in 2 views or more gets its pelvis triangulated."""
+    from model.data.multiview import associate
+
+    cameras = [camera for camera, _ in views]
+    out = {}
+    for frame in range(min(len(inputs) for _, inputs in views)):
+        ids = [[p.track_id for p in inputs[frame][1]] for _, inputs in views]
+        poses = [np.array([p.keypoints_2d for p in inputs[frame][1]]).reshape(-1, 17, 3) for _, inputs in views]
+        for match in associate(poses, cameras):
+            pelvis = match.joints_world[0]
+            if not np.isfinite(pelvis).all():
+                continue
+            for view, candidate in enumerate(match.candidate):
+                if candidate >= 0:
+                    out[view, frame, ids[view][candidate]] = cameras[view].to_camera(pelvis)
+    return out
+
+
+def placement_errors(roots: dict, reference: dict, view: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(network root error, placed root error, placed by the floor) per matched track-frame of one view, mm."""
+    rows = [(np.linalg.norm(raw - reference[view, frame, tid]), np.linalg.norm(placed - reference[view, frame, tid]),
+             by_floor) for (frame, tid), (raw, placed, by_floor) in roots.items() if (view, frame, tid) in reference]
+    if not rows:
+        return np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
+    raw, placed, by_floor = (np.array(column) for column in zip(*rows))
+    return raw, placed, by_floor.astype(bool)
 
 
 def layer_cost(frames: int = 300) -> float:
@@ -166,7 +223,7 @@ def main() -> None:
     processors: dict[float, FrameProcessor] = {}
     print(f"{'clip':<24} {'tracks':>6} {'bones raw':>9} {'fitted':>6} {'fit mm':>6} {'px raw/fit':>10} {'contact':>7} "
           f"{'slide before med/p90':>21} {'after med/p90':>14} {'height mm':>15} {'pitch deg':>13} {'roll deg':>13}")
-    slides_before, slides_after, costs, raw_vars = [], [], [], []
+    slides_before, slides_after, costs, raw_vars, angle_rows, demos = [], [], [], [], [], {}
     for path, _ in found:
         calib = calibration(path)
         fov = round(calib[3], 1) if calib else PipelineConfig().horizontal_fov_deg
@@ -184,6 +241,10 @@ def main() -> None:
         raw_vars += row["raw_vars"]
         name = "/".join(Path(path).parts[-3:]) if "Demo" in path else Path(path).name
         name = name.replace("Demo_", "").replace("/videos", "").replace(".mp4", "")
+        on_floor = np.mean([by_floor for _, _, by_floor in row["roots"].values()]) if row["roots"] else np.nan
+        angle_rows.append((name, row["angles"], on_floor))
+        if calib:
+            demos.setdefault(str(Path(path).parents[1]), []).append((name, calibrated_camera(path), inputs, row["roots"]))
         line = (f"{name:<24} {row['tracks']:>6} {row['raw_var']:>9.1%} {row['fit_var']:>6.1%} {row['fit_mm']:>6.1f} "
                 f"{row['px_raw']:>4.1f}/{row['px_fit']:>4.1f} ")
         world = row["world"]
@@ -207,6 +268,34 @@ def main() -> None:
     b, a = np.concatenate(slides_before), np.concatenate(slides_after)
     print(f"all clips: sliding in contact {np.median(b):.1f} mm/frame median, {np.percentile(b, 90):.1f} p90 before "
           f"pinning; {np.median(a):.1f} median, {np.percentile(a, 90):.1f} p90 after ({len(a)} foot-steps)")
+    print(f"\n{'clip':<24} joint-angle change fitted vs raw per track: worst joint's median over frames, deg "
+          f"(floor-placed share of the clip's track-frames)")
+    worst_all = []
+    for name, angles, on_floor in angle_rows:
+        worst_all += [a for a, _ in angles.values()]
+        tracks = ", ".join(f"{tid}: {a:.1f} {joint}" for tid, (a, joint) in sorted(angles.items()))
+        print(f"{name:<24} {tracks}  ({on_floor:.0%} on the floor)")
+    if worst_all:
+        print(f"all clips: worst per-track median joint-angle change {max(worst_all):.1f} deg over {len(worst_all)} tracks "
+              f"(median track {np.median(worst_all):.1f})")
+    if demos:
+        print(f"\n{'view':<24} root vs triangulated pelvis, median mm: network -> placed (frames); "
+              f"on the floor-placed frames: network -> placed (frames)")
+        every_raw, every_placed, every_floor = [], [], []
+        for views in demos.values():
+            reference = triangulated_roots([(camera, inputs) for _, camera, inputs, _ in views])
+            for view, (name, _, _, roots) in enumerate(views):
+                raw, placed, by_floor = placement_errors(roots, reference, view)
+                every_raw.append(raw), every_placed.append(placed), every_floor.append(by_floor)
+                med = lambda v: float(np.median(v)) if len(v) else np.nan
+                print(f"{name:<24} {med(raw):>6.0f} -> {med(placed):>6.0f} ({len(raw)})   "
+                      f"{med(raw[by_floor]):>6.0f} -> {med(placed[by_floor]):>6.0f} ({int(by_floor.sum())})")
+        raw, placed, by_floor = (np.concatenate(v) for v in (every_raw, every_placed, every_floor))
+        if len(raw):
+            print(f"all calibrated views: root vs triangulated pelvis, median {np.median(raw):.0f} mm network, "
+                  f"{np.median(placed):.0f} mm placed over {len(raw)} track-frames; floor-placed frames "
+                  f"({int(by_floor.sum())}): {np.median(raw[by_floor]) if by_floor.any() else np.nan:.0f} -> "
+                  f"{np.median(placed[by_floor]) if by_floor.any() else np.nan:.0f} mm")
     cost = np.array(costs)
     three = cost[cost[:, 2] >= 3]
     print(f"motion step in the pipeline: {cost[:, 0].mean():.2f} ms/frame ({cost[:, 0].sum() / cost[:, 1].sum():.1%} "

@@ -57,7 +57,7 @@ class PersonMotion:
     """One person's motion output: joints_3d (17, 3) mm root-relative camera axes, fitted and pinned (the
     bone lengths of the track); root (3,) mm camera space, placed; world_root (3,) mm world frame or None;
     contact (2,) bool: right foot, left foot; support_mm: height above the floor of what the person stands
-    on (0 on the floor or before a floor is known)."""
+    on (0 on the floor or before a floor is known); on_floor: the root was placed by the floor."""
 
     track_id: int
     joints_3d: np.ndarray
@@ -65,6 +65,7 @@ class PersonMotion:
     world_root: np.ndarray | None
     contact: np.ndarray
     support_mm: float = 0.0
+    on_floor: bool = False
 
 
 class MotionLayer:
@@ -135,11 +136,11 @@ class MotionLayer:
         out = []
         for person, joints in zip(people, fitted):
             root = np.asarray(person.root, dtype=np.float64)
-            support = 0.0
+            support, on_floor = 0.0, False
             if self.feet and self.world is not None and np.isfinite(joints).all() and np.isfinite(root).all():
                 track_support = self._supports.setdefault(person.track_id, TrackSupport(self.config.support))
                 placement = track_support(joints, root, person.keypoints_2d, person.camera, self.world, t)
-                root, support = placement.root, placement.support_mm
+                root, support, on_floor = placement.root, placement.support_mm, placement.on_floor
             if self.feet:
                 contact_state = self._contacts.setdefault(person.track_id, FootContact(self.config.contact))
                 absolute, contact = contact_state(joints + root, t, self.world, support)
@@ -147,7 +148,7 @@ class MotionLayer:
                 absolute, contact = joints + root, np.zeros(2, dtype=bool)
             root = absolute[0].copy()  # pinning may shift the whole body by a few cm: the pelvis goes with it
             world_root = None if self.world is None else self.world.to_world(root)
-            out.append(PersonMotion(person.track_id, absolute - root, root, world_root, contact, support))
+            out.append(PersonMotion(person.track_id, absolute - root, root, world_root, contact, support, on_floor))
         return out
 
 

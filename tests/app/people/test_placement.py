@@ -55,3 +55,17 @@ def test_low_confidence_falls_back_to_the_box():
 def test_fov_gives_the_stated_focal_length():
     camera = CameraIntrinsics.from_fov(640, 480, 90.0)
     assert abs(camera.fx - 320.0) < 1e-9 and camera.cx == 320.0 and camera.cy == 240.0
+
+
+def test_a_pixel_ray_meets_the_floor_where_the_point_is():
+    from app.people.placement import ray_onto_plane
+
+    camera = CameraIntrinsics.from_fov(1280, 720, 60.0)
+    normal = np.array([0.0, -np.cos(0.3), -np.sin(0.3)])  # up, for a camera pitched 0.3 rad down
+    offset = 1600.0  # the camera 1.6 m above the plane
+    point = np.array([400.0, 0.0, 4000.0])
+    point = point - (normal @ point + offset) * normal  # onto the plane
+    uv = camera.fx * point[:2] / point[2] + np.array([camera.cx, camera.cy])
+    np.testing.assert_allclose(ray_onto_plane(uv, camera, normal, offset), point, atol=1e-6)
+    # A pixel above the horizon never meets the floor in front of the camera.
+    assert ray_onto_plane(np.array([640.0, 0.0]), camera, normal, offset) is None
