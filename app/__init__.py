@@ -10,3 +10,5 @@ May import: export (model cards, the TensorRT runtime) and model (the skeleton, 
 geometry, the checkpoint module for the PyTorch engine, the MediaPipe teacher, atomic writes, one-line
 errors). Nothing imports app. Checked by the contracts in .importlinter (tests/test_layers.py).
 """
+
+__version__ = "0.1.0"  # the one place: `cascade3d --version`, `main.py --version` and pyproject.toml read it

@@ -109,7 +109,7 @@ class OnnxRuntimeEngine(Engine):
         # The fp32 model: ONNX Runtime's CPU kernels for fp16 are few and slow.
         onnx = sorted((a for a in card.artifacts if a.kind == "onnx"), key=lambda a: a.precision != "fp32")
         if not onnx:
-            raise EngineUnavailable(f"{card.name}: the card lists no ONNX model; run `python main.py export {card.checkpoint_file} --onnx`")
+            raise EngineUnavailable(f"{card.name}: the card lists no ONNX model; run `python main.py export {card.checkpoint_file}`")
         path = check_artifact(card, onnx[0], card_dir)
         if device == "cuda":
             if "CUDAExecutionProvider" not in ort.get_available_providers():

@@ -1,4 +1,4 @@
-"""`python main.py export CHECKPOINT [--onnx] [--tensorrt] [--fp16] [--max-batch N] [--out DIR]`.
+"""`python main.py export CHECKPOINT [--tensorrt] [--fp16] [--max-batch N] [--out DIR]`.
 
 Writes next to each other in DIR (default: the checkpoint's folder), named after the checkpoint:
   NAME.onnx        dynamic-batch ONNX model (opset 17), fp32; always written
@@ -34,7 +34,6 @@ DEFAULT_MAX_BATCH = 16
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", help="training checkpoint (.pt) written by `main.py train`")
-    parser.add_argument("--onnx", action="store_true", help="write the ONNX model (always written: TensorRT builds from it)")
     parser.add_argument("--tensorrt", action="store_true", help="also build a TensorRT engine for this machine's GPU")
     parser.add_argument("--fp16", action="store_true",
                         help="also write NAME.fp16.onnx (half-precision trunk); with --tensorrt, build an fp16 engine")

@@ -379,7 +379,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override a config field, dotted for nested ones (model.backbone=resnet18); repeatable")
     parser.add_argument("--resume", metavar="CHECKPOINT", help="continue from a checkpoint (e.g. OUT_DIR/last.pt)")
     parser.add_argument("--device", help="cpu, cuda, cuda:N or auto (overrides the config)")
-    parser.add_argument("--out-dir", help="where checkpoints go (overrides the config)")
+    parser.add_argument("--out", dest="out_dir", metavar="DIR", help="where checkpoints go (overrides the config)")
+    parser.add_argument("--out-dir", dest="out_dir", help=argparse.SUPPRESS)  # the old name, still accepted
     parser.add_argument("--print-config", action="store_true", help="print the resolved config as JSON and exit")
 
 
@@ -410,7 +411,7 @@ def run(args: argparse.Namespace) -> int:
             raise CheckpointError(f"{args.resume}: its model config differs from this run's; "
                                   "resume with the same model settings (or omit CONFIG to reuse the checkpoint's)")
         device = pick_device(cfg.device, dist.local_rank)
-        output_folder(cfg.out_dir, "--out-dir")  # a file in the way fails here, not after the first epoch
+        output_folder(cfg.out_dir, "--out")  # a file in the way fails here, not after the first epoch
         processes = ""
         if dist.world_size > 1:
             backend = "nccl" if device.type == "cuda" else "gloo"

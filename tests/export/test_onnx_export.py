@@ -23,7 +23,7 @@ def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("onnx")
     checkpoint = make_random_checkpoint(root / "tiny.pt", ModelConfig.tiny(), seed=1)
     out = root / "out"
-    code = main.main(["export", str(checkpoint), "--onnx", "--out", str(out)])
+    code = main.main(["export", str(checkpoint), "--out", str(out)])
     return checkpoint, out, code
 
 

@@ -134,3 +134,10 @@ def test_unreachable_host_is_one_line_and_exit_2(capsys):
 def test_bad_options_are_one_line_and_exit_2(option, message, capsys):
     assert main(["stream", "--vmc", "127.0.0.1:39539", *option]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [f"error: {message}"]
+
+
+def test_missing_source_is_one_line_and_exit_2(tmp_path, capsys):
+    missing = tmp_path / "no_such_clip.mp4"
+    assert main(["stream", "--vmc", "127.0.0.1:39539", "--source", str(missing), "--max-frames", "1"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {missing}: no such file"], errors

@@ -60,7 +60,7 @@ def test_an_out_dir_that_cannot_hold_checkpoints_is_refused_before_the_first_epo
     out = blocker if where == "file" else blocker / "run"
     settings = ["model=tiny", "datasets_3d=synthetic", "datasets_2d=synthetic", "synthetic_size=8", "batch_size=4",
                 "epochs=1", "max_steps_per_epoch=1", "num_workers=0", "cpu_threads=1"]
-    line = _one_line(capsys, ["train", "--out-dir", str(out), "--device", "cpu"]
+    line = _one_line(capsys, ["train", "--out", str(out), "--device", "cpu"]
                      + [a for s in settings for a in ("--set", s)])
-    assert "--out-dir" in line and str(out) in line
+    assert "--out" in line and str(out) in line
     assert sorted(os.listdir(tmp_path)) == ["blocker"]
