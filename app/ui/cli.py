@@ -22,8 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vmc", metavar="HOST:PORT",
                         help="stream the largest person's pose to a VMC receiver from the start, e.g. "
                              f"127.0.0.1:{DEFAULT_PORT} (the Stream button toggles it)")
-    parser.add_argument("--recordings", default="recordings", metavar="DIR",
+    parser.add_argument("--out", default="recordings", metavar="DIR",
                         help="where the Record button writes (default ./recordings/<time>/)")
+    parser.add_argument("--recordings", dest="out", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old name
 
 
 def _use_offscreen_if_no_display() -> None:
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if note:
         print(note, file=sys.stderr, flush=True)
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    window = MainWindow(config, scripted, recordings_dir=args.recordings, vmc=args.vmc)
+    window = MainWindow(config, scripted, recordings_dir=args.out, vmc=args.vmc)
 
     def excepthook(kind, value, tb):
         # PyQt aborts the process on an exception in a slot; log it and keep the app (or fail the run).
