@@ -117,3 +117,38 @@ def test_refine_tracks_gives_one_skeleton_per_track_and_one_floor():
     assert world.height_mm == pytest.approx(1600.0, abs=60.0)
     assert all(p.world_root is not None for frame in outputs for p in frame)
     assert np.allclose(outputs[0][0].world_root, world.to_world(root_a[0]))
+
+
+def _standing_feet(below_mm: float, frames: int = 10, left_extra_mm: float = 0.0):
+    """(joints per frame, outputs) of FootContact on an upright person (test_angles' skeleton, 3 m away) whose
+    ankles are below_mm under standing height on a level floor (the left one left_extra_mm lower still)."""
+    from tests.app.motion.test_angles import standing
+
+    joints = standing() + np.array([0.0, 0.0, 3000.0])
+    joints[6, 1] += left_extra_mm  # camera y points down
+    world = WorldFrame.from_plane(np.array([0.0, -1.0, 0.0]), 960.0 - below_mm)  # ankles (y 880) at 80 mm + below
+    feet = FootContact()
+    return joints, [feet(joints, f / FPS, world) for f in range(frames)]
+
+
+def test_a_floor_far_from_the_feet_moves_nothing_and_bends_nothing():
+    joints, outputs = _standing_feet(below_mm=200.0)
+    assert outputs[-1][1].all()  # both feet are low and still: in contact
+    for out, _ in outputs:
+        assert np.array_equal(out, joints)  # 200 mm is the placement's business, not the legs'
+
+
+def test_a_small_gap_is_closed_by_moving_the_body_not_the_legs():
+    from app.motion.angles import every_joint_angle
+
+    joints, outputs = _standing_feet(below_mm=30.0)
+    out = outputs[-1][0]
+    np.testing.assert_allclose(out - joints, np.broadcast_to([0.0, -30.0, 0.0], joints.shape), atol=1e-9)
+    # Feet at different heights (gaps of 30 and 40 mm): the body first goes up by their mean (35 mm); closing
+    # the rest on the straight left leg would bend its knee by about 12 degrees, so it keeps the network's leg
+    # (its pin moves to where it is shown, and the body settles on the right foot's 30 mm). No joint angle
+    # changes by more than 3 degrees in any frame.
+    joints, outputs = _standing_feet(below_mm=30.0, left_extra_mm=10.0)
+    np.testing.assert_allclose(outputs[1][0][0] - joints[0], [0.0, -35.0, 0.0], atol=1e-9)
+    for out, _ in outputs:
+        assert np.abs(every_joint_angle(out) - every_joint_angle(joints)).max() <= 3.0 + 1e-9
