@@ -9,6 +9,7 @@ import traceback
 from app.options import add_pipeline_arguments, camera_note, pipeline_config, pipeline_problem
 from app.sources import SOURCE_HELP
 from app.stream.vmc import DEFAULT_PORT, VmcError, VmcSender
+from model.commands import EXIT_INTERRUPTED, EXIT_TERMINATED, safe_text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
+    if args.screenshot and os.path.isdir(args.screenshot):  # found only after every frame, naming a temp file
+        print(f"--screenshot {safe_text(args.screenshot)}: is a folder; give a .png file name", file=sys.stderr)
+        return 2
     if args.vmc is not None:
         try:
             VmcSender(args.vmc).close()  # malformed, unresolvable or unroutable: one line before any window
@@ -52,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     _use_offscreen_if_no_display()
     # app.processor imported cv2, which points Qt at OpenCV's own (incompatible) Qt plugins.
     os.environ.pop("QT_QPA_PLATFORM_PLUGIN_PATH", None)
+    from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
 
     from app.ui.main_window import MainWindow
@@ -81,9 +86,15 @@ def run(args: argparse.Namespace) -> int:
             window.close()
 
     sys.excepthook = excepthook
-    # Ctrl+C and SIGTERM (timeout, docker stop, a service manager) close cleanly: recordings are finished.
+    # Ctrl+C and SIGTERM (timeout, docker stop, a service manager) close cleanly: recordings are finished, a
+    # scripted run saves its screenshot of what was drawn, and the exit code says which (130, 143), as for
+    # every command (model.commands). Run from the event loop: the handler itself may interrupt a paint.
+    def stop(signum, frame) -> None:
+        print("interrupted" if signum == signal.SIGINT else "terminated", file=sys.stderr, flush=True)
+        QTimer.singleShot(0, lambda: window.stop(EXIT_INTERRUPTED if signum == signal.SIGINT else EXIT_TERMINATED))
+
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(stop_signal, lambda *_: window.close())
+        signal.signal(stop_signal, stop)
     window.show()
     app.exec()
     sys.excepthook = sys.__excepthook__

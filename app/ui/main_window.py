@@ -26,6 +26,7 @@ from app.ui.mailbox import ResultMailbox
 from app.ui.recording_control import RecordingControl
 from app.ui.scripted import ScriptedRun, save_screenshot
 from app.ui.widgets import VideoView, View3D
+from model.commands import EXIT_INTERRUPTED, EXIT_TERMINATED
 from model.errors import one_line
 
 STATS_INTERVAL_MS = 500  # how often the status line is refreshed
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         bar.record_button.toggled.connect(self.set_recording)
         bar.stream_button.toggled.connect(self.set_streaming)
         bar.reset_button.clicked.connect(self.view3d.reset_view)
+        bar.show_combo.currentTextChanged.connect(self.view3d.set_show)
 
     def _open_file_dialog(self) -> None:
         path = self.controls.ask_for_file()
@@ -301,15 +303,20 @@ class MainWindow(QMainWindow):
             return
         self._finishing = True
         self.exit_code = exit_code
-        if self.scripted is not None and self.scripted.screenshot and exit_code == 0:
+        kept = exit_code in (0, EXIT_INTERRUPTED, EXIT_TERMINATED)  # done, or asked to stop: what was drawn is kept
+        if self.scripted is not None and self.scripted.screenshot and kept:
             try:
                 self.view3d.flush()  # the 3D view renders asynchronously: the last result's image first
                 save_screenshot(self, self.scripted.screenshot)
                 print(f"screenshot: {self.scripted.screenshot} ({self._drawn_summary()})", flush=True)
             except OSError as exc:
                 print(f"{self.scripted.screenshot}: cannot write the screenshot: {exc}", file=sys.stderr)
-                self.exit_code = 1
+                self.exit_code = self.exit_code or 1
         self.close()
+
+    def stop(self, exit_code: int) -> None:
+        """Ctrl-C or SIGTERM (app.ui.cli): close with that exit code; a scripted run saves its screenshot first."""
+        self._finish(exit_code)
 
     def _drawn_summary(self) -> str:
         result = self.last_result
