@@ -46,8 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_pipeline_arguments(parser, detect_every_default=1, detect_every_note=": recorded files favour accuracy over "
                            "speed", smoothing_help="write raw per-frame poses (no One-Euro filter)")
     parser.add_argument("--format", default=",".join(DEFAULT_FORMATS),
-                        help="comma-separated outputs among json, bvh, csv, glb (a skinned body per track, glTF 2.0) "
-                             "(default: json,bvh,csv)")
+                        help="comma-separated outputs among json, bvh, csv, preview (NAME.preview.mp4: the frames "
+                             "with the skeletons drawn), angles (NAME.angles.csv and a plot per track), glb (a "
+                             f"skinned body per track, glTF 2.0) (default: {','.join(DEFAULT_FORMATS)})")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="process at most N frames per input")
     parser.add_argument("--seconds", type=float, default=None, metavar="S",
                         help="process at most the first S seconds of each input (live: of recording)")

@@ -21,18 +21,20 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from app.formats.angles import angles_read_back, load_plotting_in_background, write_angles
 from app.formats.bvh import write_track_bvh
 from app.formats.gltf import write_track_glb
+from app.formats.preview import PreviewWriter
 from app.formats.tracks_csv import CSV_COLUMNS, CsvTrackWriter, write_csv
 from app.formats.tracks_json import (JsonTrackWriter, TrackFileError, frame_dict, header_dict, iter_frame_dicts,
                                      read_series, read_source_path, refined_frames, world_from_header)
 from app.types import CameraIntrinsics, FrameResult, SourceInfo
 from model.errors import one_line
 
-FORMATS = ("json", "bvh", "csv", "glb")
+FORMATS = ("json", "bvh", "csv", "preview", "angles", "glb")
 # Written unless the formats are chosen: glb (a skinned body per track, app.formats.gltf) costs about 1.5 MB per
 # track and a body fit, so it is asked for by name.
-DEFAULT_FORMATS = ("json", "bvh", "csv")
+DEFAULT_FORMATS = ("json", "bvh", "csv", "preview", "angles")
 BVH_FRAMES = ("world", "camera")
 
 
@@ -92,6 +94,10 @@ class TrackRecorder:
         self.track_ids: set[int] = set()
         self._json: JsonTrackWriter | None = None
         self._csv: CsvTrackWriter | None = None
+        fps = source_info.fps if source_info.fps > 0 else 30.0
+        self._preview = PreviewWriter(self.out_dir, self.name, fps) if "preview" in self.formats else None
+        if "angles" in self.formats:
+            load_plotting_in_background()  # ready by close(), which plots
         self._closed = False
         self._last_index = -1
         self._header_camera: CameraIntrinsics | None = None
@@ -114,6 +120,8 @@ class TrackRecorder:
         """Files of this name left in out_dir by an earlier recording (or a crashed one)."""
         name = re.escape(self.name)
         pattern = re.compile(rf"{name}\.(json|csv|glb|track\d+\.bvh)(\.partial)?|\.{name}\.refined\.json"
+                             rf"|{name}\.(preview\.mp4|angles\.csv|track\d+\.angles\.png)|\.{name}\.preview\.tmp\.mp4"
+                             rf"|\.{name}\.(angles\.csv|track\d+\.angles\.png)\.[a-z0-9_]+\.tmp"
                              rf"|\.{name}\.(json|glb|track\d+\.bvh|refined\.json)\.[a-z0-9_]+\.tmp")
         try:
             return sorted(p for p in self.out_dir.iterdir() if pattern.fullmatch(p.name))
@@ -163,6 +171,8 @@ class TrackRecorder:
         for writer in (self._json, self._csv):
             if writer is not None:
                 writer.close_partial(quiet=True)
+        if self._preview is not None:
+            self._preview.discard()
         if self._json is None or self._json.frames_written == 0:
             for path in (self.partial_path, str(self.out_dir / f"{self.name}.csv.partial")):
                 with contextlib.suppress(OSError):
@@ -186,6 +196,9 @@ class TrackRecorder:
         if self._csv is not None:
             with self._writing(self._csv.partial_path):
                 self._csv.add(result)
+        if self._preview is not None:
+            with self._writing(str(self._preview.temporary)):
+                self._preview.add(result.frame.image, result.tracks)
         self.frames_recorded += 1
         self.track_ids.update(t.track_id for t in result.tracks if t.missed == 0)
 
@@ -224,6 +237,10 @@ class TrackRecorder:
         if self._csv is not None:
             paths.append(write_csv(self._csv.path, iter_frame_dicts(final)[1]))
             self._csv.discard()
+        if self._preview is not None and (preview := self._preview.finish()):
+            paths.append(preview)
+        if "angles" in self.formats:
+            paths += write_angles(self.out_dir, self.name, final)
         if "json" not in self.formats:
             os.remove(final)
         self.paths = paths
@@ -264,10 +281,16 @@ def recording_finished(out_dir: str | os.PathLike, name: str, formats=DEFAULT_FO
             header, series = read_series(out / f"{name}.json")  # every frame parsed, header and world checked
             if header.get("partial"):
                 return False
+            if source is not None and not same_source(header["source"]["path"], source):
+                return False  # another input's files under the same name
             track_ids = series.keys()
         if "csv" in formats and not _csv_reads_back(out / f"{name}.csv"):
             return False
         if "glb" in formats and not _glb_reads_back(out / f"{name}.glb"):
+            return False
+        if "preview" in formats and not (out / f"{name}.preview.mp4").is_file():
+            return False  # renamed into place only when finished
+        if "angles" in formats and not angles_read_back(out / f"{name}.angles.csv"):
             return False
         if "bvh" in formats:
             paths = ([out / f"{name}.track{t}.bvh" for t in track_ids] if track_ids is not None
