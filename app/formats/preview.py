@@ -33,10 +33,11 @@ def preview_temporary_path(out_dir: str | os.PathLike, name: str) -> Path:
 
 
 class PreviewWriter:
-    """Writes NAME.preview.mp4 frame by frame; the video's size is the first frame's.
+    """Writes NAME.preview.mp4 frame by frame; the video's size is the first frame's, and a frame of another size
+    (a folder of images of several sizes) is scaled to fit in it, centred on black.
 
-    fps: the source's frame rate (30 where unknown). OSError when the file cannot be opened or a frame is of
-    another size (the recorder turns it into a RecordingError). Not thread-safe.
+    fps: the source's frame rate (30 where unknown). OSError when the file cannot be written (the recorder
+    turns it into a RecordingError). Not thread-safe.
     """
 
     def __init__(self, out_dir: str | os.PathLike, name: str, fps: float):
@@ -57,11 +58,24 @@ class PreviewWriter:
                 self._writer = None
                 raise OSError(errno.EIO, f"OpenCV cannot write an {FOURCC} video there", str(self.temporary))
             self._size = (width, height)
-        if (width, height) != self._size:
-            raise OSError(errno.EINVAL, f"a {width}x{height} frame in a {self._size[0]}x{self._size[1]} video",
-                          str(self.temporary))
-        self._writer.write(draw_tracks(image_bgr, [t for t in tracks if t.missed == 0]))
+        seen = [t for t in tracks if t.missed == 0]
+        if (width, height) == self._size:
+            self._writer.write(draw_tracks(image_bgr, seen))
+        else:
+            self._writer.write(self._fitted(image_bgr, seen))
         self.frames_written += 1
+
+    def _fitted(self, image_bgr: np.ndarray, tracks: Sequence[Track]) -> np.ndarray:
+        """The frame scaled to fit the video's size, drawn on (after scaling: crisp lines), centred on black."""
+        video_w, video_h = self._size
+        height, width = image_bgr.shape[:2]
+        scale = min(video_w / width, video_h / height)
+        w, h = max(1, min(video_w, round(width * scale))), max(1, min(video_h, round(height * scale)))
+        drawn = draw_tracks(cv2.resize(image_bgr, (w, h), interpolation=cv2.INTER_AREA), tracks, scale)
+        canvas = np.zeros((video_h, video_w, 3), np.uint8)
+        x, y = (video_w - w) // 2, (video_h - h) // 2
+        canvas[y:y + h, x:x + w] = drawn
+        return canvas
 
     def finish(self) -> str | None:
         """Close the video and rename it to NAME.preview.mp4; returns that path (None when no frame came)."""

@@ -76,11 +76,18 @@ def test_skeletons_are_drawn_in_the_track_colours(processed):
     assert len({track_color_bgr(i) for i in seen_ids}) == len(seen_ids)
 
 
-def test_a_frame_of_another_size_is_refused_and_discard_leaves_nothing(tmp_path):
-    writer = PreviewWriter(tmp_path, "clip", 25.0)
-    writer.add(np.zeros((48, 64, 3), np.uint8), [])
-    with pytest.raises(OSError, match="64x48"):
-        writer.add(np.zeros((40, 64, 3), np.uint8), [])
-    writer.discard()
-    assert list(tmp_path.iterdir()) == []
+def test_frames_of_another_size_are_fitted_in_and_discard_leaves_nothing(tmp_path):
+    """A folder of images of several sizes: later frames are scaled into the first one's size, centred on black."""
+    writer = PreviewWriter(tmp_path, "stills", 25.0)
+    writer.add(np.full((48, 64, 3), 200, np.uint8), [])
+    writer.add(np.full((40, 160, 3), 200, np.uint8), [])  # wider: 64 x 16 in the middle, black above and below
+    path = writer.finish()
+    frames, fps = _frames(path)
+    assert len(frames) == 2 and all(f.shape == (48, 64, 3) for f in frames) and fps == pytest.approx(25.0)
+    rows = frames[1].mean(axis=(1, 2))
+    assert rows[:12].max() < 30 and rows[20:28].min() > 150 and rows[-12:].max() < 30  # mp4v blurs the edges
+    other = PreviewWriter(tmp_path, "cut", 25.0)
+    other.add(np.zeros((48, 64, 3), np.uint8), [])
+    other.discard()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stills.preview.mp4"]
     assert PreviewWriter(tmp_path, "none", 25.0).finish() is None  # no frame: no file
