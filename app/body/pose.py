@@ -26,6 +26,8 @@ arms hang bent by about 40 degrees), else the body's forward (knees) or backward
 joints give the rest pose exactly.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from app.formats.rotations import axis_angle, rotation_between, shortest_arc, twist_sides, twist_to, unit
@@ -48,25 +50,45 @@ def _sides(joints: np.ndarray) -> dict[str, np.ndarray]:
     return sides
 
 
-def node_rotations(rest_joints: np.ndarray, joints: np.ndarray) -> np.ndarray:
-    """(N, 17, 3, 3) world rotation of each joint node (rest -> now); rest_joints (17, 3), joints (N, 17, 3)."""
-    n = len(joints)
+@dataclass(frozen=True, eq=False)
+class RestFrame:
+    """What node_rotations needs of the rest joints, computed once per body: joints (17, 3) m, their side axes
+    {key: (3,)}, and each thigh's and upper arm's rest bend direction {node: (3,)} (module docstring)."""
+
+    joints: np.ndarray
+    sides: dict
+    bends: dict
+
+
+def rest_frame(rest_joints: np.ndarray) -> RestFrame:
     rest = np.asarray(rest_joints, np.float64)[None]
+    sides = {key: value[0] for key, value in _sides(rest).items()}
+    bends = {}
+    for node, (child, _, bend_rest) in LIMBS.items():
+        if bend_rest is not None:
+            bend, weight = _bend(rest, node, child)
+            bends[node] = bend[0] if weight[0] >= 1.0 else np.asarray(bend_rest, np.float64)
+    return RestFrame(rest[0], sides, bends)
+
+
+def node_rotations(rest: RestFrame | np.ndarray, joints: np.ndarray) -> np.ndarray:
+    """(N, 17, 3, 3) world rotation of each joint node (rest -> now); rest: the rest joints (17, 3) or their
+    RestFrame; joints (N, 17, 3)."""
+    rest = rest if isinstance(rest, RestFrame) else rest_frame(rest)
+    n = len(joints)
     joints = np.asarray(joints, np.float64)
-    rest_sides, sides = _sides(rest), _sides(joints)
+    sides = _sides(joints)
     g = np.zeros((n, NUM_JOINTS, 3, 3))
     for node, (child, side) in TRUNK.items():
-        g[:, node] = rotation_between(rest[0, child] - rest[0, node], rest_sides[side][0],
+        g[:, node] = rotation_between(rest.joints[child] - rest.joints[node], rest.sides[side],
                                       joints[:, child] - joints[:, node], sides[side])
     for node, (child, carrier, bend_rest) in LIMBS.items():
         direction = unit(joints[:, child] - joints[:, node])
-        carried = g[:, carrier] @ unit(rest[0, child] - rest[0, node])
+        carried = g[:, carrier] @ unit(rest.joints[child] - rest.joints[node])
         g[:, node] = shortest_arc(carried, direction) @ g[:, carrier]
         if bend_rest is not None:
             bend, weight = _bend(joints, node, child)
-            rest_bend, rest_weight = _bend(rest, node, child)
-            side = rest_bend[0] if rest_weight[0] >= 1.0 else np.asarray(bend_rest, np.float64)
-            g[:, node] = twist_to(g[:, node], direction, side, bend, weight)
+            g[:, node] = twist_to(g[:, node], direction, rest.bends[node], bend, weight)
     for node, source in LEAVES.items():
         g[:, node] = g[:, source]
     for node, shin in FEET.items():
@@ -86,9 +108,10 @@ def _bend(joints: np.ndarray, node: int, child: int) -> tuple[np.ndarray, np.nda
     return unit(direction - lower), np.clip((angle - lo) / (hi - lo), 0.0, 1.0)
 
 
-def skinning_matrices(shape: BodyShape, joints: np.ndarray) -> np.ndarray:
-    """(N, 17, 3, 4) node transforms rest -> now, x -> G x + (joint - G rest_joint); joints (N, 17, 3) m."""
-    g = node_rotations(shape.joints, joints)
+def skinning_matrices(shape: BodyShape, joints: np.ndarray, rest: RestFrame | None = None) -> np.ndarray:
+    """(N, 17, 3, 4) node transforms rest -> now, x -> G x + (joint - G rest_joint); joints (N, 17, 3) m.
+    rest: rest_frame(shape.joints), when already made (live: once per body)."""
+    g = node_rotations(rest if rest is not None else shape.joints, joints)
     t = np.asarray(joints, np.float64) - np.einsum("nkab,kb->nka", g, shape.joints)
     return np.concatenate([g, t[..., None]], axis=-1)
 
@@ -99,6 +122,6 @@ def skin(shape: BodyShape, matrices: np.ndarray) -> np.ndarray:
     return np.einsum("vab,vb->va", blended[:, :, :3], shape.vertices) + blended[:, :, 3]
 
 
-def posed_vertices(shape: BodyShape, joints: np.ndarray) -> np.ndarray:
+def posed_vertices(shape: BodyShape, joints: np.ndarray, rest: RestFrame | None = None) -> np.ndarray:
     """(V, 3) float32 m: the body posed at one frame's joints (17, 3) m."""
-    return skin(shape, skinning_matrices(shape, joints[None])[0])
+    return skin(shape, skinning_matrices(shape, joints[None], rest)[0])

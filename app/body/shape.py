@@ -92,3 +92,10 @@ def fit_shape(asset: BodyAsset, lengths_m: np.ndarray, skin: np.ndarray | None =
     exact = exact_skeleton(joints, lengths_m)
     vertices = vertices + skin @ (exact - joints)
     return BodyShape(phenotypes, vertices.astype(np.float32), exact, asset.faces, skin, error)
+
+
+def live_shape(shape: BodyShape, asset: BodyAsset) -> BodyShape:
+    """The same body on the asset's coarser live-view mesh (live_vertices, live_faces): shaped and skinned alike."""
+    ids = asset.live_vertices
+    return BodyShape(shape.phenotypes, shape.vertices[ids], shape.joints, asset.live_faces,
+                     np.ascontiguousarray(shape.skin[ids]), shape.bone_error_m)

@@ -1,4 +1,4 @@
-"""The window's tool bar: source, pause, pipeline choices, recording, streaming and the 3D view's reset.
+"""The window's tool bar: source, pause, pipeline choices, recording, streaming, the 3D view's people and reset.
 
 The bar only holds the widgets and asks for a file; app.ui.main_window connects them to what they do.
 """
@@ -8,6 +8,7 @@ from PyQt6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QLabel, QLineEdit
 from app.engines import available_devices
 from app.processor import BACKENDS, PipelineConfig
 from app.ui.camera_picker import CameraPicker
+from app.ui.viewport3d import SHOW_MODES
 
 OPEN_FILE_FILTER = "Videos and images (*.mp4 *.avi *.mov *.mkv *.webm *.jpg *.jpeg *.png *.bmp);;All files (*)"
 
@@ -64,6 +65,11 @@ class ControlBar(QToolBar):
         self.stream_button.setCheckable(True)
         self.stream_button.setToolTip("stream the largest person's pose live over the VMC protocol (OSC/UDP)")
         self.addWidget(self.stream_button)
+        self.show_combo = QComboBox()
+        self.show_combo.addItems(SHOW_MODES)
+        self.show_combo.setToolTip("the 3D view draws each person as a skeleton, a body (anny, fitted to the "
+                                   "person's bones) or both")
+        self.addWidget(self.show_combo)
         self.reset_button = QPushButton("Reset 3D view")
         self.addWidget(self.reset_button)
 

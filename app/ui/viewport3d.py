@@ -15,6 +15,10 @@ Speed (see bench/render.py): every mesh is created once per track and then only 
 scene.set_geometry_transform; bones are unit cylinders scaled and rotated onto each bone. On 2 CPU
 cores (Mesa software EGL) a 640x480 frame costs 29-33 ms of CPU with one person and 50-59 ms with
 four; rebuilding the meshes every frame instead costs only 2-18% more: rendering dominates.
+
+Bodies (config.show / set_show: "skeletons", "bodies" or "both"): each track's anny body (app.body.live: shaped
+to its bones, posed from its joints by linear blend skinning in numpy) is a TriangleMesh rebuilt every frame
+(Open3D's renderer moves only whole geometries; bench/body_cost.py measures what that costs).
 """
 
 import dataclasses
@@ -25,6 +29,7 @@ from typing import Sequence
 
 import numpy as np
 
+from app.body.live import BodyBank
 from app.colors import track_color
 from model.net.skeleton import BONES, JOINT_NAMES, NUM_JOINTS
 from app.motion.floor import WorldFrame
@@ -40,6 +45,7 @@ from open3d.visualization import rendering  # noqa: E402
 ANKLES = (JOINT_NAMES.index("r_ankle"), JOINT_NAMES.index("l_ankle"))
 THORAX = JOINT_NAMES.index("thorax")
 MM_PER_M = 1000.0
+SHOW_MODES = ("skeletons", "bodies", "both")  # what the 3D view draws of each person
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class ViewportConfig:
     level_with_people: bool = True  # rotate the people's "up" onto +y (tilted cameras)
     level_smoothing: float = 0.05  # weight of a new "up" estimate: one bending person must not tip the world
     max_level_deg: float = 60.0  # never tilt the world further than this from the camera's own up
+    show: str = "skeletons"  # one of SHOW_MODES
 
 
 def camera_mm_to_world_m(points_mm: np.ndarray) -> np.ndarray:
@@ -134,7 +141,13 @@ class SkeletonViewport:
         self._sphere.compute_vertex_normals()
         self._cylinder = o3d.geometry.TriangleMesh.create_cylinder(1.0, 1.0, resolution=10, split=1)
         self._cylinder.compute_vertex_normals()
-        self._track_ids: set[int] = set()  # tracks whose meshes exist in the scene
+        self._track_ids: set[int] = set()  # tracks whose skeleton meshes exist in the scene
+        self._body_ids: set[int] = set()  # tracks whose body mesh is in the scene
+        self._bodies = BodyBank()  # reads the body asset when the first body is drawn
+        self._faces = None  # the bodies' triangles as Open3D wants them, made once
+        if config.show not in SHOW_MODES:
+            raise ValueError(f"show must be one of {', '.join(SHOW_MODES)}, not {config.show!r}")
+        self.show = config.show
         self._world: dict[int, np.ndarray] = {}  # track_id -> (17, 3) world metres, last update
         self._floor_y: float | None = None
         self._up = np.array([0.0, 1.0, 0.0])  # smoothed people's up, in the un-levelled world
@@ -169,6 +182,7 @@ class SkeletonViewport:
         self._renderer = None
         self.config = dataclasses.replace(self.config, width=int(width), height=int(height))
         self._track_ids.clear()
+        self._body_ids.clear()
         self._open_renderer()
         self._place(self._world)
         self._place_grid()
@@ -241,12 +255,21 @@ class SkeletonViewport:
         if self._auto_view:
             self._follow_people()
 
+    def set_show(self, show: str) -> None:
+        """Draw skeletons, bodies or both (SHOW_MODES) from now on; the people in view are redrawn at once."""
+        if show not in SHOW_MODES:
+            raise ValueError(f"show must be one of {', '.join(SHOW_MODES)}, not {show!r}")
+        self.show = show
+        self._place(self._world)
+
     def _place(self, world: dict[int, np.ndarray]) -> None:
-        for track_id in self._track_ids - world.keys():
+        skeletons = world if self.show in ("skeletons", "both") else {}
+        self._place_bodies(world if self.show in ("bodies", "both") else {})
+        for track_id in self._track_ids - skeletons.keys():
             self._remove_track(track_id)
         scene = self._renderer.scene
         config = self.config
-        for track_id, joints in world.items():
+        for track_id, joints in skeletons.items():
             if track_id not in self._track_ids:
                 self._add_track(track_id)
             joint_scale = np.diag([config.joint_radius_m] * 3 + [1.0])
@@ -255,6 +278,32 @@ class SkeletonViewport:
             for bone, (parent, child) in enumerate(BONES):
                 scene.set_geometry_transform(
                     f"t{track_id}_b{bone}", bone_transform(joints[parent], joints[child], config.bone_radius_m))
+
+    def _place_bodies(self, world: dict[int, np.ndarray]) -> None:
+        """Every track's body posed at its joints (world m): its mesh replaced by this frame's."""
+        scene = self._renderer.scene
+        for track_id in self._body_ids - world.keys():
+            scene.remove_geometry(f"t{track_id}_body")
+        self._body_ids &= world.keys()
+        self._bodies.keep(world.keys())
+        if not world:
+            return
+        if self._faces is None:
+            self._faces = o3d.utility.Vector3iVector(self._bodies.faces.astype(np.int32))
+        for track_id, joints in world.items():
+            mesh = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(self._bodies.pose(track_id, joints)),
+                                             self._faces)
+            mesh.compute_vertex_normals()
+            name = f"t{track_id}_body"
+            if track_id in self._body_ids:
+                scene.remove_geometry(name)
+            material = rendering.MaterialRecord()
+            material.shader = "defaultLit"
+            material.base_color = [*track_color(track_id), 1.0]
+            material.base_roughness = 0.8
+            scene.add_geometry(name, mesh, material)
+            scene.scene.geometry_shadows(name, False, False)
+            self._body_ids.add(track_id)
 
     def _update_level(self, skeletons: list[np.ndarray]) -> None:
         ups = []
@@ -399,7 +448,13 @@ class SkeletonViewport:
 
     @property
     def track_ids(self) -> set[int]:
-        return set(self._track_ids)
+        """Tracks drawn (as a skeleton, a body or both)."""
+        return self._track_ids | self._body_ids
+
+    @property
+    def body_ids(self) -> set[int]:
+        """Tracks drawn as a body."""
+        return set(self._body_ids)
 
     # ---- output and teardown -------------------------------------------------------------
 
@@ -415,3 +470,4 @@ class SkeletonViewport:
             self._renderer.scene.clear_geometry()
             self._renderer = None
             self._track_ids.clear()
+            self._body_ids.clear()

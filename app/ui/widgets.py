@@ -189,6 +189,16 @@ class View3D(_ImageLabel):
             self.viewport.reset_view()
             self.redraw()
 
+    def set_show(self, show: str) -> None:
+        """Draw skeletons, bodies or both (app.ui.viewport3d.SHOW_MODES); the people in view are redrawn now."""
+        if self._live:
+            try:
+                self.viewport.set_show(show)
+            except ViewportProcessError as exc:  # an exception must not leave a Qt slot: PyQt aborts
+                self._fail(exc)
+                return
+            self.redraw()
+
     def _pixels_per_render_pixel(self) -> float:
         config = self.viewport.config
         return max(1e-6, min(self.width() / config.width, self.height() / config.height))

