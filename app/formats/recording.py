@@ -1,4 +1,4 @@
-"""TrackRecorder: FrameResults in, JSON / BVH / CSV motion files out (`main.py process`, the GUI's Record button).
+"""TrackRecorder: FrameResults in, JSON / BVH / CSV / preview / angle files out (`main.py process`, the GUI's Record button).
 
 RecordingSink feeds a recorder from the live pipeline's thread and finishes it in the background.
 
@@ -9,7 +9,9 @@ partial ones. Memory stays flat while recording: nothing but the open files is h
 motion layer runs twice more over the partial file (app.formats.tracks_json.refined_frames: every track's
 final bones in all its frames, one floor for the clip), the final JSON and CSV are written from that,
 and the BVH files are solved from the final JSON (float32 arrays, about 220 bytes per frame and track,
-solved and written in chunks of frames), in the floor's world frame unless bvh_frame="camera".
+solved and written in chunks of frames), in the floor's world frame unless bvh_frame="camera". The preview
+video (app.formats.preview) is drawn and encoded frame by frame as frames are added; the joint angles and
+their plots (app.formats.angles) are made from the final JSON. docs/formats.md describes every file.
 """
 
 import csv
@@ -64,10 +66,11 @@ class TrackRecorder:
     """Records FrameResults of one source into out_dir/NAME.json, NAME.trackID.bvh (one per track), NAME.csv.
 
     source_info: SourceInfo of the input (fps sets the BVH frame time). camera: intrinsics written in
-    the header; None = taken from the first FrameResult. formats: any of "json", "bvh", "csv".
+    the header; None = taken from the first FrameResult. formats: any of FORMATS.
     backend_info: the "backend" header object; None = {"name", "device"} of the first FrameResult.
     name: file stem; None = the source file's stem. Files of the same name from an earlier recording
-    (NAME.json, NAME.csv, every NAME.trackN.bvh, their .partial files) are removed when the first frame
+    (NAME.json, NAME.csv, every NAME.trackN.bvh, the preview, angles and plots, their .partial and temporary
+    files) are removed when the first frame
     is written, so a rerun replaces them completely. A failed write raises RecordingError: the files are
     closed and the partial JSON Lines file keeps every frame written before the failure.
     bvh_frame: "world" (Y up, floor at 0; camera frame where no floor was found) or "camera".
