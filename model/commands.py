@@ -110,6 +110,15 @@ def run_command(run: Callable[[], int | None], stream=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=stream)
         return EXIT_INTERRUPTED
+    except ImportError as exc:
+        # Ctrl-C while a C extension initialises (onnxruntime, loading the models) surfaces as
+        # "ImportError: initialization failed" raised from the interrupt: it is the interrupt.
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, KeyboardInterrupt):
+            terminated = isinstance(cause, Terminated)
+            print("terminated" if terminated else "interrupted", file=stream)
+            return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+        raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

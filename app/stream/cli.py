@@ -3,7 +3,8 @@
 One performer is streamed (the largest person, or --track ID), one OSC bundle per processed frame
 (app.stream.vmc). Exit codes (docs/cli.md): 0 done, 1 the source broke mid-way, 2 the command cannot start
 (bad option, a source that cannot be opened, bad or unreachable --vmc target, backend that cannot load),
-130 after Ctrl-C. A receiver that is not running is no error: UDP packets are simply lost.
+130 after Ctrl-C, 143 after SIGTERM (both print the summary line). A receiver that is not running is no
+error: UDP packets are simply lost.
 """
 
 import argparse
@@ -16,6 +17,7 @@ from app.processor import FrameProcessor, iter_results
 from app.sources import SOURCE_HELP, SourceError, open_source
 from app.stream.performer import Streamer
 from app.stream.vmc import DEFAULT_PORT, VmcError, VmcSender
+from model.commands import EXIT_TERMINATED, Terminated
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -84,9 +86,9 @@ def _stream(processor: FrameProcessor, source, streamer: Streamer, args: argpars
     """Process and send every frame; prints one summary line; returns the exit code."""
     if source.fallback_reason:
         print(source.fallback_reason, flush=True)
-    print(f"streaming {source.description} to {streamer.sender.target} (VMC); Ctrl-C stops", flush=True)
     code, processed, start = EXIT_OK, 0, time.perf_counter()
-    try:
+    try:  # from the first line on, a stop gets the summary line
+        print(f"streaming {source.description} to {streamer.sender.target} (VMC); Ctrl-C stops", flush=True)
         for result in iter_results(processor, source, args.max_frames):
             processed += 1
             streamer.send(result)
@@ -96,6 +98,8 @@ def _stream(processor: FrameProcessor, source, streamer: Streamer, args: argpars
     except VmcError as exc:
         _error(str(exc))
         code = EXIT_USAGE
+    except Terminated:  # SIGTERM (model.commands.run_command raises it): finish as for Ctrl-C, exit 143
+        code = EXIT_TERMINATED
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
     finally:
@@ -105,5 +109,5 @@ def _stream(processor: FrameProcessor, source, streamer: Streamer, args: argpars
     sender = streamer.sender
     print(f"done: {processed} frames processed, {sender.frames_sent} sent "
           f"({sender.frames_with_performer} with a performer) to {sender.target}, {processed / elapsed:.1f} fps"
-          + (" (interrupted)" if code == EXIT_INTERRUPTED else ""), flush=True)
+          + (" (interrupted)" if code in (EXIT_INTERRUPTED, EXIT_TERMINATED) else ""), flush=True)
     return code
