@@ -7,7 +7,7 @@ import pytest
 
 from app.colors import track_color_bgr
 from app.draw import MIN_CONFIDENCE
-from app.formats.preview import PreviewWriter
+from app.formats.preview import MAX_SIDE, PreviewWriter, video_size
 from app.formats.tracks_json import read_tracks
 from app.sources import DEFAULT_SAMPLE
 from main import main
@@ -91,3 +91,15 @@ def test_frames_of_another_size_are_fitted_in_and_discard_leaves_nothing(tmp_pat
     other.discard()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stills.preview.mp4"]
     assert PreviewWriter(tmp_path, "none", 25.0).finish() is None  # no frame: no file
+
+
+def test_large_frames_are_scaled_down_to_max_side(tmp_path):
+    """A 4K or full-HD input gets a preview of at most MAX_SIDE pixels on its long side, even sides, skeleton drawn."""
+    assert video_size(544, 960) == (544, 960)  # the bundled clip: its own size
+    assert video_size(3840, 2160) == (MAX_SIDE, 720) and video_size(1088, 1920) == (724, MAX_SIDE)
+    assert video_size(65, 49) == (64, 48)
+    writer = PreviewWriter(tmp_path, "big", 30.0)
+    for _ in range(2):
+        writer.add(np.full((1080, 1920, 3), 90, np.uint8), [])
+    frames, _ = _frames(writer.finish())
+    assert len(frames) == 2 and frames[0].shape == (720, MAX_SIDE, 3)
