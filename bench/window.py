@@ -7,7 +7,8 @@ last text, which says what limits the rate. Run it under a real X server, e.g.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" env QT_QPA_PLATFORM=xcb .venv/bin/python -m bench.window --seconds 20
 
-Absolute numbers depend on the machine's load (printed); `--card` runs another model card.
+Absolute numbers depend on the machine's load (printed); `--card` runs another model card; `--show bodies` draws
+the people in the 3D view as bodies (compare with `--show skeletons` in the same session: issue 25).
 """
 
 import argparse
@@ -27,6 +28,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=8.0, help="seconds before sampling (models load, 3D view opens)")
     parser.add_argument("--card", help="cascade backend with this model card")
+    parser.add_argument("--show", choices=("skeletons", "bodies", "both"), default="skeletons",
+                        help="what the 3D view draws of each person (the tool bar's Show box; default %(default)s)")
     add_pipeline_arguments(parser)
     args = parser.parse_args()
     problem = pipeline_problem(args)
@@ -44,6 +47,7 @@ def main() -> int:
     config = pipeline_config(args, source=args.source, loop=True, realtime=True)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     window = MainWindow(config, None, recordings_dir=os.devnull)
+    window.controls.show_combo.setCurrentText(args.show)
     samples: list[tuple[float, float | None, float | None]] = []
     view3d_samples: list[tuple[float, int, float | None]] = []  # (time, 3D images shown so far, render lag ms)
     last_text = [""]
