@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs everything (Debian/Ubuntu system packages, then .venv/ with the pinned Python packages)
-# and starts the app on the embedded default. Arguments are passed on to main.py.
+# Installs what the app and the test suite need (Debian/Ubuntu system packages, then .venv/ with the pinned
+# Python packages and this project, editable) and starts the app on the embedded default. Arguments are passed
+# on to main.py. Extras for synthetic data (requirements-synth.txt) and GPUs (requirements-gpu.txt) are not
+# installed here: see their headers, or `pip install .[synth]` / `.[gpu]` (pyproject.toml).
 set -euo pipefail
 cd "$(dirname "$0")"
 
