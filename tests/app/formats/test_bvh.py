@@ -266,3 +266,28 @@ def test_bone_names_are_the_vmc_streams_where_they_mean_the_same_bone():
         assert spec.joint == bone.joint, spec.name
         assert spec.target == bone.child or spec.name == "Hips", spec.name  # both Hips: the pelvis's orientation
     assert len(shared) == len(BONES)  # every bone the stream sends is in the BVH
+
+
+def test_docs_table_is_the_skeleton():
+    """docs/formats.md, "BVH skeleton": one row per BVH joint, in file order, with its parent, the skeleton joint it
+    starts at and the one it points to (or its End Site), and the VMC bone of the same name."""
+    from pathlib import Path
+
+    from app.formats.bvh import HEAD_TOP, NODES
+    from app.stream.humanoid import BONE_NAMES
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "formats.md").read_text()
+    section = text.split("## BVH skeleton", 1)[1].split("\n## ", 1)[0]
+    rows = [[cell.strip().strip("`") for cell in line.strip().strip("|").split("|")]
+            for line in section.splitlines() if line.startswith("| `")]
+    assert [row[0].removesuffix("` (root)") for row in rows] == [spec.name for spec in NODES]
+    for row, spec in zip(rows, NODES):
+        name, parent, starts, points, vmc = row
+        assert parent.strip("`") == (spec.parent or "-"), name
+        if spec.parent:
+            assert starts == spec.joint, name
+            if spec.target and spec.target != HEAD_TOP:
+                assert points == spec.target, name
+            else:  # hands, feet, and the head top: End Sites
+                assert points.startswith("End Site") and (spec.target in points), name
+        assert vmc.strip("`") == (spec.name if spec.name in BONE_NAMES else "-"), name
