@@ -43,8 +43,11 @@ pip_install() {
     grep -v "is ignored" .venv/pip.log >&2; exit 1
   fi
 }
-pip_install -r requirements.txt
+pip_install -r requirements.txt  # the app, `process` and `stream`
+pip_install -r requirements-test.txt -r requirements-train.txt  # the test suite (it also tests training)
 pip_install -r requirements-ray.txt  # `main.py process --ray` (app/cluster.py) and its tests
 pip_install --no-deps -r requirements-data.txt
+# The project itself, editable: the `cascade3d` command in .venv/bin runs this checkout (pyproject.toml).
+pip_install --no-deps -e .
 echo "setup: installed; starting the app (python main.py $*)"
 exec .venv/bin/python main.py "$@"
