@@ -84,3 +84,15 @@ def test_format_leaves_the_preview_and_angles_out(tmp_path):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert f"{NAME}.csv" in names and any(n.endswith(".bvh") for n in names)
     assert not [n for n in names if n.endswith((".mp4", ".png", ".angles.csv", ".json"))], names
+
+
+def test_docs_define_every_column():
+    """docs/formats.md, "Joint angles": every column of the CSV has a row saying what it is."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "formats.md").read_text()
+    section = text.split("## Joint angles", 1)[1].split("\n## ", 1)[0]
+    documented = [name for line in section.splitlines() if line.startswith("| `")
+                  for name in re.findall(r"`([a-z_]+)`", line.split("|")[1])]
+    assert documented == list(ANGLE_COLUMNS)
