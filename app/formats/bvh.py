@@ -255,7 +255,8 @@ def solve_world_rotations(joints_bvh: np.ndarray, nodes: tuple[BvhNode, ...]) ->
         if node.parent < 0:  # Hips: the hip line and the lower spine
             right, left, spine = index["r_hip"], index["l_hip"], index["spine"]
             seen = basis(joints_bvh[:, left] - joints_bvh[:, right], joints_bvh[:, spine] - joints_bvh[:, node.joint])
-            rest_frame = basis(np.broadcast_to(_rest(left) - _rest(right), (f, 3)), np.broadcast_to(_rest(spine), (f, 3)))
+            rest_x, rest_y = _rest(left) - _rest(right), _rest(spine)  # both hips leave the pelvis sideways at rest
+            rest_frame = basis(np.broadcast_to(rest_x, (f, 3)), np.broadcast_to(rest_y, (f, 3)))
             world[:, n] = seen @ np.swapaxes(rest_frame, 1, 2)
             continue
         parent_world = world[:, node.parent]

@@ -1,11 +1,12 @@
-"""The preview video NAME.preview.mp4: the input's frames with each seen track's skeleton and ID drawn as the app draws them.
+"""NAME.preview.mp4: the input's frames with each seen person's skeleton and ID drawn on them, as the app draws them.
 
 Written with OpenCV's VideoWriter, MPEG-4 Part 2 ('mp4v' in an .mp4 container: the codec OpenCV's pip wheels
 can write; they carry no H.264 encoder), at the source's frame rate, one video frame per processed frame, at the
 source's size up to MAX_SIDE pixels on the long side (larger frames are scaled down: a preview of a 4K clip
-need not cost a 4K encode per frame), both sides even (FFmpeg's MPEG-4 encoder needs them). Atomic: frames go to a hidden temporary file beside the final one (named *.mp4, so that FFmpeg picks
-the container), renamed over NAME.preview.mp4 by finish(); a crash or discard() leaves no half video under
-the final name.
+need not cost a 4K encode per frame), both sides even (FFmpeg's MPEG-4 encoder needs them).
+Atomic: frames go to a hidden temporary file beside the final one (named *.mp4, so that FFmpeg picks the
+container), renamed over NAME.preview.mp4 by finish(); a crash or discard() leaves no half video under the
+final name.
 """
 
 import contextlib
