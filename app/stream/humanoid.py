@@ -28,6 +28,10 @@ follow their own observed segment; the Head sits on the nose so that the neck an
 theirs. Forward kinematics with these rest positions then reproduces the direction of every observed
 bone exactly, except the two pelvis -> hip bones: the pelvis is one rigid bone, so only the hip line
 itself is reproduced (an observed pelvis off the line between the hips cannot be).
+
+The BVH export (app.formats.bvh, docs/formats.md "BVH skeleton") names its joints with these names wherever it has
+the same bone (starting at the same joint, pointing to the same one); it adds LeftHip and RightHip (pelvis -> hip),
+which the rigid pelvis here has no need for.
 """
 
 from dataclasses import dataclass
