@@ -7,9 +7,10 @@ world frame), else against the camera's up; every other angle is between two bod
 
 CSV: comma-separated, a header row, then one row per track and frame in which the track was seen, in the
 file's order (frames ascending, tracks in the frame's order): frame (the source's 0-based frame index),
-time_s (seconds from the source's start), track (its ID), then ANGLE_NAMES as NAME_deg, one decimal;
+time (seconds from the source's start), track_id, then ANGLE_NAMES as NAME_deg, one decimal (the first three
+as in NAME.csv, app.formats.tracks_csv, so that the two join on frame and track_id);
 an angle that cannot be measured (a joint missing) is an empty field.
-Plot (matplotlib, drawn off screen with the Agg canvas, no pyplot state): three panels over time_s: legs
+Plot (matplotlib, drawn off screen with the Agg canvas, no pyplot state): three panels over time: legs
 (knees, hips), arms (elbows, shoulders), trunk and neck; right side solid, left dashed.
 Both are written atomically (model.atomic).
 """
@@ -28,7 +29,7 @@ from app.formats.tracks_json import iter_frame_dicts, world_from_header
 from app.motion.angles import ANGLE_NAMES, CAMERA_UP, WORLD_UP, joint_angles
 from model.atomic import atomic_open, atomic_path
 
-ANGLE_COLUMNS: tuple[str, ...] = ("frame", "time_s", "track") + tuple(f"{name}_deg" for name in ANGLE_NAMES)
+ANGLE_COLUMNS: tuple[str, ...] = ("frame", "time", "track_id") + tuple(f"{name}_deg" for name in ANGLE_NAMES)
 # The plot's panels: title -> angles drawn in it.
 PANELS = (("legs", ("r_knee", "l_knee", "r_hip", "l_hip")),
           ("arms", ("r_elbow", "l_elbow", "r_shoulder", "l_shoulder")),
@@ -65,7 +66,7 @@ def plot_path(out_dir: str | os.PathLike, name: str, track_id: int) -> Path:
 
 
 def _rows(track_file: str | os.PathLike):
-    """(frame, time_s, track, degrees (len(ANGLE_NAMES),)) per seen person of a final track file, in file order."""
+    """(frame, time s, track_id, degrees (len(ANGLE_NAMES),)) per seen person of a final track file, in file order."""
     header, frames = iter_frame_dicts(track_file)
     world = world_from_header(header, str(track_file))
     up = CAMERA_UP if world is None else WORLD_UP

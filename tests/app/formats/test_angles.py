@@ -35,10 +35,10 @@ def test_csv_has_one_row_per_track_and_frame(processed):
     assert tuple(rows[0].keys()) == ANGLE_COLUMNS
     assert ANGLE_COLUMNS[3:] == tuple(f"{name}_deg" for name in ANGLE_NAMES)
     expected = [(f["index"], p["track_id"]) for f in data["frames"] for p in f["people"]]
-    assert [(int(r["frame"]), int(r["track"])) for r in rows] == expected
+    assert [(int(r["frame"]), int(r["track_id"])) for r in rows] == expected
     assert len({track for _, track in expected}) >= 2
     times = {f["index"]: f["time"] for f in data["frames"]}
-    assert all(float(r["time_s"]) == pytest.approx(times[int(r["frame"])], abs=1e-4) for r in rows)
+    assert all(float(r["time"]) == pytest.approx(times[int(r["frame"])], abs=1e-4) for r in rows)
     assert angles_read_back(out / f"{NAME}.angles.csv")
 
 
@@ -63,14 +63,14 @@ def test_the_standing_woman_keeps_her_knees_straight(processed):
         for p in frame["people"]:
             heights.setdefault(p["track_id"], []).append(p["bbox"][3] - p["bbox"][1])
     woman = max(heights, key=lambda t: np.median(heights[t]))
-    knees = np.array([[float(r["r_knee_deg"]), float(r["l_knee_deg"])] for r in rows if int(r["track"]) == woman])
+    knees = np.array([[float(r["r_knee_deg"]), float(r["l_knee_deg"])] for r in rows if int(r["track_id"]) == woman])
     assert len(knees) == FRAMES
     assert np.median(knees, axis=0).min() > 150.0, np.median(knees, axis=0)
 
 
 def test_one_plot_per_track(processed):
     out, rows, _ = processed
-    tracks = sorted({int(r["track"]) for r in rows})
+    tracks = sorted({int(r["track_id"]) for r in rows})
     plots = sorted(p.name for p in out.glob("*.png"))
     assert plots == sorted(f"{NAME}.track{t}.angles.png" for t in tracks)  # the earlier run's track99 is gone
     for track in tracks:
