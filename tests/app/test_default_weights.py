@@ -145,14 +145,20 @@ def _far_from_average_pck(threshold: float) -> dict[str, float]:
     return out
 
 
+# Joints of 17 within 0.2 of the box per render, measured 2026-12-01 and again 2026-12-07 (same values).
+FAR_FROM_AVERAGE_JOINTS = {"arms_up": 12, "arms_out": 9, "crouch": 12, "kneel": 10, "kick": 14, "lying": 4}
+
+
 def test_poses_far_from_the_average_no_worse_than_measured():
-    """A guard: 2026-12-01 the shipped weights had 60 % of these renders' joints within 0.2 of the box
-    (arms up 0.71, arms out 0.53, crouch 0.71, kneel 0.59, kick 0.82, lying 0.24)."""
+    """A guard per render (not on the mean, which hid a render dropping to 0): each may lose one joint of its
+    measured count (the margin), no more."""
     pck = _far_from_average_pck(0.2)
-    assert len(pck) == 6 and np.mean(list(pck.values())) >= 0.5, pck
+    assert set(pck) == set(FAR_FROM_AVERAGE_JOINTS), pck
+    for family, joints in FAR_FROM_AVERAGE_JOINTS.items():
+        assert pck[family] >= (joints - 1) / 17 - 1e-9, (family, pck)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11, open: the shipped weights draw raised and outstretched arms "
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue 11, open: the shipped weights draw raised and outstretched arms "
                    "near the average pose (wrists 0.54-0.59 of the box off on arms up / arms out)")
 def test_poses_far_from_the_average_are_found():
     """The goal: on every render at least 80 % of the joints within 0.2 of the box."""

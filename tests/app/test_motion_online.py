@@ -31,8 +31,10 @@ def test_every_seen_person_carries_fitted_and_raw_joints_contact_and_world(resul
         assert "motion" in result.timings_ms
         if result.world is not None:
             assert np.allclose(pose.world_root, result.world.to_world(pose.root))
-    # A floor is found within the first frames (people's feet), below the camera.
-    assert results[-1].world is not None and 500 < results[-1].world.height_mm < 5000
+    # A floor is found within the first frames (people's feet), below the camera: the clip's camera stands about
+    # 1.2 m above the floor (measured 2026-12-07: 1278 mm after these 24 frames, 1173 mm over the whole clip);
+    # the band allows about 15 % of motion-layer tuning and fails a floor off by a factor of 1.5 (500-5000 could not).
+    assert results[-1].world is not None and 1000 < results[-1].world.height_mm < 1500, results[-1].world
 
 
 def test_fitted_bones_are_the_tracks_and_change_slowly(results):

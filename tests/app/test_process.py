@@ -68,7 +68,9 @@ def test_bvh_forward_kinematics_round_trip(processed):
     out, _ = processed
     header, series = read_series(out / "sample_two_people.json")
     world = world_from_header(header)
-    assert world is not None and 500 < world.height_mm < 5000  # a floor below the camera
+    # A floor below the camera, about 1.2 m (measured 2026-12-07: 1173 mm over the whole clip, 1278 mm after its
+    # first 24 frames); the band allows about 15 % of motion-layer tuning (500-5000 could not catch a factor of 2).
+    assert world is not None and 1000 < world.height_mm < 1500, world.height_mm
     for track_id, track in series.items():
         positions, mocap = forward_kinematics(str(out / f"sample_two_people.track{track_id}.bvh"))
         assert mocap.frame_time == pytest.approx(1 / 60.0)

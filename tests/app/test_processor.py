@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from app.live import Pipeline
-from app.processor import FrameProcessor, PipelineConfig, iter_results
+from app.processor import EXTRA_DETECT_EVERY, FrameProcessor, PipelineConfig, iter_results
 from model.net.skeleton import BONES
 from app.sources import DEFAULT_SAMPLE, open_source
 
@@ -106,16 +106,31 @@ def test_threaded_pipeline_runs_the_clip_and_stops_cleanly(processor):
 
 
 def test_live_pacing_drops_stale_frames_instead_of_queueing(processor):
+    """While the processor is busy, a paced source's frames replace each other: the next frame processed is the
+    newest, never a queued old one."""
     processor.reset()
     received = []
-    config = PipelineConfig(source=DEFAULT_SAMPLE, backend="mediapipe", realtime=True)  # 60 fps: faster than we process
+    config = PipelineConfig(source=DEFAULT_SAMPLE, backend="mediapipe", realtime=True)  # played at its 60 fps
     pipeline = Pipeline(config, received.append, processor=processor)
-    pipeline.start()
-    assert pipeline.finished.wait(120)
-    pipeline.stop(timeout=5)
-    indices = [r.frame.index for r in received]
-    assert indices == sorted(indices) and len(set(indices)) == len(indices)
-    assert len(received) < 100 and pipeline._slot.dropped == 100 - len(received)
+    process = processor.process
+
+    def busy_until_the_clip_has_played(frame, fps):
+        # The first frame takes as long as the whole clip plays: slower than the source on any machine, so that
+        # what follows does not depend on this machine's speed (the real processor then does the work).
+        if frame.index == 0:
+            assert pipeline._capture_done.wait(120)
+        return process(frame, fps)
+
+    processor.process = busy_until_the_clip_has_played
+    try:
+        pipeline.start()
+        assert pipeline.finished.wait(120)
+        pipeline.stop(timeout=5)
+    finally:
+        del processor.process  # the fixture's own method again
+    # Frames 1..99 arrived while frame 0 was processed: each replaced the one before (98 dropped), the last stayed.
+    assert [r.frame.index for r in received] == [0, 99]
+    assert pipeline._slot.dropped == 98
 
 
 def test_threaded_pipeline_reports_a_bad_source(processor):
@@ -213,7 +228,11 @@ def test_detector_on_its_own_thread_follows_both_people_with_one_network_call_pe
     assert sum(both) >= 57, f"both people in {sum(both)} of 60 frames"
     assert len({t.track_id for r in results for t in _foreground(r)}) == 2
     assert backend.calls == 60  # followed people and new ones go through the network together
-    assert 60 / 10 / 2 <= len(detector.frames) <= 60 / 10 + 2  # every 10th frame at most, never stalled for long
+    # How many frames the detector's thread sees depends on the machine's speed; what does not: the first frame
+    # waits for it (nobody is followed yet), and it is never asked again within EXTRA_DETECT_EVERY frames (every
+    # CPU_DETECT_EVERY-th frame, sooner only while someone is lost).
+    frames = detector.frames
+    assert frames[0] == 0 and all(b - a >= EXTRA_DETECT_EVERY for a, b in zip(frames, frames[1:])), frames
 
 
 def test_the_cascade_backend_does_not_follow_people_no_detector_sees_any_more():

@@ -62,7 +62,9 @@ def test_estimate_returns_finite_poses_inside_their_crops(card_path, frame):
         assert keypoints.shape == (17, 3) and joints.shape == (17, 3)
         assert np.isfinite(keypoints).all() and np.isfinite(joints).all()
         np.testing.assert_array_equal(joints[0], 0.0)  # root-relative
-        assert 0.0 < np.abs(joints).max() < 1e5  # millimetres of a random net, not metres or garbage
+        # The seeded random net's joints reach 41.7 mm (measured 2026-12-07, both people): a band of about x2 either
+        # way, so that a unit slip (metres, or millimetres scaled twice) or garbage fails (it allowed 100 m).
+        assert 20.0 < np.abs(joints).max() < 100.0, np.abs(joints).max()
         centre, size = crop_region(detection.box_xyxy, card.crop_padding, card.crop_aspect)
         lo, hi = centre - size / 2, centre + size / 2
         assert ((keypoints[:, :2] >= lo - 1) & (keypoints[:, :2] <= hi + 1)).all()

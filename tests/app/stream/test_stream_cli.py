@@ -100,10 +100,12 @@ def test_received_rotations_rebuild_the_streamed_bones(streamed):
             (pelvis_to_hip if parent == J["pelvis"] and child in (J["r_hip"], J["l_hip"]) else errors).append(error)
         errors.append(angle_deg(fk[J["l_hip"]] - fk[J["r_hip"]], joints[J["l_hip"]] - joints[J["r_hip"]]))
         assert np.linalg.norm(fk[0] - joints[0]) < 1e-4  # the pelvis trajectory arrives (float32 on the wire)
-    # Measured: max < 0.00001 degrees (float32 quaternions); the rigid pelvis cannot follow its two half-lines
-    # (measured 0.7 degrees on this clip).
-    assert max(errors) < 2.0, max(errors)
-    print(f"bone directions: max {max(errors):.5f} deg over {len(errors)}; pelvis->hip half-lines: "
+    # Measured 2026-12-07: max under 5e-6 degrees (float32 quaternions on the wire): bound 1e-3 (200x margin,
+    # where 2 degrees hid real errors); the rigid pelvis cannot follow its two half-lines: max 0.71 degrees on
+    # this clip, bound 1.0.
+    assert max(errors) < 1e-3, max(errors)
+    assert max(pelvis_to_hip) < 1.0, max(pelvis_to_hip)
+    print(f"bone directions: max {max(errors):.2e} deg over {len(errors)}; pelvis->hip half-lines: "
           f"median {np.median(pelvis_to_hip):.2f}, max {max(pelvis_to_hip):.2f} deg")
 
 

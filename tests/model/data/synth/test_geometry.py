@@ -150,7 +150,6 @@ def test_corrected_labels_stay_projections_of_the_3d():
 
 
 def test_frame_edges_in_crop_match_the_crop_intrinsics():
-    pytest.importorskip("cv2")
     from model.data.synth.scene import frame_bounds_in_crop
 
     cam = _camera(None)
