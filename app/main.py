@@ -47,6 +47,13 @@ def unknown_command(word: str) -> str:
     return f"unknown command '{safe_text(word)}'; {hint}"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line and exit 2, as every other bad input (the usage is under --help)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {safe_text(message)} (--help lists the options)\n")
+
+
 def main(argv: list[str] | None = None, quiet: bool = False, prog: str | None = None) -> int:
     """Run a command; quiet=True (the command line) filters the libraries' chatter from this process's output."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -71,9 +78,12 @@ def main(argv: list[str] | None = None, quiet: bool = False, prog: str | None = 
     command = argv.pop(0) if argv and argv[0] in COMMANDS else "gui"
     module_name, help_text = COMMANDS[command]
     module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(prog=prog if command == "gui" else f"{prog} {command}", description=help_text)
+    parser = OneLineParser(prog=prog if command == "gui" else f"{prog} {command}", description=help_text)
     module.add_arguments(parser)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a bad option (2, one line printed): a code, also for in-process callers
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     return run_command(lambda: module.run(args))
 
 

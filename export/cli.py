@@ -54,16 +54,17 @@ def run(args: argparse.Namespace) -> int:
     if args.max_batch < 1:
         print(f"export: --max-batch must be at least 1, got {args.max_batch}", file=sys.stderr)
         return 2
+    if args.input_size is not None:  # checked before the checkpoint is read
+        problem = input_size_problem(args.input_size)
+        if problem:
+            print(f"export: {problem}", file=sys.stderr)
+            return 2
     try:
         checkpoint = load_checkpoint(args.checkpoint)
     except CheckpointError as e:
         print(f"export: {e}", file=sys.stderr)
         return 1
     if args.input_size is not None:
-        problem = input_size_problem(args.input_size)
-        if problem:
-            print(f"export: {problem}", file=sys.stderr)
-            return 2
         checkpoint = checkpoint.at_input_size(args.input_size)
     out_dir = Path(args.out) if args.out else checkpoint.path.parent
     output_folder(str(out_dir))  # a file in the way or a folder that cannot be written: one line, exit 2

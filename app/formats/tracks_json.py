@@ -564,7 +564,9 @@ def _world(block) -> WorldFrame | None:
         return None
     floor = _get(block, "floor", "world")
     normal = _array(floor, "normal", (3,), "world.floor")
-    if not np.isfinite(normal).all() or np.linalg.norm(normal) < 1e-6:
+    with np.errstate(over="ignore"):  # 1e308s overflow the norm: refused below as infinite
+        length = np.linalg.norm(normal) if np.isfinite(normal).all() else np.inf
+    if not 1e-6 <= length < np.inf:
         raise _Damaged(f"'world.floor.normal' is {_shown(normal.tolist())}, expected a finite non-zero vector")
     _float(floor, "offset_mm", "world.floor")
     try:

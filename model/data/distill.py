@@ -33,6 +33,7 @@ import numpy as np
 
 from model.atomic import atomic_open, atomic_write_text
 from model.boxes import points_box
+from model.commands import output_folder
 from model.net.crop import box_crop_affine
 from model.net.skeleton import FLIP_INDEX, NUM_JOINTS
 from model.data.teacher import blazepose_to_h36m
@@ -516,6 +517,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    output_folder(args.out)  # a file in the way or /proc: one line, exit 2, before any footage is read
     cfg = DistillConfig(out=args.out)
     if args.stage in ("all", "teacher"):
         stage_teacher(cfg, args.force, args.only)

@@ -13,9 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.formats.recording import TrackRecorder
-from app.formats.tracks_json import TrackFile, TrackFileError, read_series, read_tracks
-from app.types import CameraIntrinsics, SourceInfo
+from app.formats.tracks_json import MAX_FRAME_INDEX, TrackFile, TrackFileError, read_series, read_tracks
+from app.types import MAX_FPS, MIN_FPS, CameraIntrinsics, SourceInfo
 from model.net.skeleton import NUM_JOINTS
+from model.net.skeleton import PARENTS as H36M_PARENTS
 from tests.app.track_fixtures import CAMERA, synthetic_results
 from tests.fuzz.harness import time_limit
 
@@ -200,7 +201,12 @@ def test_wrong_types_in_one_frame_lose_no_other_frame(tmp_path_factory, medium, 
     path_partial.write_bytes(b"\n".join(lines) + b"\n")
     result = read(path_partial, examples)
     assert isinstance(result, TrackFile), result
-    assert {f.index for f in result.frames} >= set(range(8)) - {line - 1}
+    lost = {line - 1}
+    if path == ("index",) and not delete and type(value) is int and line - 1 < value <= MAX_FRAME_INDEX:
+        # A frame index changed to a later one is read as that frame: the frames up to it no longer come
+        # after it, and are dropped as a repeated index would be (indices are kept increasing).
+        lost |= set(range(line - 1, value + 1))
+    assert {f.index for f in result.frames} >= set(range(8)) - lost
     # The same damage in a finished file: an error naming the file, or a valid result.
     header = json.loads(lines[0])
     header.pop("partial")
@@ -282,3 +288,59 @@ def test_non_utf8_bytes_cost_only_their_own_line(tmp_path_factory, medium, examp
     result = read(path, examples)
     assert isinstance(result, TrackFile), result
     assert set(frames_by_index(result)) == expect
+
+
+# The fields issue 26 found unchecked, each with the values a damaged or hostile file holds: frame rates of 0,
+# -30, NaN, 1e-05, 2147483647; parents in any order; frame indices repeated, descending, past 2^53; a floor
+# normal of NaN, infinity or zeros.
+READER_FIELDS = {
+    ("source", "fps"): st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-2**40, 2**40),
+                                 st.sampled_from([0, -30, 1e-05, 2147483647, 0.999, 1, 1000, 1000.001])),
+    ("skeleton", "parents"): st.one_of(st.permutations(list(H36M_PARENTS)),
+                                       st.lists(st.integers(-2, NUM_JOINTS), min_size=NUM_JOINTS,
+                                                max_size=NUM_JOINTS)),
+    ("frames", "index"): st.one_of(st.integers(-3, 12), st.integers(MAX_FRAME_INDEX - 1, 2**60),
+                                   st.sampled_from([2**53, 2**53 + 1, MAX_FRAME_INDEX, MAX_FRAME_INDEX + 1])),
+    ("world", "floor"): st.fixed_dictionaries({
+        "normal": st.one_of(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=3, max_size=3),
+                            st.sampled_from([[0, 0, 0], [0, 1e-9, 0], [0, -1, 0], [0, 1]])),
+        "offset_mm": st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.just(1500.0))}),
+}
+
+
+def assert_fields_usable(tracks: TrackFile) -> None:
+    """What a reader that returned must guarantee about those fields."""
+    assert MIN_FPS <= tracks.source.fps <= MAX_FPS
+    assert all(parent < child for child, parent in enumerate(tracks.skeleton.parents))
+    indices = [f.index for f in tracks.frames]
+    assert indices == sorted(set(indices)) and all(0 <= i <= MAX_FRAME_INDEX for i in indices)
+    if tracks.world is not None:
+        assert np.isfinite(tracks.world.normal).all() and abs(np.linalg.norm(tracks.world.normal) - 1) < 1e-6
+
+
+@given(field=st.sampled_from(sorted(READER_FIELDS)), data=st.data(), partial=st.booleans(), frame=st.integers(0, 7))
+def test_the_fields_readers_rely_on_are_an_error_or_usable(tmp_path_factory, medium, examples, field, data, partial,
+                                                          frame):
+    value = data.draw(READER_FIELDS[field])
+    partial_bytes, final_bytes = medium
+    folder = tmp_path_factory.mktemp("fields")
+    if partial:
+        lines = [json.loads(line) for line in partial_bytes.split(b"\n")[:-1]]
+        header, frames = lines[0], lines[1:]
+    else:
+        whole = json.loads(final_bytes)
+        header, frames = whole, whole["frames"]
+    if field == ("frames", "index"):
+        frames[frame]["index"] = value
+    elif field == ("world", "floor"):
+        header["world"] = {"floor": value, "samples": 4}
+    else:
+        header[field[0]][field[1]] = value
+    target = folder / ("walk.json.partial" if partial else "walk.json")
+    if partial:
+        target.write_text("\n".join(json.dumps(x) for x in [header] + frames) + "\n")
+    else:
+        target.write_text(json.dumps(whole))
+    result = read(target, examples)
+    if isinstance(result, TrackFile):
+        assert_fields_usable(result)
