@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.body.pose import RestFrame, posed_vertices, rest_frame
+from app.body.pose import RestFrame, posed_bodies, rest_frame
 from app.body.shape import BodyShape, bone_lengths_m, dense_skin, fit_shape, live_shape
 from model.data.synth.body_asset import BodyAsset, read_body_asset
 
@@ -49,16 +49,19 @@ class BodyBank:
             self._skin = dense_skin(self._asset)
         return self._asset
 
-    def pose(self, track_id: int, joints: np.ndarray) -> np.ndarray:
-        """(V, 3) float32 m: track_id's body at these joints (17, 3) m (shaped to their bones when first seen or
-        when a bone changed by more than REFIT_M)."""
-        joints = np.asarray(joints, np.float64)
-        lengths = bone_lengths_m(joints)
-        fitted = self._bodies.get(track_id)
-        if fitted is None or np.abs(lengths - fitted.lengths).max() > REFIT_M:
-            shape = live_shape(fit_shape(self._load(), lengths, self._skin), self._asset)
-            fitted = self._bodies[track_id] = _Fitted(shape, lengths, rest_frame(shape.joints))
-        return posed_vertices(fitted.shape, joints, fitted.rest)
+    def pose(self, people: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        """{track_id: (V, 3) float32 m}: each track's body at its joints (17, 3) m ({track_id: joints}), shaped to
+        their bones when first seen or when a bone changed by more than REFIT_M."""
+        bodies = []
+        for track_id, joints in people.items():
+            joints = np.asarray(joints, np.float64)
+            lengths = bone_lengths_m(joints)
+            fitted = self._bodies.get(track_id)
+            if fitted is None or np.abs(lengths - fitted.lengths).max() > REFIT_M:
+                shape = live_shape(fit_shape(self._load(), lengths, self._skin), self._asset)
+                fitted = self._bodies[track_id] = _Fitted(shape, lengths, rest_frame(shape.joints))
+            bodies.append((fitted.shape, fitted.rest, joints))
+        return dict(zip(people, posed_bodies(bodies)))
 
     def keep(self, track_ids) -> None:
         """Forget the bodies of tracks no longer in view."""

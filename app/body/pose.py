@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.formats.rotations import axis_angle, rotation_between, shortest_arc, twist_sides, twist_to, unit
+from app.formats.rotations import axis_angle, cross, dot, reject, rotation_between, shortest_arc, twist_sides, unit
 from app.body.shape import BodyShape
 from model.net.skeleton import NUM_JOINTS
 
@@ -53,7 +53,8 @@ def _sides(joints: np.ndarray) -> dict[str, np.ndarray]:
 @dataclass(frozen=True, eq=False)
 class RestFrame:
     """What node_rotations needs of the rest joints, computed once per body: joints (17, 3) m, their side axes
-    {key: (3,)}, and each thigh's and upper arm's rest bend direction {node: (3,)} (module docstring)."""
+    {key: (3,)}, and each thigh's and upper arm's rest bend direction {node: (3,)} (module docstring). Several
+    bodies posed in one call (stack_rest): joints (N, 17, 3), sides and bends (N, 3)."""
 
     joints: np.ndarray
     sides: dict
@@ -71,24 +72,34 @@ def rest_frame(rest_joints: np.ndarray) -> RestFrame:
     return RestFrame(rest[0], sides, bends)
 
 
+def stack_rest(frames: list[RestFrame]) -> RestFrame:
+    """One RestFrame for several bodies, each posed at one frame in a single node_rotations call (the live view:
+    numpy's per-call overhead, not arithmetic, is most of a body's cost)."""
+    return RestFrame(np.stack([f.joints for f in frames]),
+                     {key: np.stack([f.sides[key] for f in frames]) for key in frames[0].sides},
+                     {node: np.stack([f.bends[node] for f in frames]) for node in frames[0].bends})
+
+
 def node_rotations(rest: RestFrame | np.ndarray, joints: np.ndarray) -> np.ndarray:
     """(N, 17, 3, 3) world rotation of each joint node (rest -> now); rest: the rest joints (17, 3) or their
-    RestFrame; joints (N, 17, 3)."""
+    RestFrame (one body's, or N bodies' from stack_rest); joints (N, 17, 3)."""
     rest = rest if isinstance(rest, RestFrame) else rest_frame(rest)
     n = len(joints)
     joints = np.asarray(joints, np.float64)
     sides = _sides(joints)
     g = np.zeros((n, NUM_JOINTS, 3, 3))
     for node, (child, side) in TRUNK.items():
-        g[:, node] = rotation_between(rest.joints[child] - rest.joints[node], rest.sides[side],
+        g[:, node] = rotation_between(rest.joints[..., child, :] - rest.joints[..., node, :], rest.sides[side],
                                       joints[:, child] - joints[:, node], sides[side])
     for node, (child, carrier, bend_rest) in LIMBS.items():
         direction = unit(joints[:, child] - joints[:, node])
-        carried = g[:, carrier] @ unit(rest.joints[child] - rest.joints[node])
+        rest_direction = np.broadcast_to(unit(rest.joints[..., child, :] - rest.joints[..., node, :]), (n, 3))
+        carried = np.einsum("nab,nb->na", g[:, carrier], rest_direction)
         g[:, node] = shortest_arc(carried, direction) @ g[:, carrier]
         if bend_rest is not None:
             bend, weight = _bend(joints, node, child)
-            g[:, node] = twist_to(g[:, node], direction, rest.bends[node], bend, weight)
+            rest_side = np.broadcast_to(rest.bends[node], (n, 3))
+            g[:, node] = _twist(g[:, node], direction, rest_side, bend, weight)
     for node, source in LEAVES.items():
         g[:, node] = g[:, source]
     for node, shin in FEET.items():
@@ -96,6 +107,15 @@ def node_rotations(rest: RestFrame | np.ndarray, joints: np.ndarray) -> np.ndarr
         heading = np.arctan2(forward[:, 0], forward[:, 2])
         g[:, node] = axis_angle(np.broadcast_to(np.array([0.0, 1.0, 0.0]), (n, 3)), heading)
     return g
+
+
+def _twist(g: np.ndarray, axis: np.ndarray, rest_side: np.ndarray, side: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """rotations.twist_to with one rest side axis per row (N, 3): g (N, 3, 3) turned about the unit bone axis (N, 3)
+    so that g @ rest_side lies along `side`, by `weight` (N,) of the angle."""
+    current = unit(reject(np.einsum("nab,nb->na", g, rest_side), axis))
+    target = unit(reject(side, axis))
+    angle = np.arctan2(dot(axis, cross(current, target)), dot(current, target))
+    return axis_angle(axis, weight * angle) @ g
 
 
 def _bend(joints: np.ndarray, node: int, child: int) -> tuple[np.ndarray, np.ndarray]:
@@ -125,3 +145,17 @@ def skin(shape: BodyShape, matrices: np.ndarray) -> np.ndarray:
 def posed_vertices(shape: BodyShape, joints: np.ndarray, rest: RestFrame | None = None) -> np.ndarray:
     """(V, 3) float32 m: the body posed at one frame's joints (17, 3) m."""
     return skin(shape, skinning_matrices(shape, joints[None], rest)[0])
+
+
+def posed_bodies(bodies: list[tuple[BodyShape, RestFrame, np.ndarray]]) -> list[np.ndarray]:
+    """(V, 3) float32 m per body: several bodies (shape, its rest_frame, joints (17, 3) m) posed at one frame each,
+    their node rotations in one call."""
+    if not bodies:
+        return []
+    joints = np.stack([j for _, _, j in bodies]).astype(np.float64)
+    g = node_rotations(stack_rest([rest for _, rest, _ in bodies]), joints)
+    out = []
+    for k, (shape, _, _) in enumerate(bodies):
+        t = joints[k] - np.einsum("kab,kb->ka", g[k], shape.joints)
+        out.append(skin(shape, np.concatenate([g[k], t[..., None]], axis=-1)))
+    return out

@@ -298,9 +298,8 @@ class SkeletonViewport:
             self._body_material = rendering.MaterialRecord()
             self._body_material.shader = "defaultUnlit"  # the shading is in the vertex colours
         towards_sun = -SUN_DIRECTION / np.linalg.norm(SUN_DIRECTION)
-        for track_id, joints in world.items():
-            mesh = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(self._bodies.pose(track_id, joints)),
-                                             self._faces)
+        for track_id, vertices in self._bodies.pose(world).items():
+            mesh = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(vertices), self._faces)
             mesh.compute_vertex_normals()
             light = np.clip(np.asarray(mesh.vertex_normals) @ towards_sun, 0.0, 1.0)
             shade = BODY_AMBIENT + (1.0 - BODY_AMBIENT) * light
