@@ -7,7 +7,7 @@ image in a folder is skipped and the rest processed; a file that cannot be writt
 too long for the file system) ends that input, its partial JSON Lines file keeping every frame written
 before (the line says how many), and the next input runs. Options and the output folder are checked
 before any model is loaded. Exit codes: 0 all went well; 1 any input failed or lost something;
-2 the command cannot start (bad option, output folder not writable, backend that cannot load);
+2 the command cannot start (bad option, output folder not writable, backend that cannot load, no input exists);
 130 after Ctrl-C and 143 after SIGTERM (timeout, docker stop, service managers), both finishing the
 files of the frames processed so far.
 
@@ -263,6 +263,7 @@ def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tupl
             tqdm.write(f"{path}: done before, skipped")
         else:
             jobs.append((path, name))
+    none_found = not any(name for _, name in jobs) and len(jobs) == len(args.inputs)  # every input is missing
     if args.ray is not None:
         for path, _ in [job for job in jobs if not job[1]]:
             reports.append(InputReport(path, error=f"{path}: no such file or folder"))
@@ -322,4 +323,6 @@ def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tupl
           + (" (interrupted)" if interrupted else ""))
     if interrupted:
         return stop.exit_code
+    if none_found:
+        return EXIT_USAGE  # nothing to process: bad input, as a missing --source is in the app and `stream`
     return EXIT_INPUT_FAILED if failed or damaged else EXIT_OK

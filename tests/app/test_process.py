@@ -220,3 +220,13 @@ def test_negative_detect_every_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["process", DEFAULT_SAMPLE, "--out", str(tmp_path), "--detect-every", "-1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--detect-every" in err[0]
+
+
+def test_no_input_that_exists_is_exit_2_and_leaves_no_out(tmp_path, capsys):
+    """A missing source is bad input in every front end (exit 2; the app and `stream` alike); one missing input
+    among others that run is a failed input instead (exit 1, test_bad_inputs_get_one_line_each_...)."""
+    missing, out = tmp_path / "missing.mp4", tmp_path / "new" / "out"
+    assert main(["process", str(missing), "--out", str(out)]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {missing}: no such file or folder"], errors
+    assert not (tmp_path / "new").exists()
