@@ -129,6 +129,17 @@ def test_the_recording_writes_and_finishes_a_glb(walked, two_people):
     assert [c for c in document["animations"][0]["channels"] if c["target"]["path"] == "scale"] == []
 
 
+def test_a_cut_short_glb_is_not_finished(two_people, tmp_path):
+    """--skip-done redoes an input whose .glb lost its end (a full disk, a kill during a copy)."""
+    json_path, glb_path = two_people
+    for path in (json_path, glb_path):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    assert recording_finished(tmp_path, "synthetic", ("json", "glb"))
+    data = glb_path.read_bytes()
+    (tmp_path / glb_path.name).write_bytes(data[:len(data) // 2])
+    assert not recording_finished(tmp_path, "synthetic", ("json", "glb"))
+
+
 def test_a_track_is_hidden_before_its_first_and_after_its_last_frame(late_comer):
     """Track 7, seen in frames 10-29 of 0-39: its root is scaled to 0 until its first frame's time and from just
     after its last (STEP), so it does not stand frozen where it was first or last seen; track 3 (all frames) is not."""
