@@ -33,7 +33,8 @@ from app.options import add_pipeline_arguments, camera_note, pipeline_config, pi
 from app.process_input import InputReport, process_input
 from app.processor import FrameProcessor, PipelineConfig
 from app.sources import is_live, is_url
-from app.formats.recording import DEFAULT_FORMATS, FORMATS, recording_finished, safe_name
+from app.formats.recording import DEFAULT_FORMATS, FORMATS, recorded_source, recording_finished, safe_name, same_source
+from model.commands import safe_text
 
 EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -72,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _error(message: str) -> None:
-    tqdm.write(f"error: {message}", file=sys.stderr)
+    tqdm.write(f"error: {safe_text(message)}", file=sys.stderr)  # a file name with a newline stays one line
 
 
 class UsageError(ValueError):
@@ -180,19 +181,26 @@ class StopSignals:
 
 
 class _UniqueNames:
-    """File stems for the inputs of one run: a second clip.mp4 from another folder becomes clip_2."""
+    """File stems keyed by the input, not by its sanitised name alone: a second clip.mp4 from another folder
+    becomes clip_2, in this run or against files an earlier run left in `out` whose track file names another
+    source; two non-ASCII names that both sanitise to "recording" never share files."""
 
-    def __init__(self):
+    def __init__(self, out: str):
+        self.out = out
         self.used: set[str] = set()
 
     def __call__(self, path: str) -> str:
         stem = safe_name(Path(path.rstrip("/\\")).stem)
         name, n = stem, 1
-        while name in self.used:
+        while name in self.used or not self._free_for(name, path):
             n += 1
             name = f"{stem}_{n}"
         self.used.add(name)
         return name
+
+    def _free_for(self, name: str, path: str) -> bool:
+        recorded = recorded_source(self.out, name)
+        return recorded is None or same_source(recorded, path)
 
 
 def _is_live_input(path: str) -> bool:
@@ -212,11 +220,12 @@ def _live_stem(path: str) -> str:
 
 def _print_report(report: InputReport) -> None:
     for warning in report.warnings:
-        tqdm.write(f"warning: {warning}", file=sys.stderr)
+        tqdm.write(f"warning: {safe_text(warning)}", file=sys.stderr)
     if report.error:
         _error(report.error)
     if report.files:
-        tqdm.write(f"{report.path}: {report.frames} frames, {report.tracks} tracks -> {', '.join(report.files)}")
+        tqdm.write(safe_text(f"{report.path}: {report.frames} frames, {report.tracks} tracks -> "
+                             f"{', '.join(report.files)}"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -249,7 +258,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tuple[str, ...], stop: "StopSignals") -> int:
-    names = _UniqueNames()
+    names = _UniqueNames(args.out)
     processor: FrameProcessor | None = None
     reports: list[InputReport] = []
     interrupted = False
@@ -257,10 +266,10 @@ def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tupl
     jobs: list[tuple[str, str]] = []  # (path, file stem) of the inputs to process, missing ones included
     for path in args.inputs:
         live = _is_live_input(path)
-        name = names(_live_stem(path) if live else path) if live or os.path.exists(path) else ""
-        if name and args.skip_done and recording_finished(args.out, name, formats):
+        name = names(_live_stem(path) if live else path) if live or os.path.lexists(path) else ""
+        if name and args.skip_done and recording_finished(args.out, name, formats, source=path):
             reports.append(InputReport(path, skipped=True))
-            tqdm.write(f"{path}: done before, skipped")
+            tqdm.write(f"{safe_text(path)}: done before, skipped")
         else:
             jobs.append((path, name))
     none_found = not any(name for _, name in jobs) and len(jobs) == len(args.inputs)  # every input is missing
@@ -296,6 +305,10 @@ def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tupl
                 except BackendError as exc:
                     _error(str(exc))
                     return EXIT_USAGE
+                except ImportError:
+                    if stop.stop_requested():  # Ctrl-C inside a C extension's import (onnxruntime) surfaces so
+                        raise KeyboardInterrupt from None
+                    raise
             report = process_input(processor, config, path, args.out, formats, name, args.max_frames,
                                    bvh_frame=args.bvh_frame, stop_requested=stop.stop_requested, seconds=args.seconds)
             reports.append(report)
@@ -315,10 +328,11 @@ def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tupl
     damaged = sum(1 for r in reports if r.warnings and not r.error)
     files = sum(len(r.files) for r in reports)
     skipped = sum(1 for r in reports if r.skipped)
-    print(f"done: {len(reports) - failed - interrupted} of {len(args.inputs)} inputs ok"
+    ok = sum(1 for r in reports if not r.error and not r.interrupted)  # never -1 after Ctrl-C while loading
+    print(f"done: {ok} of {len(args.inputs)} inputs ok"
           + (f" ({damaged} with skipped images)" if damaged else "") + f", {frames} frames, "
           f"{frames / max(busy, 1e-9):.1f} fps ({elapsed:.1f} s with model loading), "
-          f"{sum(r.tracks for r in reports)} tracks, {files} files in {args.out}"
+          f"{sum(r.tracks for r in reports)} tracks, {files} files in {safe_text(args.out)}"
           + (f", {skipped} skipped (done before)" if skipped else "")
           + (" (interrupted)" if interrupted else ""))
     if interrupted:

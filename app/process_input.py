@@ -16,6 +16,7 @@ from app.formats.recording import RecordingError, TrackRecorder
 from app.processor import FrameProcessor, PipelineConfig, iter_results
 from app.sources import SourceError, is_live, open_source
 from app.types import SourceInfo
+from model.commands import safe_text
 
 
 @dataclass
@@ -48,7 +49,7 @@ def process_input(processor: FrameProcessor, config: PipelineConfig, path: str, 
     dropping frames the processor has no time for; a reconnect after a gap is one line on stderr.
     """
     report = InputReport(path)
-    if not os.path.exists(path) and not is_live(path) and ("/" in path or os.sep in path):
+    if not os.path.lexists(path) and not is_live(path) and ("/" in path or os.sep in path):
         report.error = f"{path}: no such file or folder"
         return report
     try:
@@ -73,8 +74,8 @@ def process_input(processor: FrameProcessor, config: PipelineConfig, path: str, 
     total = source.frame_count or None
     if max_frames is not None:
         total = min(total, max_frames) if total else max_frames
-    bar = tqdm(total=total, desc=Path(path).name[:30], unit="frame", dynamic_ncols=True, mininterval=0.5,
-               file=sys.stderr, disable=progress is not None)
+    bar = tqdm(total=total, desc=safe_text(Path(path).name[:30]), unit="frame", dynamic_ncols=True,
+               mininterval=0.5, file=sys.stderr, disable=progress is not None)
     start = time.perf_counter()
     errors = []
     write_failed = False

@@ -147,12 +147,20 @@ def believable_fps(fps) -> float | None:
     return fps if MIN_FPS <= fps <= MAX_FPS else None  # NaN fails both comparisons
 
 
+def _check_regular_file(path: str) -> None:
+    """Raise SourceError unless `path` is a regular file (or a link to one): a FIFO with no writer blocks
+    OpenCV's open() forever, deaf to SIGTERM; a device or socket is no video file either."""
+    if not os.path.isfile(path):
+        raise SourceError(f"{path}: not a regular file (a pipe, socket or device); give a video or image file")
+
+
 def _open_video(path: str) -> tuple[cv2.VideoCapture, np.ndarray]:
     """(the capture, its frame 0 already decoded): the capture then stands at frame 1."""
     if not os.path.exists(path):
         raise SourceError(f"{path}: no such file")
     if os.path.isdir(path):
         raise SourceError(f"{path}: is a folder with no images")
+    _check_regular_file(path)
     capture = cv2.VideoCapture(path)
     ok, image = capture.isOpened(), None
     if ok:
@@ -184,6 +192,7 @@ class ImageSource(FrameSource):
                 raise SourceError(f"{self.path}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
             self.description = f"images in {os.path.basename(self.path.rstrip('/'))}"
         else:
+            _check_regular_file(self.path)
             self._files = [self.path]
             self.description = f"image {os.path.basename(self.path)}"
         first = None
@@ -447,6 +456,10 @@ def open_source(spec: str | int | None = None, loop: bool = False, realtime: boo
     path = str(spec)
     if is_url(path):
         return LiveSource(path, path, live)
+    if os.path.lexists(path) and not os.path.exists(path):  # was "no such file" for a file that is there
+        raise SourceError(f"{path}: a symbolic link to nothing (its target is missing, or a link loop)")
+    if path.startswith("-") and path[1:].isdigit():
+        raise SourceError(f"camera {path}: camera indices are 0 or more")
     if path.startswith("/dev/video"):
         return open_camera(path, live)
     if not os.path.exists(path) and os.sep not in path and "/" not in path:

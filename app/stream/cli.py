@@ -17,7 +17,7 @@ from app.processor import FrameProcessor, iter_results
 from app.sources import SOURCE_HELP, SourceError, open_source
 from app.stream.performer import Streamer
 from app.stream.vmc import DEFAULT_PORT, VmcError, VmcSender
-from model.commands import EXIT_TERMINATED, Terminated
+from model.commands import EXIT_TERMINATED, Terminated, safe_text
 
 EXIT_OK, EXIT_SOURCE_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr, flush=True)
+    print(f"error: {safe_text(message)}", file=sys.stderr, flush=True)  # a name with a newline stays one line
 
 
 def _check(args: argparse.Namespace) -> str | None:

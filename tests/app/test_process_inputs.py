@@ -2,6 +2,7 @@
 damaged or foreign files, Ctrl-C while the models load. Real runs of the real pipeline on small real videos."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,26 @@ def test_a_ray_address_where_nothing_listens_is_one_line_and_exit_2(tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert len(lines) == 1 and "127.0.0.1:1" in lines[0] and "connection refused" in lines[0], lines
     assert not (tmp_path / "out").exists()
+
+
+def test_names_with_a_newline_or_an_escape_sequence_print_on_one_line(tmp_path, capsys):
+    """Were printed raw: a newline split the message, an escape sequence recoloured the terminal."""
+    odd = write_video(tmp_path / "bad\nname\x1b[31m.mp4", 2)
+    missing = str(tmp_path / "gone\n.mp4")
+    code, out, err = _run(capsys, odd, missing, "--out", tmp_path / "out")
+    assert code == 1 and "\x1b" not in out + err
+    assert f"{tmp_path}/bad\\nname\\x1b[31m.mp4: 2 frames" in out, out
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {tmp_path}/gone\\n.mp4: no such file or folder"], err
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda d: os.mkfifo(d / "pipe.mp4") or d / "pipe.mp4", "not a regular file"),  # blocked forever, deaf to SIGTERM
+    (lambda d: os.symlink(d / "loop.mp4", d / "loop.mp4") or d / "loop.mp4", "a symbolic link to nothing"),
+], ids=["fifo", "symlink-loop"])
+def test_a_fifo_or_a_symlink_loop_is_one_line_naming_what_it_is(tmp_path, capsys, make, problem):
+    """A FIFO with no writer blocked forever; a link loop was 'no such file'."""
+    path = make(tmp_path)
+    code, _, err = _run(capsys, path, "--out", tmp_path / "out")
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 1 and errors == [f"error: {path}: {problem}" + errors[0].split(problem, 1)[1]], err
