@@ -38,3 +38,23 @@ def test_a_narrower_fov_puts_the_same_people_farther_away():
         # Depth follows the focal length (a person of a given size looks smaller when farther): measured
         # 2026-12-07 2.10 and 2.47 for the two people (2.305 for a flat target); 20 % margin.
         assert 0.8 * focal_ratio < root_n[2] / root_w[2] < 1.2 * focal_ratio, (key, root_n, root_w)
+
+
+def test_the_app_process_and_stream_share_the_pipeline_options_and_their_defaults():
+    """One declaration (app.options) for the three front ends; the one default that differs on purpose is process's
+    --detect-every 1 (recorded files favour accuracy over speed; docs/cli.md)."""
+    from app.main import COMMANDS
+
+    required = {"gui": [], "process": ["clip.mp4", "--out", "out"], "stream": ["--vmc", "127.0.0.1:39539"]}
+    parsed = {}
+    for command, argv in required.items():
+        parser = argparse.ArgumentParser()
+        __import__(COMMANDS[command][0], fromlist=["add_arguments"]).add_arguments(parser)
+        parsed[command] = vars(parser.parse_args(argv))
+    reference = argparse.ArgumentParser()
+    add_pipeline_arguments(reference)
+    options = vars(reference.parse_args([]))
+    for command, values in parsed.items():
+        differs = {name for name, default in options.items() if values[name] != default}
+        assert differs == ({"detect_every"} if command == "process" else set()), (command, differs)
+    assert parsed["process"]["detect_every"] == 1 and options["detect_every"] == 0
