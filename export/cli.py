@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _export(checkpoint, out_dir: Path, args: argparse.Namespace) -> int:
+    from model.net.checkpoint import CheckpointError
     from model.net.crop import CropSpec
     from export.parity import ParityError, fixed_inputs
 
@@ -85,6 +86,9 @@ def _export(checkpoint, out_dir: Path, args: argparse.Namespace) -> int:
     net = checkpoint.build_network("cpu")
     inputs = fixed_inputs(CropSpec.from_card(card))
     reference = _torch_outputs(net, inputs)
+    if not all(np.isfinite(v).all() for v in reference.values()):  # its card would run and find no one, ever
+        raise CheckpointError(f"{checkpoint.path}: the network's own outputs are not finite (NaN or infinite "
+                              "weights?); nothing exported")
     failed = False
     precisions = ("fp32", "fp16") if args.fp16 else ("fp32",)
     for precision in precisions:

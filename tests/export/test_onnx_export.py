@@ -178,3 +178,17 @@ def test_fp16_variant_keeps_float_io_and_passes_the_fp16_tolerance(exported, cap
     # ONNX Runtime keeps using the fp32 model.
     engine = select_engine(out / "tiny.card.json", preference="onnxruntime-cpu")
     assert engine.model_path.name == "tiny.onnx"
+
+
+def test_a_checkpoint_whose_outputs_are_not_finite_exports_nothing(tmp_path, capsys):
+    """Its export failed parity but left an .onnx and a card that the app then ran, finding no one in any frame
+    (one 'non-finite output' line per person and frame, exit 0; issue 26's doubtful list)."""
+    path = make_random_checkpoint(tmp_path / "tiny.pt", ModelConfig.tiny(), seed=3)
+    payload = torch.load(path, weights_only=False)
+    next(t for t in payload["model"].values() if t.is_floating_point()).fill_(float("nan"))
+    torch.save(payload, path)
+    out = tmp_path / "out"
+    assert main.main(["export", str(path), "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(path) in err and "not finite" in err, err
+    assert list(out.iterdir()) == []
