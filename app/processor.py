@@ -201,7 +201,7 @@ class FrameProcessor:
         tracks = self._track_and_smooth(poses, confirmed, frame.time_s, fps)
         t3 = time.perf_counter()
         if self.motion is not None:
-            tracks = self._apply_motion(tracks, frame.time_s, camera)
+            tracks = self._apply_motion(tracks, frame, camera)
         t4 = time.perf_counter()
         timings = {
             "detect": (t1 - t0) * 1000,
@@ -215,12 +215,13 @@ class FrameProcessor:
         world = self.motion.world if self.motion is not None else None
         return FrameResult(frame, tuple(tracks), camera, timings, self.backend.name, self.backend.device, world)
 
-    def _apply_motion(self, tracks: list[Track], t: float, camera: CameraIntrinsics) -> list[Track]:
-        """Tracks seen this frame go through the motion layer; held ones (missed > 0) only get their bones and
-        their last placement."""
+    def _apply_motion(self, tracks: list[Track], frame: Frame, camera: CameraIntrinsics) -> list[Track]:
+        """Tracks seen this frame go through the motion layer (keypoints as placement sees them: the floor places
+        people by their ankles' rays); held ones (missed > 0) only get their bones and their last placement."""
         seen = [tr for tr in tracks if tr.missed == 0]
-        outputs = self.motion.step([PersonInput(tr.track_id, tr.pose.joints_3d, tr.pose.root, tr.pose.keypoints_2d,
-                                                camera) for tr in seen], t)
+        outputs = self.motion.step([PersonInput(tr.track_id, tr.pose.joints_3d, tr.pose.root,
+                                                self._undistorted(tr.pose.keypoints_2d, frame), camera)
+                                    for tr in seen], frame.time_s)
         by_id = {out.track_id: out for out in outputs}
         result = []
         for tr in tracks:

@@ -11,18 +11,20 @@ than on_height_mm and slower than on_speed_mm_s (speed of its low-passed positio
 rises above off_height_mm or moves faster than off_speed_mm_s.
 
 Pinning never changes the body's posture. When a foot comes into contact, where its ankle is shown is
-stored as its pin: along the floor where it is drawn, in height the network's, or standing height on the
-support when snap_to_floor and that is at most max_ik_mm away. While feet are in contact the whole body is shifted (a translation: no joint angle changes) by the
-mean of their pins' offsets, so a single stance foot stays exactly put; the pins are on a leash (once the
-network's ankle is more than leash_mm away along the floor, the pin is dragged after it), so the shift
-stays a few centimetres and pinning removes jitter and small slides but never fights real motion. When
-no foot is in contact any more the shift fades out linearly over release_s. What is left with both feet
-down (their offsets differ) is corrected by two-bone IK (hip fixed, thigh and shin lengths kept, the knee
-turning in the plane of the current leg), only where it moves the ankle by at most max_ik_mm and changes no
-joint angle (app.motion.angles.every_joint_angle) by more than max_angle_deg; otherwise that foot keeps
-the network's leg and its pin moves to where it is shown. With no_penetration, a foot not in contact that
-is below standing height is lifted onto its support the same way (the same limits). Large disagreements
-between feet and floor are the placement's (app.motion.support), never the legs'.
+stored as its pin: along the floor where it is drawn, in height the network's or, when snap_to_floor and
+that is at most max_ik_mm away, standing height on the support. While feet are in contact the whole body
+is shifted (a translation: no joint angle changes) by the mean of their pins' offsets, so a single stance
+foot stays exactly put; the pins are on a leash (once the network's ankle is more than leash_mm away
+along the floor, the pin is dragged after it), so the shift stays a few centimetres and pinning removes
+jitter and small slides but never fights real motion. When no foot is in contact any more the shift fades
+out linearly over release_s. What is left with both feet down (their offsets differ) is corrected by
+two-bone IK (hip fixed, thigh and shin lengths kept, the knee turning in the plane of the current leg),
+only where it moves the ankle by at most max_ik_mm and changes no joint angle
+(app.motion.angles.every_joint_angle) by more than max_angle_deg: a pin further than max_ik_mm moves to
+where the foot is shown (the network's leg is kept); one the leg cannot reach within the angle limit is
+approached along the floor (what sliding is) as far as the limit allows. With no_penetration, a foot not
+in contact that is below standing height is lifted onto its support the same way (the same limits).
+Large disagreements between feet and floor are the placement's (app.motion.support), never the legs'.
 """
 
 import math
@@ -37,6 +39,7 @@ from app.motion.floor import ANKLE_HEIGHT_MM, WorldFrame
 LEGS = ((1, 2, 3), (4, 5, 6))
 FEET = ("right", "left")
 POLE_WEIGHT = 0.25  # the knee's offset (in thighs) that the pole direction counts for
+IK_HALVINGS = 4  # a pin IK cannot reach within the angle limit is approached to 1/16 of the way
 
 
 @dataclass(frozen=True)
@@ -196,14 +199,39 @@ class FootContact:
                 continue
             if network_angles is None:
                 network_angles = every_joint_angle(joints)
-            legged = joints.copy()
-            legged[knee], legged[ankle] = two_bone_ik(joints[hip], joints[knee], joints[ankle], target,
-                                                      forward_of(joints))
-            if np.nan_to_num(np.abs(every_joint_angle(legged) - network_angles)).max() > c.max_angle_deg:
-                self._give_up(foot, joints[ankle])
-                continue
-            joints = legged
+            joints = self._leg_towards(joints, (hip, knee, ankle), target, network_angles, normal)
         return joints, self.contact.copy()
+
+    def _leg_towards(self, joints: np.ndarray, leg: tuple[int, int, int], target: np.ndarray,
+                     network_angles: np.ndarray, normal: np.ndarray) -> np.ndarray:
+        """joints with the leg solved for the ankle to go to `target`, or as far towards it as keeps every joint
+        angle within max_angle_deg of network_angles; unchanged if no way does.
+
+        Failing the whole way, only the part along the floor is taken (what sliding is; a nearly straight knee
+        would bend a lot to move its ankle a few mm up or down, but swings about the hip to move it sideways),
+        as far as the limit allows (halving the way, IK_HALVINGS times)."""
+        hip, knee, ankle = leg
+        forward = forward_of(joints)
+        limit = self.config.max_angle_deg
+        legged = joints.copy()
+        legged[knee], legged[ankle] = two_bone_ik(joints[hip], joints[knee], joints[ankle], target, forward)
+        if np.nan_to_num(np.abs(every_joint_angle(legged) - network_angles)).max() <= limit:
+            return legged
+        offset = target - joints[ankle]
+        target = joints[ankle] + offset - (offset @ normal) * normal
+        fraction, step, best = 1.0, 0.5, None
+        for _ in range(IK_HALVINGS + 1):
+            legged = joints.copy()
+            goal = joints[ankle] + fraction * (target - joints[ankle])
+            legged[knee], legged[ankle] = two_bone_ik(joints[hip], joints[knee], joints[ankle], goal, forward)
+            if np.nan_to_num(np.abs(every_joint_angle(legged) - network_angles)).max() <= self.config.max_angle_deg:
+                if fraction == 1.0:
+                    return legged
+                best, fraction = legged, fraction + step
+            else:
+                fraction -= step
+            step *= 0.5
+        return joints if best is None else best
 
     def _give_up(self, foot: int, shown: np.ndarray) -> None:
         """The leg stays the network's: a foot in contact is pinned where it is shown from now on."""

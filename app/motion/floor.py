@@ -28,11 +28,12 @@ calibrated Pose2Sim clips, bench/motion_quality.py), so in practice the feet set
 joint is ANKLE_HEIGHT_MM above the sole, so the floor is that far below the fitted ankle plane.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 ANKLE_HEIGHT_MM = 80.0  # ankle joint (malleolus) above the floor when standing
+MIN_TRACK_SHARE = 0.1  # a track counts among the floor's people with this share of its inlier feet
 PELVIS, R_ANKLE, L_ANKLE = 0, 3, 6
 
 
@@ -62,7 +63,9 @@ class WorldFrame:
 
     normal (3,): unit up direction of the floor; offset: camera height above the floor (mm).
     rotation (3, 3): world-from-camera rotation, rows = world X, Y, Z axes in camera coordinates.
-    samples: feet the estimate rests on; inlier_scale_mm: robust spread of their heights.
+    samples: feet the estimate rests on; inlier_scale_mm: robust spread of their heights; tracks: how many
+    people's feet it rests on (tracks with at least MIN_TRACK_SHARE of its inlier feet; 0 = unknown, as for
+    a floor read from a file).
     """
 
     normal: np.ndarray
@@ -70,6 +73,7 @@ class WorldFrame:
     rotation: np.ndarray
     samples: int = 0
     inlier_scale_mm: float = 0.0
+    tracks: int = 0
 
     @classmethod
     def from_plane(cls, normal: np.ndarray, offset: float, samples: int = 0, scale: float = 0.0) -> "WorldFrame":
@@ -153,6 +157,7 @@ class FloorEstimator:
         self._rng = np.random.default_rng(config.seed)
         self._feet = np.zeros((config.max_samples, 3))
         self._ups = np.zeros((config.max_samples, 3))
+        self._tracks = np.full(config.max_samples, -1)  # whose foot each sample is (-1: not said)
         self.seen = 0  # people-frames offered so far
         self._prior: np.ndarray | None = None  # up_prior() as of the last estimate(): a median is not free
 
@@ -167,8 +172,8 @@ class FloorEstimator:
         up = np.median(self._ups[: self.count], axis=0)
         return up / max(float(np.linalg.norm(up)), 1e-9)
 
-    def add_person(self, joints_camera: np.ndarray) -> None:
-        """One person in one frame: joints_camera (17, 3) absolute camera mm (NaN-free)."""
+    def add_person(self, joints_camera: np.ndarray, track_id: int = -1) -> None:
+        """One person in one frame: joints_camera (17, 3) absolute camera mm (NaN-free), and whose they are."""
         joints_camera = np.asarray(joints_camera, dtype=np.float64)
         if not np.isfinite(joints_camera).all():
             return
@@ -177,7 +182,7 @@ class FloorEstimator:
         # Reservoir sampling: every person-frame of the history is equally likely to be kept.
         slot = self.seen if self.seen < self.config.max_samples else int(self._rng.integers(0, self.seen + 1))
         if slot < self.config.max_samples:
-            self._feet[slot], self._ups[slot] = foot, up
+            self._feet[slot], self._ups[slot], self._tracks[slot] = foot, up, track_id
         self.seen += 1
 
     def estimate(self) -> WorldFrame | None:
@@ -185,7 +190,12 @@ class FloorEstimator:
         if self.count < self.config.min_samples:
             return None
         self._prior = self.up_prior()
-        return fit_floor(self._feet[: self.count], self._prior, self.config)
+        feet = self._feet[: self.count]
+        world = fit_floor(feet, self._prior, self.config)
+        residual = world.height(feet) - ANKLE_HEIGHT_MM
+        owners = self._tracks[: self.count][np.abs(residual) < self.config.tukey_c * max(world.inlier_scale_mm, 1e-9)]
+        _, counts = np.unique(owners[owners >= 0], return_counts=True)
+        return replace(world, tracks=int(np.count_nonzero(counts >= MIN_TRACK_SHARE * max(len(owners), 1))))
 
 
 def _basis(up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -129,7 +129,7 @@ class MotionLayer:
                 joints = fit_to_lengths(joints, lengths, self.config.bones.keep)
             fitted.append(joints)
             if self.fixed_world is None:
-                self.floor.add_person(joints + np.asarray(person.root, dtype=np.float64))
+                self.floor.add_person(joints + np.asarray(person.root, dtype=np.float64), person.track_id)
         if self.fixed_world is None and (self.world is None or self._frames % self.config.floor_every == 0):
             self.world = self.floor.estimate()
         self._frames += 1

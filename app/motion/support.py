@@ -42,6 +42,12 @@ class SupportConfig:
     # Feet this close to the floor (median over the window) stand on it: pinning's snap absorbs the rest.
     min_support_mm: float = 50.0
     min_confidence: float = 0.3  # an ankle keypoint below this places nobody
+    # The floor's depth and the network's are two estimates of comparable error (measured on the calibrated
+    # Pose2Sim views, bench/motion_quality.py): on the floor, depth = network's x (floor's / network's) ** this.
+    floor_weight: float = 0.5
+    # A floor found from one person's feet carries their own depth error: it places people only when it rests
+    # on at least this many people's feet (WorldFrame.tracks; 0 there = unknown, e.g. read from a file: used).
+    min_floor_tracks: int = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,9 +97,10 @@ class TrackSupport:
         ratios = np.array([s[1] for s in self._samples])
         ratios = ratios[np.isfinite(ratios)]
         median = float(np.median(ratios)) if len(ratios) else np.nan
-        on_floor = bool(c.place_on_floor and np.isfinite(median)
+        independent = world.tracks == 0 or world.tracks >= c.min_floor_tracks
+        on_floor = bool(c.place_on_floor and independent and np.isfinite(median) and median > 0
                         and abs(np.log(median)) <= np.log1p(c.max_depth_change))
-        target_scale = median if on_floor else 1.0
+        target_scale = median ** c.floor_weight if on_floor else 1.0
         target_support = 0.0 if on_floor else float(np.median([s[2] for s in self._samples]))
         if abs(target_support) <= c.min_support_mm:
             target_support = 0.0

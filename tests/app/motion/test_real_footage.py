@@ -64,7 +64,7 @@ def test_the_standing_woman_keeps_her_knees_live_and_in_files(clip):
         tracks = _per_track(pairs)
         assert len(tracks) >= 2, name
         for track_id, (fitted, raw) in tracks.items():
-            assert _worst_change(fitted, raw) <= MAX_CHANGE_DEG, (name, track_id)  # measured 0-1.7; was 114-135
+            assert _worst_change(fitted, raw) <= MAX_CHANGE_DEG, (name, track_id)  # measured 0-2.1; was 114-135
         # The woman in front (the track lowest in the image: the largest root y) stands almost straight.
         woman = max(tracks, key=lambda t: np.median([p.root[1] for _, people in inputs for p in people
                                                      if p.track_id == t]))
@@ -89,7 +89,7 @@ def test_feet_in_contact_do_not_slide(clip):
             last[o.track_id] = (ankles, o.contact)
     assert len(steps) > 50
     # bench/motion_quality measured 0.0 mm median, 0.6 p90 on its clips before issue 23: no worse (measured
-    # here 0.0 and 0.0 over 129 foot-steps; the leash drags a pin now and then, up to 22 mm in a frame).
+    # here 0.0 and 0.0 over 128 foot-steps; the leash drags a pin now and then, up to 16 mm in a frame).
     assert np.median(steps) <= 0.1 and np.percentile(steps, 90) <= 0.6
 
 
@@ -127,12 +127,13 @@ def test_people_at_other_depths_and_on_a_block_keep_every_joint_angle(clip):
     late = [(t, o) for (t, _), frame in zip(scene, scene_outputs) for o in frame if t >= 0.5]
     further = [(t, o) for t, o in late if o.track_id == 101]
     raised = [o for _, o in late if o.track_id == 102]
-    # The copy further back is put back on the floor: most of its 15 % depth error goes (measured 559 -> 128 mm
-    # median: its ankles are not always at standing height, which a far ray turns into depth): 0.23 + margin.
+    # The copy further back is moved towards the floor's depth: the floor found from the people's feet is trusted
+    # as much as the network (floor_weight 0.5), so about half its 15 % depth error goes (measured 555 -> 191 mm
+    # median): 0.34 + margin.
     network = np.median([np.linalg.norm(0.85 * truth[101, t] - truth[101, t]) for t, _ in further])
     error = np.median([np.linalg.norm(o.root - truth[101, t]) for t, o in further])
-    assert network > 400.0 and error < 0.35 * network, (network, error)
-    # The copy on the block keeps its own support, about 1 m above the floor (measured 1013-1023 mm: the
+    assert network > 400.0 and error < 0.5 * network, (network, error)
+    # The copy on the block keeps its own support, about 1 m above the floor (measured 1010-1019 mm: the
     # source's feet are not exactly on the floor either), and is not pulled down.
     assert np.median([o.support_mm for o in raised]) == pytest.approx(1000.0, abs=100.0)
     assert not any(o.on_floor for o in raised)
