@@ -1,4 +1,5 @@
-"""Feature extractors at stride 32: ResNet-50/18 (written here, torchvision-compatible names) and EfficientNet-Lite0."""
+"""Feature extractors: ResNet-50/18 (written here, torchvision-compatible names) and EfficientNet-Lite0 at stride 32,
+BlazePose GHUM full's pose-trained stride-4 branch (model/net/blazepose.py)."""
 
 from pathlib import Path
 
@@ -124,10 +125,36 @@ class EfficientNetLite0(nn.Module):
         return self.net.extract_features(x)
 
 
+class BlazePoseBackbone(nn.Module):
+    """BlazePose's stride-4 branch: images normalised with cfg's mean/std (B, 3, S, S) ->
+    (B, 48 + 39, S/4, S/4): its 48 stride-4 features, then its 39 raw heatmap channels (landmark order).
+
+    BlazePose reads RGB in [0, 1]; the images are un-normalised here, so data pipelines, export and the app
+    keep one normalisation for every backbone. Its weights come from the installed mediapipe wheel (the graph
+    is always read from there; a checkpoint then overwrites the weights)."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        from model.net.blazepose import FEATURE_CHANNELS, HEATMAP_CHANNELS, load_blazepose
+
+        self.net = load_blazepose()
+        self.register_buffer("mean", torch.tensor(cfg.pixel_mean).reshape(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(cfg.pixel_std).reshape(1, 3, 1, 1), persistent=False)
+        self.heatmap_channels = HEATMAP_CHANNELS
+        self.out_channels = FEATURE_CHANNELS + HEATMAP_CHANNELS
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.net(x * self.std + self.mean)
+        return torch.cat([out.features, out.heatmaps], dim=1)
+
+
 def build_backbone(cfg: ModelConfig) -> nn.Module:
-    """Backbone named by cfg.backbone; it has `.out_channels` and returns a stride-32 feature map."""
+    """Backbone named by cfg.backbone; it has `.out_channels` and returns a stride-32 feature map (stride 4
+    for blazepose)."""
     if cfg.backbone == "efficientnet_lite0":
         return EfficientNetLite0(cfg.pretrained)
+    if cfg.backbone == "blazepose":
+        return BlazePoseBackbone(cfg)
     if cfg.backbone == "resnet50":
         net = ResNet(Bottleneck, (3, 4, 6, 3), cfg.backbone_width)
     elif cfg.backbone == "resnet18":

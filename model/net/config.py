@@ -4,10 +4,12 @@ from dataclasses import asdict, dataclass, fields, replace
 
 from model.net.skeleton import GEODESIC_MM, NUM_JOINTS
 
-BACKBONES = ("resnet50", "resnet18", "efficientnet_lite0")
+BACKBONES = ("resnet50", "resnet18", "efficientnet_lite0", "blazepose")
 
-# Downsampling factor of every backbone's last feature map.
+# Downsampling factor of every backbone's last feature map (input sides are multiples of it).
 BACKBONE_STRIDE = 32
+# BlazePose (model/net/blazepose.py) hands over its own stride-4 map instead: no deconvs.
+BLAZEPOSE_STRIDE = 4
 
 
 @dataclass(frozen=True)
@@ -23,12 +25,16 @@ class ModelConfig:
     """
 
     # --- network ---
-    backbone: str = "resnet50"  # the paper's backbone; 'efficientnet_lite0' ships ImageNet weights offline
+    backbone: str = "resnet50"  # the paper's backbone; 'efficientnet_lite0' ships ImageNet weights offline;
+    # 'blazepose': MediaPipe's pose-trained BlazePose GHUM full up to its stride-4 heatmaps (model/net/blazepose.py)
     backbone_width: int = 64  # ResNet stem width (64 = standard); smaller only for tiny test configs
     backbone_weights: str = ""  # optional torchvision-format ResNet state dict; '' = random init, no download
     pretrained: bool = True  # EfficientNet-Lite0 only: load the weights that ship in its pip package
     input_size: int = 256  # square crop side in pixels, the paper's 256x256
-    deconv_channels: tuple[int, ...] = (256, 256, 256)  # 3DMPPE PoseNet: three 4x4 stride-2 deconvs -> stride 4
+    deconv_channels: tuple[int, ...] = (256, 256, 256)  # 3DMPPE PoseNet: three 4x4 stride-2 deconvs -> stride 4;
+    # with the blazepose backbone (already at stride 4) the last entry is the width of the 3x3 context conv instead
+    head_stride: int = 4  # blazepose backbone only: 4 (heads on its own heatmap grid) or 8 (a stride-2 context conv
+    # and 2x2 max-pooled heatmaps: the heads cost about a quarter, as the shipped light network's stride-8 heads)
     head_channels: int = 128  # width of the S3HT convs (bone, joint, depth-centric); "adds a few parameters"
     dilations: tuple[int, ...] = (1, 2, 4)  # parallel dilated 3x3 convs of the depth-centric context
     depth_bins: int = 64  # C, the cube side and the per-joint volume depth (the paper's C = 64)
@@ -66,14 +72,18 @@ class ModelConfig:
     def __post_init__(self) -> None:
         assert self.backbone in BACKBONES, f"backbone must be one of {BACKBONES}, got {self.backbone!r}"
         assert self.input_size % BACKBONE_STRIDE == 0, f"input_size must be a multiple of {BACKBONE_STRIDE}"
-        assert len(self.deconv_channels) in (2, 3), "two or three stride-2 deconvs take stride 32 to stride 8 or 4"
+        assert len(self.deconv_channels) in (2, 3) or self.backbone == "blazepose", (
+            "two or three stride-2 deconvs take stride 32 to stride 8 or 4")
         assert self.depth_bins >= 2 and self.depth_bins % 2 == 0, "depth_bins must be even and >= 2"
         assert 0.0 <= self.dropout < 1.0
         assert self.bone_sigma_start >= self.bone_sigma_end > 0
+        assert self.head_stride in (BLAZEPOSE_STRIDE, 2 * BLAZEPOSE_STRIDE), "head_stride must be 4 or 8"
 
     @property
     def stride(self) -> int:
         """Input pixels per heatmap pixel."""
+        if self.backbone == "blazepose":
+            return self.head_stride
         return BACKBONE_STRIDE // 2 ** len(self.deconv_channels)
 
     @property
@@ -127,6 +137,25 @@ class ModelConfig:
             head_channels=64,
             depth_bins=32,
             lift_width=512,
+        )
+
+    @classmethod
+    def blazepose(cls) -> "ModelConfig":
+        """Pose-trained CPU variant: BlazePose GHUM full's stride-4 branch (weights from the mediapipe wheel),
+        192 px input, heads at stride 8 (24x24 heatmaps, as the shipped light network's), 32 depth bins, a
+        64-wide context conv and heads, 512-wide lifting MLP (the light config's, so its trained lifting block
+        carries over), and a person head. Per crop in ONNX Runtime, batch 1, 2 threads (one rough check on a
+        shared machine, same process): 5.1 ms at 192 px, 4.3 ms at 160 px, the shipped light network 3.3 ms
+        at 160 px; stride-4 heads cost 10.3 ms at 192 px."""
+        return cls(
+            backbone="blazepose",
+            input_size=192,
+            head_stride=8,
+            deconv_channels=(64,),
+            head_channels=64,
+            depth_bins=32,
+            lift_width=512,
+            person_head=64,
         )
 
     @classmethod

@@ -4,6 +4,7 @@ Data flow, shapes for batch B, J joints, K = J - 1 bones, C depth bins, H = W = 
 
     images (B,3,S,S) -> backbone (B,Cb,S/32,S/32)
     -> ContextBranch (blue; 3 deconvs, the 3DMPPE PoseNet trunk)            ctx    (B,Cd,H,W)
+       (blazepose backbone: (B,48+39,S/4,S/4) -> BlazeContext, a 3x3 conv plus its heatmaps, instead)
     -> BoneJointBlock (red a,b): bone heatmaps, fused with ctx -> joints      bones  (B,K,H,W), joints (B,J,H,W)
     -> DepthCentricBlock (red c): dilated ctx + joints -> depth cube, ordinal  cube   (B,C,H,W), ordinal (B,C,H,W)
     -> VolumeHead: ctx joined with the S3HT maps -> per-joint 3D volumes     logits (B,J,C,H,W)
@@ -24,8 +25,13 @@ from torch import nn
 
 from model.net.backbones import build_backbone
 from model.net.confidence import PersonHead, peak_mass, volume_marginals
-from model.net.config import ModelConfig
+from model.net.config import BLAZEPOSE_STRIDE, ModelConfig
 from model.net.skeleton import ROOT
+
+# BlazePose's raw heatmap values span about -45 to +1.4 (a real crop); times this (4: on a real crop its soft-argmax
+# came within 1-3 px of the channel argmax for most joints, 1 was too flat) they are the
+# volume head's starting logits (CascadeNet.start_from_heatmaps).
+HEATMAP_LOGIT_SCALE = 4.0
 
 # Names of CascadeNet.infer_outputs() in order (the exported graph's outputs); person_score only with a person head.
 INFER_OUTPUTS = ("uvz", "joints_3d", "joint_confidence", "person_score")
@@ -92,6 +98,27 @@ class ContextBranch(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.layers(features)
+
+
+class BlazeContext(nn.Module):
+    """Context from BlazePose's stride-4 features and heatmaps (model/net/backbones.BlazePoseBackbone):
+    (B, 48 + 39, h, w) -> (B, width + 39, h / down, w / down), a 3x3 conv (+BN+ReLU, stride `down`) of both,
+    then the 39 heatmaps themselves (2x2 max-pooled when down = 2, which keeps each peak), so that the heads
+    (and the volume head's initialisation, CascadeNet.start_from_heatmaps) read them directly."""
+
+    def __init__(self, in_ch: int, width: int, heatmap_channels: int, down: int = 1) -> None:
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(in_ch, width, 3, down, 1, bias=False), nn.BatchNorm2d(width),
+                                  nn.ReLU(inplace=True))
+        self.down = down
+        self.heatmap_channels = heatmap_channels
+        self.out_channels = width + heatmap_channels
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        heatmaps = features[:, -self.heatmap_channels:]
+        if self.down > 1:
+            heatmaps = nn.functional.max_pool2d(heatmaps, self.down)
+        return torch.cat([self.conv(features), heatmaps], dim=1)
 
 
 class BoneJointBlock(nn.Module):
@@ -241,13 +268,36 @@ class CascadeNet(nn.Module):
         j, c, width = cfg.num_joints, cfg.depth_bins, cfg.head_channels
         k = j - 1
         self.backbone = build_backbone(cfg)
-        self.context = ContextBranch(self.backbone.out_channels, cfg.deconv_channels)
+        if cfg.backbone == "blazepose":
+            self.context = BlazeContext(self.backbone.out_channels, cfg.deconv_channels[-1],
+                                        self.backbone.heatmap_channels, cfg.head_stride // BLAZEPOSE_STRIDE)
+        else:
+            self.context = ContextBranch(self.backbone.out_channels, cfg.deconv_channels)
         cd = self.context.out_channels
         self.bone_joint = BoneJointBlock(cd, width, k, j)
         self.depth_centric = DepthCentricBlock(cd, width, j, c, cfg.dilations)
         self.volume = VolumeHead(cd + width + k + j + c, j, c)
         self.lifting = LiftingBlock(j, cfg.lift_width, cfg.lift_blocks, cfg.dropout)
         self.person_head = PersonHead(self.backbone.out_channels, cfg.person_head) if cfg.person_head else None
+        if cfg.backbone == "blazepose":
+            self.start_from_heatmaps()
+
+    def start_from_heatmaps(self, scale: float = HEATMAP_LOGIT_SCALE) -> None:
+        """Initialise the volume head so that each joint's 2D soft-argmax starts as BlazePose's own heatmap
+        peak (the joints of H36M_FROM_LANDMARKS; mean of logits where a joint lies between landmarks) with
+        a flat depth: its logits are `scale` x those heatmap channels at every depth bin, and every other
+        input starts near zero (pelvis, spine, thorax and head top are then refined by training)."""
+        from model.net.blazepose import H36M_FROM_LANDMARKS
+
+        conv = self.volume.conv
+        first = self.context.out_channels - self.context.heatmap_channels  # heatmaps' offset in the volume input
+        d = self.cfg.depth_bins
+        with torch.no_grad():
+            nn.init.normal_(conv.weight, std=0.001)
+            nn.init.zeros_(conv.bias)
+            for joint, landmarks in enumerate(H36M_FROM_LANDMARKS):
+                for landmark in landmarks:
+                    conv.weight[joint * d:(joint + 1) * d, first + landmark] = scale / len(landmarks)
 
     def forward(self, images: torch.Tensor) -> CascadeOutput:
         """images (B, 3, S, S) -> CascadeOutput (see its docstring for shapes and units)."""

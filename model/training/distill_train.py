@@ -196,11 +196,17 @@ def train(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, save_minutes: f
 
 
 def freeze_early_blocks(net: CascadeNet, blocks: int) -> list[torch.nn.Module]:
-    """Freeze the EfficientNet stem and first `blocks` blocks (weights and BatchNorm statistics)."""
+    """Freeze the EfficientNet stem and first `blocks` blocks (weights and BatchNorm statistics), or with the
+    blazepose backbone its first `blocks` convs in graph order (model/net/blazepose.py; it has no BatchNorm)."""
     eff = getattr(net.backbone, "net", None)
-    if blocks <= 0 or eff is None or not hasattr(eff, "_blocks"):
+    if blocks <= 0 or eff is None:
         return []
-    modules = [eff._conv_stem, eff._bn0, *eff._blocks[:blocks]]
+    if hasattr(eff, "convs"):
+        modules = list(eff.convs[:blocks])
+    elif hasattr(eff, "_blocks"):
+        modules = [eff._conv_stem, eff._bn0, *eff._blocks[:blocks]]
+    else:
+        return []
     for m in modules:
         for p in m.parameters():
             p.requires_grad_(False)

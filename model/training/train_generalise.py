@@ -4,9 +4,12 @@ mocap for the lifting block, and negatives for the person-score head.
     python -m model.training.train_generalise --out out/train_generalise --steps 3000 --minutes 60 --threads 1
     python -m model.training.train_generalise --out out/train_generalise --resume     # continue exactly where it stopped
     python -m model.training.train_generalise --out out/train_generalise --ship assets/cascade_light.pt   # fp16 copy
+    python -m model.training.train_generalise --init blazepose --freeze-blocks 14 --lr 1e-3 --out runs/blazepose   # new
 
 Start: the weights committed in assets/ (--init; a fresh machine has nothing else), plus a new person-score
-head (model/net/confidence.py) when they lack one. Each step: batch_size positive crops (the distillation set
+head (model/net/confidence.py) when they lack one; or `--init blazepose`: a new ModelConfig.blazepose() network
+(BlazePose GHUM full from the mediapipe wheel, model/net/blazepose.py; new heads, the volume head starting from
+BlazePose's own heatmaps) with the committed weights' lifting block (blazepose_network). Each step: batch_size positive crops (the distillation set
 of `main.py distill`, and, when synthetic shards exist, a synthetic_share of them from model/data/synth's
 shards, re-scanned at every epoch), `negatives` crops without a person (bench/mine_negatives.py), and
 mocap poses through random cameras for the lifting block (as model/training/distill_train.py). Losses: every term
@@ -50,6 +53,7 @@ from model.data.targets import make_targets
 
 RESUME_FORMAT = "cascade3d-train-generalise"
 DEFAULT_INIT = "assets/cascade_light.pt"
+BLAZEPOSE_INIT = "blazepose"  # --init value for a new network on the BlazePose backbone (blazepose_network)
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,8 @@ class GeneraliseConfig:
     batch_size: int = 8  # positive crops per step (as the shipped weights were trained)
     synthetic_share: float = 0.5  # of the positives from synthetic shards, when there are any
     negatives: int = 2  # crops without a person per step: enough for the small head, cheap for the rest
-    freeze_blocks: int = 10  # stem + first 10 EfficientNet blocks stay ImageNet's (as the shipped weights)
+    freeze_blocks: int = 10  # stem + first 10 EfficientNet blocks stay ImageNet's (as the shipped weights); with
+    # the blazepose backbone its first N convs (14: the whole encoder at strides 2 and 4, the costly backward)
     train_sizes: tuple[int, ...] = (128, 160, 192)  # input sides drawn per step (see model/training/distill_train.py)
     size_probs: tuple[float, ...] = (0.4, 0.3, 0.3)
     mocap_batch: int = 128  # lifting-block samples per step from mocap through virtual cameras
@@ -381,11 +386,29 @@ def train_person_head(net: CascadeNet, sources: Sources, per_class: int = HEAD_S
     return {"loss": float(loss), "accuracy": accuracy, "positives": len(real), "negatives": len(negative)}
 
 
+def blazepose_network(lifting_from: str = DEFAULT_INIT) -> CascadeNet:
+    """A new ModelConfig.blazepose() network (BlazePose's weights from the mediapipe wheel, new heads, the volume
+    head starting from BlazePose's heatmaps) with the lifting block and output scale of checkpoint `lifting_from`
+    (same shapes: the light network's, already trained on the labels and mocap; its input is size-free)."""
+    from model.net.checkpoint import load_checkpoint
+    from model.net.config import ModelConfig
+
+    donor = load_checkpoint(lifting_from)
+    cfg = ModelConfig.blazepose().replace(output_geodesic_mm=donor.config.output_geodesic_mm)
+    net = CascadeNet(cfg)
+    lifting = {k[len("lifting."):]: v.float() for k, v in donor.state_dict.items() if k.startswith("lifting.")}
+    net.lifting.load_state_dict(lifting)
+    return net
+
+
 def network_from(init: str, person_head: int = 64) -> CascadeNet:
     """The network of checkpoint `init` (e.g. the committed assets/cascade_light.pt), fp32, with a person
-    head: the checkpoint's own, or a fresh one of width `person_head` if it has none."""
+    head: the checkpoint's own, or a fresh one of width `person_head` if it has none. BLAZEPOSE_INIT:
+    blazepose_network()."""
     from model.net.checkpoint import load_checkpoint
 
+    if init == BLAZEPOSE_INIT:
+        return blazepose_network()
     ckpt = load_checkpoint(init)
     cfg = ckpt.config.replace(pretrained=False, backbone_weights="")
     if not cfg.person_head:
@@ -507,7 +530,8 @@ def run(trainer: Trainer, out_dir: str, minutes: float, save_minutes: float, log
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--init", default=DEFAULT_INIT, help="weights to start from (default: the committed ones)")
+    p.add_argument("--init", default=DEFAULT_INIT,
+                   help=f"weights to start from (default: the committed ones; '{BLAZEPOSE_INIT}': a new BlazePose network)")
     p.add_argument("--data", default="out/distill", help="folder written by `python main.py distill`")
     p.add_argument("--negatives", default="out/negatives", help="folder written by `python -m bench.mine_negatives`")
     p.add_argument("--synth", default="out/synth/train", help="synthetic training shards (model/data/synth)")
@@ -522,6 +546,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=GeneraliseConfig.lr, help="heads and lifting block")
     p.add_argument("--backbone-lr", type=float, default=GeneraliseConfig.backbone_lr)
     p.add_argument("--head-lr", type=float, default=GeneraliseConfig.head_lr, help="the person head")
+    p.add_argument("--freeze-blocks", type=int, default=GeneraliseConfig.freeze_blocks,
+                   help="EfficientNet blocks (or BlazePose convs) that stay as they start")
     p.add_argument("--device", default="cpu", help="cpu or cuda (bf16 autocast, channels_last)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt with its recipe")
     p.add_argument("--ship", metavar="PATH", default="", help="only write OUT/weights.pt as fp16 to PATH and exit")
@@ -565,13 +591,14 @@ def _train(args: argparse.Namespace) -> int:
     last = os.path.join(args.out, "last.pt")
     tcfg = GeneraliseConfig(steps=args.steps, threads=args.threads, batch_size=args.batch_size,
                             negatives=args.negatives_per_step, loader_threads=args.loader_threads, lr=args.lr,
-                            backbone_lr=args.backbone_lr, head_lr=args.head_lr)
+                            backbone_lr=args.backbone_lr, head_lr=args.head_lr, freeze_blocks=args.freeze_blocks)
     if args.resume:
         if not os.path.isfile(last):
             raise DatasetError(f"{last}: nothing to resume; start a run without --resume")
         tcfg = GeneraliseConfig.from_dict(torch.load(last, map_location="cpu", weights_only=False)["train_config"])
     torch.set_num_threads(tcfg.threads)
-    net = network_from(args.init)
+    # A resumed run rebuilds its network from its own weights.pt (same moment as last.pt), whatever --init says.
+    net = network_from(os.path.join(args.out, "weights.pt") if args.resume else args.init)
     sources = distill_sources(args.data, net.cfg.input_size, args.negatives, args.synth, tcfg.seed)
     trainer = Trainer(net, sources, tcfg, device=args.device)
     if args.resume:

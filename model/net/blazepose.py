@@ -1,0 +1,251 @@
+"""BlazePose GHUM full (MediaPipe's pose_landmark_full.tflite) rebuilt as a trainable PyTorch module.
+
+The network is read from the mediapipe==0.10.14 wheel (Apache-2.0, installed with requirements.txt; no
+download) with the `tflite` package by walking its op list: every CONV_2D / DEPTHWISE_CONV_2D becomes a
+real nn.Conv2d holding the (fp16-stored, dequantised) weights, and forward() replays the graph op by op
+(PAD, RESIZE_BILINEAR, MAX_POOL_2D, ADD, RESHAPE, LOGISTIC; fused ReLU / ReLU6 as the file says).
+Once built, the weights live in our state dict (and so in our checkpoints): the file is needed only to
+learn the graph, which a checkpoint rebuilds with `BlazePose(read_graph())` and then overwrites.
+
+Layout: PyTorch NCHW. The tflite works in NHWC: input (1, 256, 256, 3) RGB in [0, 1] here is
+(B, 3, 256, 256); its CONV_2D weights OHWI become OIHW, DEPTHWISE 1HWC becomes (C, 1, H, W).
+Outputs at 256 px (BlazePoseOutput): landmarks (B, 195), presence (B, 1) in [0, 1], segmentation logits
+(B, 1, 256, 256), heatmaps (B, 39, 64, 64) and world landmarks (B, 117); `features` is the stride-4 map
+(B, 48, 64, 64) the heatmap's 1x1 conv reads. The stride-4 branch (features, heatmaps) is fully
+convolutional and runs at any side divisible by 32; the landmark, presence and world outputs need 256.
+"""
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+INPUT_SIZE = 256  # the side the tflite was built for
+HEATMAP_CHANNELS = 39  # 33 landmarks + 6 auxiliary points
+FEATURE_CHANNELS = 48  # width of the stride-4 map that feeds the heatmap conv
+STRIDE = 4  # input px per heatmap px
+
+# Output tensor names in the tflite, by role.
+OUTPUT_TENSORS = {
+    "landmarks": "Identity",
+    "presence": "Identity_1",
+    "segmentation": "Identity_2",
+    "heatmaps": "Identity_3",
+    "world_landmarks": "Identity_4",
+}
+
+# The 17 Human3.6M joints (model.net.skeleton order) as BlazePose landmarks: a joint between several
+# landmarks is their mean (as model/data/teacher/blazepose.py maps the teacher's landmarks); the head top,
+# which BlazePose lacks, starts at the ears' midpoint.
+H36M_FROM_LANDMARKS: tuple[tuple[int, ...], ...] = (
+    (23, 24), (24,), (26,), (28,), (23,), (25,), (27,), (11, 12, 23, 24), (11, 12), (0,), (7, 8),
+    (11,), (13,), (15,), (12,), (14,), (16,),
+)
+
+# tflite ActivationFunctionType -> the op that applies it (0 NONE, 1 RELU, 3 RELU6).
+_ACTIVATIONS = {0: None, 1: F.relu, 3: F.relu6}
+
+
+def tflite_path() -> str:
+    """The landmark model inside the installed mediapipe wheel (found without importing mediapipe: seconds)."""
+    spec = importlib.util.find_spec("mediapipe")
+    folder = spec.submodule_search_locations[0] if spec and spec.submodule_search_locations else ""
+    path = os.path.join(folder, "modules", "pose_landmark", "pose_landmark_full.tflite")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: not found; BlazePose weights come from mediapipe==0.10.14 (requirements.txt)")
+    return path
+
+
+@dataclass(frozen=True)
+class Op:
+    """One graph step. kind: 'conv' (index into BlazePose.convs), 'pad', 'resize', 'maxpool', 'add', 'reshape',
+    'sigmoid'. inputs/output: tensor ids of the tflite. act: fused activation code. same: TF 'SAME' padding
+    (else 'VALID'). arg: pad amounts (top, bottom, left, right) for 'pad', scale for 'resize', kernel for 'maxpool'."""
+
+    kind: str
+    inputs: tuple[int, ...]
+    output: int
+    act: int = 0
+    same: bool = False
+    stride: int = 1
+    arg: tuple[int, ...] = ()
+    conv: int = -1
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """The op list and conv weights of the tflite, ready to build BlazePose.
+
+    convs: per conv op (weight OIHW or (C, 1, kh, kw) float32 ndarray, bias (O,), groups).
+    input_id: the image tensor's id; outputs: role -> tensor id (OUTPUT_TENSORS); features_id: the stride-4 map."""
+
+    ops: tuple[Op, ...]
+    convs: tuple[tuple[np.ndarray, np.ndarray, int], ...]
+    input_id: int
+    outputs: dict
+    features_id: int
+
+
+def read_graph(path: str = "") -> Graph:
+    """Walk the tflite op list (fp16 constants behind DEQUANTIZE are read as float32)."""
+    import tflite
+
+    path = path or tflite_path()
+    with open(path, "rb") as f:
+        buf = f.read()
+    model = tflite.Model.GetRootAsModel(buf, 0)
+    graph = model.Subgraphs(0)
+    op_names = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
+    kinds = [op_names[max(model.OperatorCodes(i).BuiltinCode(), model.OperatorCodes(i).DeprecatedBuiltinCode())]
+             for i in range(model.OperatorCodesLength())]
+
+    def constant(tid: int) -> np.ndarray:
+        t = graph.Tensors(tid)
+        dtype = {tflite.TensorType.FLOAT16: np.float16, tflite.TensorType.FLOAT32: np.float32,
+                 tflite.TensorType.INT32: np.int32}[t.Type()]
+        data = model.Buffers(t.Buffer()).DataAsNumpy()
+        return np.frombuffer(data.tobytes(), dtype=dtype).reshape(t.ShapeAsNumpy())
+
+    dequantized = {}  # DEQUANTIZE output id -> its fp16 input's id
+    ops, convs = [], []
+    for k in range(graph.OperatorsLength()):
+        op = graph.Operators(k)
+        kind = kinds[op.OpcodeIndex()]
+        ins = tuple(int(op.Inputs(i)) for i in range(op.InputsLength()))
+        out = int(op.Outputs(0))
+        if kind == "DEQUANTIZE":
+            dequantized[out] = ins[0]
+            continue
+        weight = lambda tid: constant(dequantized.get(tid, tid)).astype(np.float32)  # noqa: E731
+        opts = op.BuiltinOptions()
+        if kind in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            o = tflite.Conv2DOptions() if kind == "CONV_2D" else tflite.DepthwiseConv2DOptions()
+            o.Init(opts.Bytes, opts.Pos)
+            assert o.StrideH() == o.StrideW() and o.DilationHFactor() == o.DilationWFactor() == 1
+            w, b = weight(ins[1]), weight(ins[2])
+            if kind == "CONV_2D":  # OHWI -> OIHW
+                convs.append((np.ascontiguousarray(w.transpose(0, 3, 1, 2)), b, 1))
+            else:  # 1HWC -> (C, 1, H, W), depth multiplier 1
+                assert o.DepthMultiplier() == 1
+                convs.append((np.ascontiguousarray(w.transpose(3, 0, 1, 2)), b, w.shape[3]))
+            ops.append(Op("conv", ins[:1], out, o.FusedActivationFunction(), o.Padding() == tflite.Padding.SAME,
+                          o.StrideH(), conv=len(convs) - 1))
+        elif kind == "PAD":
+            pads = constant(ins[1])  # NHWC rows of (before, after)
+            assert not pads[0].any() and not pads[3].any()
+            ops.append(Op("pad", ins[:1], out, arg=(int(pads[1, 0]), int(pads[1, 1]), int(pads[2, 0]), int(pads[2, 1]))))
+        elif kind == "RESIZE_BILINEAR":
+            o = tflite.ResizeBilinearOptions()
+            o.Init(opts.Bytes, opts.Pos)
+            assert o.HalfPixelCenters() and not o.AlignCorners()  # = F.interpolate(align_corners=False)
+            scale = int(constant(ins[1])[0]) // int(graph.Tensors(ins[0]).ShapeAsNumpy()[1])
+            ops.append(Op("resize", ins[:1], out, arg=(scale,)))
+        elif kind == "MAX_POOL_2D":
+            o = tflite.Pool2DOptions()
+            o.Init(opts.Bytes, opts.Pos)
+            assert o.Padding() == tflite.Padding.VALID and o.FusedActivationFunction() == 0
+            ops.append(Op("maxpool", ins, out, stride=o.StrideH(), arg=(o.FilterHeight(), o.FilterWidth())))
+        elif kind == "ADD":
+            o = tflite.AddOptions()
+            o.Init(opts.Bytes, opts.Pos)
+            ops.append(Op("add", ins, out, o.FusedActivationFunction()))
+        elif kind == "RESHAPE":
+            ops.append(Op("reshape", ins[:1], out))
+        elif kind == "LOGISTIC":
+            ops.append(Op("sigmoid", ins, out))
+        else:
+            raise ValueError(f"{path}: op {kind} is not supported by model/net/blazepose.py")
+    names = {graph.Tensors(i).Name().decode(): i for i in range(graph.TensorsLength())}
+    outputs = {role: names[name] for role, name in OUTPUT_TENSORS.items()}
+    heatmap_op = next(op for op in ops if op.output == outputs["heatmaps"])
+    return Graph(tuple(ops), tuple(convs), int(graph.Inputs(0)), outputs, heatmap_op.inputs[0])
+
+
+class BlazePoseOutput(NamedTuple):
+    """What forward() computed, NCHW; None for what was not asked (see BlazePose.forward)."""
+
+    features: torch.Tensor  # (B, 48, S/4, S/4) stride-4 features that feed the heatmap conv
+    heatmaps: torch.Tensor  # (B, 39, S/4, S/4) raw heatmap conv output (no activation), landmark order
+    landmarks: torch.Tensor | None = None  # (B, 195): 39 x (x, y, z, visibility, presence) raw, crop px at 256
+    presence: torch.Tensor | None = None  # (B, 1) sigmoid "a pose is present"
+    segmentation: torch.Tensor | None = None  # (B, 1, S, S) segmentation logits
+    world_landmarks: torch.Tensor | None = None  # (B, 117): 39 x (x, y, z) metres, hip-centred
+
+
+class BlazePose(nn.Module):
+    """The tflite graph with trainable convs. forward(images (B, 3, S, S) RGB in [0, 1], everything=False).
+
+    everything=False runs only the stride-4 branch (features, heatmaps), any S divisible by 32;
+    everything=True (S = 256) also the landmark, presence, world and segmentation heads.
+    """
+
+    def __init__(self, graph: Graph) -> None:
+        super().__init__()
+        self.ops = graph.ops
+        self.input_id = graph.input_id
+        self.outputs = dict(graph.outputs)
+        self.features_id = graph.features_id
+        self.convs = nn.ModuleList()
+        for w, b, groups in graph.convs:
+            # skip_init: no random initialisation (seconds for 96 convs) of weights overwritten at once.
+            conv = nn.utils.skip_init(nn.Conv2d, w.shape[1] * groups, w.shape[0], w.shape[2:], groups=groups)
+            with torch.no_grad():
+                conv.weight.copy_(torch.from_numpy(w))
+                conv.bias.copy_(torch.from_numpy(b))
+            self.convs.append(conv)
+        wanted = {self.outputs["heatmaps"], self.features_id}
+        self._branch = self._needed(wanted)  # the ops the stride-4 branch needs, in graph order
+        self.out_channels = FEATURE_CHANNELS
+
+    def _needed(self, tensors: set[int]) -> tuple[Op, ...]:
+        need, keep = set(tensors), []
+        for op in reversed(self.ops):
+            if op.output in need:
+                keep.append(op)
+                need.update(op.inputs)
+        return tuple(reversed(keep))
+
+    def _run(self, op: Op, x: list[torch.Tensor]) -> torch.Tensor:
+        if op.kind == "conv":
+            conv = self.convs[op.conv]
+            y = x[0]
+            if op.same:  # TF 'SAME': total padding k - 1 at stride 1; at stride 2 the extra pixel goes after
+                kh, kw = conv.kernel_size
+                ph = max((-(-y.shape[2] // op.stride) - 1) * op.stride + kh - y.shape[2], 0)
+                pw = max((-(-y.shape[3] // op.stride) - 1) * op.stride + kw - y.shape[3], 0)
+                if ph or pw:
+                    y = F.pad(y, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
+            y = F.conv2d(y, conv.weight, conv.bias, op.stride, 0, 1, conv.groups)
+        elif op.kind == "pad":
+            top, bottom, left, right = op.arg
+            y = F.pad(x[0], (left, right, top, bottom))
+        elif op.kind == "resize":
+            y = F.interpolate(x[0], scale_factor=op.arg[0], mode="bilinear", align_corners=False)
+        elif op.kind == "maxpool":
+            y = F.max_pool2d(x[0], op.arg, op.stride)
+        elif op.kind == "add":
+            y = x[0] + x[1]
+        elif op.kind == "reshape":
+            y = x[0].flatten(1)
+        else:
+            y = torch.sigmoid(x[0])
+        act = _ACTIVATIONS[op.act]
+        return y if act is None else act(y)
+
+    def forward(self, images: torch.Tensor, everything: bool = False) -> BlazePoseOutput:
+        tensors = {self.input_id: images}
+        for op in self.ops if everything else self._branch:
+            tensors[op.output] = self._run(op, [tensors[i] for i in op.inputs])
+        pick = lambda role: tensors.get(self.outputs[role])  # noqa: E731
+        return BlazePoseOutput(tensors[self.features_id], pick("heatmaps"), pick("landmarks"), pick("presence"),
+                               pick("segmentation"), pick("world_landmarks"))
+
+
+def load_blazepose(path: str = "") -> BlazePose:
+    """BlazePose with the weights of the installed wheel's tflite (or the tflite at `path`)."""
+    return BlazePose(read_graph(path))
