@@ -165,26 +165,13 @@ def angle_change(fitted: np.ndarray, raw: np.ndarray) -> tuple[float, str]:
 
 
 def triangulated_roots(views: list) -> dict:
-    """{(view, frame, track_id): triangulated pelvis (3,) in that view's calibrated camera mm}.
+    """{(view, frame, track_id): triangulated pelvis (3,) in that view's calibrated camera mm} for the tracks
+    seen in 2 views or more; views: per view of one clip (its calibrated Camera, its inputs as collect() gives
+    them). The matching and triangulation are bench.calibration_placement's."""
+    from bench.calibration_placement import triangulated
 
-    views: per view of one clip (its calibrated Camera, its inputs as collect() gives them). Each frame the
-    views' tracks are matched by triangulation consistency (model.data.multiview.associate on their 2D
-    keypoints) and every track seen in 2 views or more gets its pelvis triangulated."""
-    from model.data.multiview import associate
-
-    cameras = [camera for camera, _ in views]
-    out = {}
-    for frame in range(min(len(inputs) for _, inputs in views)):
-        ids = [[p.track_id for p in inputs[frame][1]] for _, inputs in views]
-        poses = [np.array([p.keypoints_2d for p in inputs[frame][1]]).reshape(-1, 17, 3) for _, inputs in views]
-        for match in associate(poses, cameras):
-            pelvis = match.joints_world[0]
-            if not np.isfinite(pelvis).all():
-                continue
-            for view, candidate in enumerate(match.candidate):
-                if candidate >= 0:
-                    out[view, frame, ids[view][candidate]] = cameras[view].to_camera(pelvis)
-    return out
+    frames = [[{p.track_id: (p.keypoints_2d, p.root) for p in people} for _, people in inputs] for _, inputs in views]
+    return triangulated(frames, [camera for camera, _ in views])
 
 
 def placement_errors(roots: dict, reference: dict, view: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
