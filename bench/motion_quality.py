@@ -21,7 +21,8 @@ each track's final bones, one floor for the clip), once with foot pinning and on
   (mm, camera space) of the track's root from the triangulated pelvis, for the network's root (root_raw)
   and for the placed root (after the floor and pinning), and the same over the frames placed by the floor;
 - motion ms/frame: the live motion step's cost inside the pipeline (FrameResult.timings_ms["motion"]), and
-  its share of the whole frame, plus the layer alone on 3 synthetic people (same process, for scale).
+  its share of the whole frame, plus the layer alone on 3 synthetic people and its ratio to the layer's bones
+  and floor alone (feet=False: no placement, contact or pinning), in the same process.
 Run: .venv/bin/python -m bench.motion_quality [--frames 100] [--clips N] [--card OTHER.card.json]
 """
 
@@ -184,16 +185,25 @@ def placement_errors(roots: dict, reference: dict, view: int) -> tuple[np.ndarra
     return raw, placed, by_floor.astype(bool)
 
 
-def layer_cost(frames: int = 300) -> float:
-    """ms per frame of MotionLayer.step on 3 synthetic walking people (the layer alone)."""
+def layer_cost(frames: int = 300, feet: bool = True) -> float:
+    """ms per frame of MotionLayer.step on 3 synthetic people (the layer alone), with 2D keypoints and a camera
+    so that placement by the floor runs too; feet=False: constant bones and the floor only."""
     rng = np.random.default_rng(0)
     base = np.zeros((17, 3))
     from model.net.skeleton import PARENTS
+    from app.types import CameraIntrinsics
     for j in range(1, 17):
         base[j] = base[PARENTS[j]] + rng.normal(0, 1, 3) * 100 + np.array([0, 300.0 if j in (2, 3, 5, 6) else -200.0, 0])
-    layer = MotionLayer()
-    people = [[PersonInput(k, base + rng.normal(0, 10, (17, 3)), np.array([600.0 * k, 200.0, 4000.0 + 10 * f]))
-               for k in range(3)] for f in range(frames)]
+    camera = CameraIntrinsics.from_fov(1280, 720, 60.0)
+
+    def person(k: int, f: int) -> PersonInput:
+        joints, root = base + rng.normal(0, 10, (17, 3)), np.array([600.0 * k, 200.0, 4000.0 + 10 * f])
+        absolute = joints + root
+        uv = absolute[:, :2] / absolute[:, 2:] * [camera.fx, camera.fy] + [camera.cx, camera.cy]
+        return PersonInput(k, joints, root, np.concatenate([uv, np.ones((17, 1))], axis=1), camera)
+
+    layer = MotionLayer(feet=feet)
+    people = [[person(k, f) for k in range(3)] for f in range(frames)]
     start = time.perf_counter()
     for f, frame in enumerate(people):
         layer.step(frame, f / 30.0)
@@ -287,7 +297,12 @@ def main() -> None:
     three = cost[cost[:, 2] >= 3]
     print(f"motion step in the pipeline: {cost[:, 0].mean():.2f} ms/frame ({cost[:, 0].sum() / cost[:, 1].sum():.1%} "
           f"of the frame) over {len(cost)} frames; {three[:, 0].mean() if len(three) else float('nan'):.2f} ms on the "
-          f"{len(three)} frames with 3+ people; the layer alone on 3 synthetic people: {layer_cost():.2f} ms/frame")
+          f"{len(three)} frames with 3+ people")
+    # The layer alone, against its own bones-and-floor part (no placement, contact or pinning), same process.
+    full = layer_cost()
+    fit_only = layer_cost(feet=False)
+    print(f"the layer alone on 3 synthetic people: {full:.2f} ms/frame, {full / fit_only:.2f}x its bones and floor alone "
+          f"({fit_only:.2f} ms/frame)")
     for processor in processors.values():
         processor.close()
 
