@@ -11,9 +11,11 @@ plane either (a block, stairs, a stage). So the floor decides where a person is,
   there has a depth of its own, and its ratio to the network's depth is a sample of the track's depth
   scale (the network's depth error is mostly a scale over a track: the body's size is one wrong number).
 - Over the last window_s of the track, the median of those ratios decides: within max_depth_change of
-  1, the person stands on the floor and the root moves along its own camera ray to that median depth
-  (the image does not change, the absolute depth is the floor's); further off (or no ankle seen), the
-  root stays where the network put it, and the person's support height is the median height of their
+  1, the person stands on the floor and the root moves along its own camera ray (the image does not
+  change) to a depth between the network's and the floor's (floor_weight: the floor is itself found from
+  monocular feet, and on the calibrated Pose2Sim views trusting both equally placed people best); a floor
+  that rests on fewer than min_floor_tracks people's feet places nobody (one person's floor carries that
+  person's own depth error). Further off (or no ankle seen), the root stays where the network put it, and the person's support height is the median height of their
   lower ankle over the window (a per-track support plane, parallel to the floor): someone standing on
   something else, or 0 (the floor) when that is within min_support_mm. Both are smoothed over
   smoothing_s, so a change of support does not jump.
