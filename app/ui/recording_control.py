@@ -12,6 +12,11 @@ from app.formats.recording import FORMATS, RecordingSink, TrackRecorder, new_fol
 from app.sources import FrameSource
 from app.types import SourceInfo
 
+# Every format but the preview video, the body (.glb) included: a recording is asked for once and closes in the
+# background, but the preview would be encoded on the inference thread, frame by frame, while the window already
+# shows the video (6-20 ms a frame measured by bench.output_cost's preview row).
+RECORD_FORMATS = tuple(f for f in FORMATS if f != "preview")
+
 
 class RecordingControl(QObject):
     """Records every live result into recordings_dir/<time>/ while `button` is down (GUI thread).
@@ -44,8 +49,7 @@ class RecordingControl(QObject):
             return
         out_dir = new_folder_name(os.path.join(self.recordings_dir, datetime.now().strftime("%Y%m%d-%H%M%S")))
         try:
-            # Every format, the body (.glb) too: a recording is asked for once, and closes in the background.
-            recorder = TrackRecorder(out_dir, SourceInfo.from_source(source), formats=FORMATS)
+            recorder = TrackRecorder(out_dir, SourceInfo.from_source(source), formats=RECORD_FORMATS)
         except OSError as exc:
             self.button.setChecked(False)
             self._show_error(f"{out_dir}: cannot record there: {exc}")

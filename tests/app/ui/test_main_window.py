@@ -240,7 +240,9 @@ def test_live_recording_writes_files(qapp, live):
     assert wait_until(qapp, lambda: live.statusBar().currentMessage().startswith("recorded: "), 60)
     written = [Path(p) for p in live.statusBar().currentMessage().removeprefix("recorded: ").split(", ")]
     suffixes = {p.suffix for p in written}
-    assert {".json", ".csv", ".bvh"} <= suffixes, live.statusBar().currentMessage()
+    # RECORD_FORMATS: everything but the preview video, the body (.glb) included.
+    assert {".json", ".csv", ".bvh", ".glb", ".png"} <= suffixes, live.statusBar().currentMessage()
+    assert not any(p.name.endswith(".preview.mp4") for p in written), live.statusBar().currentMessage()
     assert all(p.exists() and p.stat().st_size > 0 for p in written)
     assert Path(live.recordings_dir) in written[0].parents
 
