@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default %(default)s)")
     parser.add_argument("--skip-done", action="store_true",
                         help="skip inputs whose files in --out are finished and read back (resumes a stopped run)")
-    cluster = parser.add_argument_group("Ray cluster (app/cluster.py; README, 'Clusters')")
+    cluster = parser.add_argument_group("Ray cluster (the 'cluster' extra: requirements-ray.txt; docs/cluster.md)")
     cluster.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                          help="process the inputs on Ray actors: alone, a Ray started here on all cores; with "
                               "ADDRESS (host:port, auto, ray://host:10001), an existing cluster")
