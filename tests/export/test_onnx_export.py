@@ -192,3 +192,15 @@ def test_a_checkpoint_whose_outputs_are_not_finite_exports_nothing(tmp_path, cap
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(path) in err and "not finite" in err, err
     assert list(out.iterdir()) == []
+
+
+def test_a_blazepose_checkpoint_exports_with_parity_and_a_card(tmp_path):
+    """The BlazePose backbone (model/net/blazepose.py: a replayed tflite graph) traces into ONNX like the others,
+    and ONNX Runtime equals PyTorch on it within the fp32 tolerance (128 px keeps the test short)."""
+    cfg = ModelConfig.blazepose().replace(input_size=128)
+    checkpoint = make_random_checkpoint(tmp_path / "blazepose.pt", cfg, seed=4)
+    assert main.main(["export", str(checkpoint), "--out", str(tmp_path)]) == 0
+    card = read_card(tmp_path / "blazepose.card.json")
+    assert card.input_size == 128 and card.model_config["backbone"] == "blazepose"
+    (artifact,) = [a for a in card.artifacts if a.kind == "onnx"]
+    assert artifact.parity["max_mm"] <= TOLERANCES["fp32"].mm and artifact.parity["max_px"] <= TOLERANCES["fp32"].px

@@ -134,3 +134,35 @@ def test_train_person_head_alone_leaves_a_head_that_reads_raw_features():
     empty = pooled_features(net, sources.negatives, 24, size, 2)
     with torch.no_grad():
         assert (net.person_head.mlp(people)[:, 0] > 0).all() and (net.person_head.mlp(empty)[:, 0] < 0).all()
+
+
+def test_a_blazepose_run_starts_from_blazepose_and_the_shipped_lifting_block_and_steps(tmp_path):
+    """`--init blazepose`: BlazePose's weights from the wheel, the committed weights' lifting block and output scale;
+    --freeze-blocks 14 freezes BlazePose's first 14 convs and no other backbone weight; a step moves the rest."""
+    from model.net.blazepose import load_blazepose
+    from model.net.checkpoint import load_checkpoint
+    from model.training.train_generalise import BLAZEPOSE_INIT, DEFAULT_INIT, network_from
+
+    net = network_from(BLAZEPOSE_INIT)
+    shipped = load_checkpoint(DEFAULT_INIT)
+    assert net.cfg.backbone == "blazepose" and net.cfg.output_geodesic_mm == shipped.config.output_geodesic_mm
+    assert torch.equal(net.lifting.out.weight, shipped.state_dict["lifting.out.weight"].float())
+    wheel = load_blazepose().state_dict()
+    assert all(torch.equal(v, wheel[k]) for k, v in net.backbone.net.state_dict().items())
+    size = 64
+    sources = Sources(real=DotPeople(4, size), negatives=DotPeople(2, size, person=False),
+                      mocap=np.random.default_rng(1).normal(0, 300, (20, NUM_JOINTS, 3)))
+    tcfg = GeneraliseConfig(steps=2, batch_size=2, negatives=1, freeze_blocks=14, train_sizes=(size,), size_probs=(1.0,),
+                            mocap_batch=8, warmup_steps=1, threads=1)
+    trainer = Trainer(net, sources, tcfg)
+    convs = net.backbone.net.convs
+    assert not any(p.requires_grad for c in convs[:14] for p in c.parameters())
+    assert all(p.requires_grad for c in convs[14:] for p in c.parameters())
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    trainer.train_mode()
+    logs = trainer.step()
+    assert np.isfinite(logs["total"])
+    after = net.state_dict()
+    assert torch.equal(after["backbone.net.convs.0.weight"], before["backbone.net.convs.0.weight"])
+    assert not torch.equal(after["backbone.net.convs.20.weight"], before["backbone.net.convs.20.weight"])
+    assert not torch.equal(after["volume.conv.weight"], before["volume.conv.weight"])
