@@ -77,14 +77,19 @@ def main(argv: list[str] | None = None, quiet: bool = False, prog: str | None = 
         quiet_library_logs(verbose)
     command = argv.pop(0) if argv and argv[0] in COMMANDS else "gui"
     module_name, help_text = COMMANDS[command]
-    module = importlib.import_module(module_name)
-    parser = OneLineParser(prog=prog if command == "gui" else f"{prog} {command}", description=help_text)
-    module.add_arguments(parser)
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help (0) or a bad option (2, one line printed): a code, also for in-process callers
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    return run_command(lambda: module.run(args))
+
+    def start() -> int:
+        module = importlib.import_module(module_name)
+        parser = OneLineParser(prog=prog if command == "gui" else f"{prog} {command}", description=help_text)
+        module.add_arguments(parser)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help (0) or a bad option (2, one line printed): a code, also in-process
+            return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        return module.run(args)
+
+    # The imports too run under run_command: Ctrl-C while they load (seconds) is 130, never a traceback or lost.
+    return run_command(start)
 
 
 def cli() -> None:

@@ -79,46 +79,56 @@ def remove_empty_folders(created: list[Path]) -> None:
             return
 
 
-def _raise_terminated(signum, frame):
-    raise Terminated()
-
-
 def run_command(run: Callable[[], int | None], stream=None) -> int:
     """Run one command's `run()` and turn its outcome into the documented exit code, printing one line.
 
-    SIGTERM is raised as Terminated (a KeyboardInterrupt) while the command runs, so a command that
-    finalises its files on Ctrl-C does the same on SIGTERM. Exceptions other than these propagate
-    (a bug: the traceback is the useful report).
+    While the command runs (imports included, when the caller imports inside `run`), Ctrl-C raises
+    KeyboardInterrupt and SIGTERM raises Terminated (a KeyboardInterrupt), so a command that finalises its
+    files on Ctrl-C does the same on SIGTERM; both are also remembered, so that one a library swallowed (an
+    import that catches ImportError, which is what an interrupted C extension's import raises) still ends the
+    command with 130 / 143 instead of 0. A command may install its own handlers meanwhile (app.process,
+    the app): they answer for the signals they catch. Exceptions other than these propagate (a bug: the
+    traceback is the useful report).
     """
     stream = stream or sys.stderr
-    previous = None
+    received: list[int] = []
+
+    def stop(signum, frame):
+        received.append(signum)
+        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    previous = {}
     try:
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
-    except ValueError:  # not the main thread (an in-process caller): leave SIGTERM as it is
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored by the caller (nohup, `cmd &`): stays so
+                previous[signum] = signal.signal(signum, stop)
+    except ValueError:  # not the main thread (an in-process caller): leave the signals as they are
         pass
     try:
-        return int(run() or EXIT_OK)
+        code = int(run() or EXIT_OK)
+        if code == EXIT_OK and received:  # swallowed on the way: the user still asked to stop
+            return _stopped(received[-1] == signal.SIGTERM, stream)
+        return code
     except UsageError as exc:
         print(f"error: {safe_text(one_line(exc))}", file=stream)
         return EXIT_USAGE
     except CommandFailed as exc:
         print(f"failed: {safe_text(one_line(exc))}", file=stream)
         return EXIT_FAILED
-    except Terminated:
-        print("terminated", file=stream)
-        return EXIT_TERMINATED
-    except KeyboardInterrupt:
-        print("interrupted", file=stream)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        return _stopped(isinstance(exc, Terminated), stream)
     except ImportError as exc:
         # Ctrl-C while a C extension initialises (onnxruntime, loading the models) surfaces as
         # "ImportError: initialization failed" raised from the interrupt: it is the interrupt.
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, KeyboardInterrupt):
-            terminated = isinstance(cause, Terminated)
-            print("terminated" if terminated else "interrupted", file=stream)
-            return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+            return _stopped(isinstance(cause, Terminated), stream)
         raise
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _stopped(terminated: bool, stream) -> int:
+    print("terminated" if terminated else "interrupted", file=stream)
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED

@@ -75,3 +75,22 @@ def test_output_folder_creates_checks_and_names_the_option(tmp_path):
             output_folder(str(path), "--out-dir")
         assert str(error.value).startswith("--out-dir") and problem in str(error.value), error.value
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "file"]
+
+
+@pytest.mark.parametrize("signum, code, line", [(signal.SIGINT, EXIT_INTERRUPTED, "interrupted"),
+                                                (signal.SIGTERM, EXIT_TERMINATED, "terminated")])
+def test_an_interrupt_a_library_swallowed_still_ends_the_command_with_its_code(capsys, signum, code, line):
+    """Ctrl-C landing in an import that catches ImportError (an interrupted C extension's import raises one) was
+    lost: the run went on and exited 0 (issue 26.17, one try in five)."""
+    def run():
+        try:
+            os.kill(os.getpid(), signum)
+            time.sleep(30)  # the handler raises in here at once
+        except KeyboardInterrupt:
+            pass  # what `try: import x; except ImportError: x = None` amounts to, after the interrupt
+        return 0
+
+    before = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
+    assert run_command(run) == code
+    assert capsys.readouterr().err == f"{line}\n"
+    assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == before
