@@ -235,9 +235,6 @@ def run(args: argparse.Namespace) -> int:
         _error(str(exc))
         return EXIT_USAGE
     config, formats = options.config, options.formats
-    note = camera_note(config)
-    if note:
-        tqdm.write(note, file=sys.stderr)
     if args.workers < 0 or args.worker_cpus <= 0 or args.worker_gpus < 0:
         _error("--workers must be 0 (automatic) or more, --worker-cpus more than 0, --worker-gpus 0 or more")
         return EXIT_USAGE
@@ -300,6 +297,9 @@ def _process_all(args: argparse.Namespace, config: PipelineConfig, formats: tupl
                 _error(reports[-1].error)
                 continue
             if processor is None:
+                note = camera_note(config)  # once, as the work starts (not before a bad option or folder)
+                if note:
+                    tqdm.write(note, file=sys.stderr)
                 try:
                     processor = FrameProcessor(config)  # loaded once, reused for every input
                 except BackendError as exc:
