@@ -61,6 +61,8 @@ def process_input(processor: FrameProcessor, config: PipelineConfig, path: str, 
         return report
     if source.is_camera:
         source.on_event = lambda line: tqdm.write(f"warning: {line}", file=sys.stderr)
+    if source.fallback_reason:  # e.g. a header frame rate that cannot be true, replaced: said, not silent
+        tqdm.write(f"note: {safe_text(source.fallback_reason)}", file=sys.stderr)
     processor.reset()
     backend_info = {"name": processor.backend_name, "device": processor.device, "detector": config.detector,
                     "smoothing": config.smoothing, "horizontal_fov_deg": config.horizontal_fov_deg,

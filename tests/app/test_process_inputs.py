@@ -12,7 +12,7 @@ import pytest
 import app.process
 from app.formats.tracks_json import read_tracks
 from main import main
-from tests.app.bad_videos import write_video
+from tests.app.bad_videos import avi_with_rate, write_video
 
 import mediapipe  # noqa: E402,F401  (the default install provides it: a broken install fails, never skips)
 REPO = Path(__file__).resolve().parents[2]
@@ -117,3 +117,15 @@ def test_a_fifo_or_a_symlink_loop_is_one_line_naming_what_it_is(tmp_path, capsys
     code, _, err = _run(capsys, path, "--out", tmp_path / "out")
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert code == 1 and errors == [f"error: {path}: {problem}" + errors[0].split(problem, 1)[1]], err
+
+
+def test_a_header_frame_rate_of_2147483647_is_timed_at_30_fps_and_said(tmp_path, capsys):
+    """Gave BVH 'Frame Time: 0.00000000' and every JSON time 0.0, exit 0, silently (issue 26.2)."""
+    video = avi_with_rate(tmp_path / "fast.avi", 2147483647)
+    code = main(["process", video, "--out", str(tmp_path / "out"), "--format", "json,bvh"])
+    err = capsys.readouterr().err
+    assert code == 0 and f"note: {video}: the header's frame rate 2147483647 fps is not believable" in err, err
+    tracks = read_tracks(tmp_path / "out" / "fast.json")
+    assert tracks.source.fps == 30.0 and [f.time_s for f in tracks.frames] == pytest.approx([0, 1 / 30, 2 / 30], abs=1e-6)  # 6 decimals
+    for bvh in (tmp_path / "out").glob("*.bvh"):
+        assert "Frame Time: 0.03333333" in bvh.read_text()
