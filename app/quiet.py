@@ -26,6 +26,7 @@ CHATTER = re.compile(
     r"|error: XDG_RUNTIME_DIR"  # Qt without a runtime dir
     r"|QStandardPaths: "  # Qt: runtime dir permissions
     r"|qt\.qpa\."  # Qt platform plugin notes (offscreen, xcb)
+    r"|qt\.multimedia\."  # QtMultimedia listing cameras: pipewire missing, its FFmpeg version banner
     r"|This plugin does not support propagateSizeHints"
     r"|FEngine \(\d+ bits\) created"  # Filament (Open3D's renderer)
     r"|EGL(Display|Context)? "  # Mesa/EGL notes

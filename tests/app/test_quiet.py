@@ -12,6 +12,8 @@ os.write(1, b"FEngine (64 bits) created at 0x7f00 (threading is enabled)\n")
 os.write(2, b"W0000 00:00:1733000000.123456    1234 inference_feedback_manager.cc:114] Feature not supported\n")
 os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
 os.write(2, b"error: XDG_RUNTIME_DIR is invalid or not set in the environment.\n")
+os.write(2, b"qt.multimedia.symbolsresolver: Couldn't load pipewire-0.3 library\n")
+os.write(2, b"qt.multimedia.ffmpeg: Using Qt multimedia with FFmpeg version 7.1.5 LGPL version 2.1 or later\n")
 print("screenshot: out.png (3 frames)", flush=True)
 print("clip.mp4: not a video file", file=sys.stderr, flush=True)
 sys.stderr.write("frames:  50%|#####     | 1/2\r")
@@ -35,3 +37,4 @@ def test_chatter_is_dropped_and_own_lines_pass():
 def test_verbose_shows_everything():
     result = run(verbose=True)
     assert "FEngine" in result.stdout and "[Open3D INFO]" in result.stderr and "XNNPACK" in result.stderr
+    assert "pipewire" in result.stderr
