@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Callable
 
+from app.memory import limit_malloc_arenas, release_freed_memory
 from app.processor import FrameProcessor, PipelineConfig
 from app.sources import FrameSource, SourceError, open_source
 from app.types import FrameResult
@@ -85,6 +86,7 @@ class Pipeline:
 
     def start(self) -> None:
         """Open the source and the models (raises SourceError / BackendError), then start threads."""
+        limit_malloc_arenas()  # the threads of every pipeline would get new arenas (app/memory.py: the window leak)
         self.source = open_source(self.config.source, loop=self.config.loop, realtime=self.config.realtime,
                                   live=self.config.live)
         # A file read as fast as it decodes would be dropped almost whole: process every frame.
@@ -158,4 +160,5 @@ class Pipeline:
         if self._owns_processor and self.processor is not None and not any(t.is_alive() for t in self._threads):
             self.processor.close()
             self.processor = None
+            release_freed_memory()
         self._threads = []

@@ -2,7 +2,8 @@
 
 Two parts, each printing resident memory (RSS), threads and open file descriptors of this process:
   live     the live pipeline (app.live.Pipeline, as the GUI runs it: the bundled clip looped, paced in real
-           time) for --minutes, sampled every --interval seconds;
+           time, or --source: a camera or stream URL; --rtsp-server: a looping RTSP stream served here on
+           127.0.0.1 by tests/app/servers/rtsp_server.py) for --minutes, sampled every --interval seconds;
   windows  the app's main window opened on the bundled clip and closed --windows times in a row in this
            process (scripted, offscreen: ScriptedRun(max_frames=5), what `main.py --max-frames 5` does),
            sampled after each close.
@@ -11,14 +12,20 @@ imports, the allocator's arenas), scaled to an hour of running (windows: of open
 the measured pace). Numbers of a noisy shared machine: read the trend, not the last digit.
 
     nice -n 10 .venv/bin/python -m bench.soak --minutes 30 --windows 50
+    nice -n 10 .venv/bin/python -m bench.soak --parts live --rtsp-server --minutes 30 --interval 30
 """
 
 import argparse
+import contextlib
 import gc
 import os
+import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -54,12 +61,40 @@ def report(name: str, rows: list[tuple[float, dict]]) -> None:
               f"(after warm-up)")
 
 
-def soak_live(minutes: float, interval_s: float) -> list[tuple[float, dict]]:
+@contextlib.contextmanager
+def rtsp_server(fps: int = 30):
+    """rtsp://127.0.0.1:PORT/live looping the bundled clip's frames (GStreamer, the system Python; as the tests)."""
+    import cv2
+
+    with tempfile.TemporaryDirectory() as folder:
+        capture, index = cv2.VideoCapture(DEFAULT_SAMPLE), 0
+        while True:
+            ok, image = capture.read()
+            if not ok:
+                break
+            cv2.imwrite(os.path.join(folder, f"{index:05d}.jpg"), cv2.resize(image, (272, 480)))
+            index += 1
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        script = Path(__file__).resolve().parents[1] / "tests" / "app" / "servers" / "rtsp_server.py"
+        server = subprocess.Popen(["/usr/bin/python3", str(script), folder, str(port), str(fps)],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            if server.stdout.readline().strip() != "ready":
+                raise SystemExit("the RTSP server did not start (setup.sh's GStreamer packages?)")
+            yield f"rtsp://127.0.0.1:{port}/live"
+        finally:
+            server.kill()
+            server.wait()
+
+
+def soak_live(minutes: float, interval_s: float, source: str = DEFAULT_SAMPLE) -> list[tuple[float, dict]]:
     from app.live import Pipeline
     from app.processor import PipelineConfig
 
     frames = [0]
-    config = PipelineConfig(source=DEFAULT_SAMPLE, loop=True, realtime=True)
+    config = PipelineConfig(source=source, loop=True, realtime=True)
     pipeline = Pipeline(config, on_result=lambda result: frames.__setitem__(0, frames[0] + 1))
     pipeline.start()
     start = time.monotonic()
@@ -120,16 +155,25 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between samples (default 60)")
     parser.add_argument("--windows", type=int, default=50, help="app windows opened and closed (default 50)")
     parser.add_argument("--parts", default="live,windows", help="which parts to run (default live,windows)")
+    parser.add_argument("--source", default=DEFAULT_SAMPLE, help="live part: the source (default the bundled clip)")
+    parser.add_argument("--rtsp-server", action="store_true",
+                        help="live part: serve the bundled clip's frames over RTSP on 127.0.0.1 and soak on that")
     args = parser.parse_args()
     parts = args.parts.split(",")
     print(f"start: {sample()}", flush=True)
     if "live" in parts:
-        report("live pipeline", soak_live(args.minutes, args.interval))
+        with rtsp_server() if args.rtsp_server else contextlib.nullcontext(args.source) as source:
+            print(f"live source: {source}", flush=True)
+            report("live pipeline", soak_live(args.minutes, args.interval, source))
     if "windows" in parts:
         rows = soak_windows(args.windows)
         report(f"{args.windows} windows opened and closed", rows)
         per_window = rows[-1][0] / len(rows)
         print(f"  ({per_window:.1f} s per window: an hour is {3600 / per_window:.0f} windows)")
+        if len(rows) > 1:
+            grown = rows[-1][1]["rss_mib"] - rows[0][1]["rss_mib"]
+            print(f"  rss after the first window: {grown:+.1f} MiB over {len(rows) - 1} windows, "
+                  f"{grown / (len(rows) - 1):+.2f} MiB per window")
 
 
 if __name__ == "__main__":
