@@ -20,7 +20,6 @@ import argparse
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from app.process_input import InputReport, process_input
 from app.processor import FrameProcessor, PipelineConfig
 from app.sources import is_live, is_url
 from app.formats.recording import DEFAULT_FORMATS, FORMATS, recorded_source, recording_finished, safe_name, same_source
-from model.commands import safe_text
+from model.commands import UsageError, output_folder, remove_empty_folders, safe_text
 
 EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -76,10 +75,6 @@ def _error(message: str) -> None:
     tqdm.write(f"error: {safe_text(message)}", file=sys.stderr)  # a file name with a newline stays one line
 
 
-class UsageError(ValueError):
-    """An option that cannot work; str() is one line starting with the option's name."""
-
-
 def parse_formats(text: str) -> tuple[str, ...]:
     formats = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
     unknown = [f for f in formats if f not in FORMATS]
@@ -114,33 +109,9 @@ def check_options(args: argparse.Namespace) -> ProcessOptions:
 
 
 def prepare_output_folder(path: str) -> list[Path]:
-    """Create `path` if missing and check that files can be written in it; returns the folders it created
-    (deepest last), for remove_empty_folders(). Raises UsageError (one line) when it cannot be used."""
-    missing, folder = [], Path(path).absolute()
-    while not folder.exists() and folder.parent != folder:
-        missing.append(folder)
-        folder = folder.parent
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as exc:
-        remove_empty_folders(missing[::-1])
-        raise UsageError(f"--out {path}: cannot create the output folder ({exc.strerror or exc})") from None
-    try:
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as exc:
-        remove_empty_folders(missing[::-1])
-        raise UsageError(f"--out {path}: cannot write files in this folder ({exc.strerror or exc})") from None
-    return missing[::-1]
-
-
-def remove_empty_folders(created: list[Path]) -> None:
-    """Remove the folders a run created (deepest first) while they are empty: a run that wrote nothing leaves nothing."""
-    for folder in reversed(created):
-        try:
-            folder.rmdir()
-        except OSError:
-            return
+    """Create --out if missing and check that files can be written in it (model.commands.output_folder, as every
+    command checks its output folder); returns the folders it created, for remove_empty_folders()."""
+    return output_folder(path, "--out")
 
 
 class StopSignals:
