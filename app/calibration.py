@@ -93,8 +93,9 @@ def load_calibration(spec: str) -> Calibration:
             cameras = {"": _read_mapping(_filestorage(path), path)}
     except CalibrationError:
         raise
-    except (OSError, ValueError, TypeError, KeyError, IndexError, SystemError, cv2.error, tomllib.TOMLDecodeError) as exc:
-        # (OpenCV's FileStorage raises SystemError on a YAML/XML syntax error)
+    except SystemError:  # what OpenCV's FileStorage raises on a YAML/XML syntax error
+        raise CalibrationError(f"{path}: not a readable calibration (YAML/XML syntax error)") from None
+    except (OSError, ValueError, TypeError, KeyError, IndexError, cv2.error, tomllib.TOMLDecodeError) as exc:
         raise CalibrationError(f"{path}: not a readable calibration ({' '.join(str(exc).split())[:200]})") from None
     return _pick(cameras, name, path)
 

@@ -58,3 +58,25 @@ def test_the_app_process_and_stream_share_the_pipeline_options_and_their_default
         differs = {name for name, default in options.items() if values[name] != default}
         assert differs == ({"detect_every"} if command == "process" else set()), (command, differs)
     assert parsed["process"]["detect_every"] == 1 and options["detect_every"] == 0
+
+
+@pytest.mark.parametrize("argv, problem", [
+    (["--camera-size", "1280"], "--camera-size 1280: give WIDTHxHEIGHT in pixels, e.g. 1280x720"),
+    (["--camera-size", "0x720"], "--camera-size 0x720: give WIDTHxHEIGHT in pixels, e.g. 1280x720"),
+    (["--camera-fps", "0"], "--camera-fps 0: must be more than 0 and at most 1000"),
+    (["--camera-fps", "nan"], "--camera-fps nan: must be more than 0 and at most 1000"),
+    (["--calibration", "/no/such/cam.yaml"], "--calibration /no/such/cam.yaml: no such calibration file"),
+])
+def test_live_and_calibration_options_are_checked_in_one_line(argv, problem):
+    from app.options import pipeline_problem
+
+    parser = argparse.ArgumentParser()
+    add_pipeline_arguments(parser)
+    assert pipeline_problem(parser.parse_args(argv)) == problem
+
+
+def test_camera_mode_options_reach_the_live_source_options():
+    parser = argparse.ArgumentParser()
+    add_pipeline_arguments(parser)
+    config = pipeline_config(parser.parse_args(["--camera-size", "1280x720", "--camera-fps", "30"]), source="0")
+    assert (config.live.size, config.live.fps, config.calibration) == ((1280, 720), 30.0, None)

@@ -96,9 +96,16 @@ def rtsp(frames_folder):
 @needs_rtsp
 def test_rtsp_stream_reconnects_after_the_server_comes_back(rtsp):
     source = open_source(rtsp.url)
-    events = []
+    events, states, watching = [], set(), threading.Event()
     source.on_event = events.append
     assert (source.width, source.height) == (272, 480) and source.is_camera
+
+    def watch():  # what the window's status line would read, twice a status refresh
+        while not watching.wait(0.05):
+            states.add(source.status())
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
     frames, timer = [], None
     try:
         for frame in source:
@@ -110,8 +117,11 @@ def test_rtsp_stream_reconnects_after_the_server_comes_back(rtsp):
                 break
     finally:
         source.close()
+        watching.set()
+        watcher.join()
         if timer is not None:
             timer.join()
+    assert f"{rtsp.url}: 272x480 at 30 fps, reconnecting (1)" in states
     gaps = [b.time_s - a.time_s for a, b in zip(frames, frames[1:])]
     gap_at = max(range(len(gaps)), key=gaps.__getitem__)
     # Wall-clock frame times: the restart's 3 s shows (minus up to 0.5 s of frames buffered before the kill).
