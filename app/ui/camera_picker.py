@@ -14,7 +14,7 @@ class CameraPicker(QComboBox):
     def __init__(self):
         super().__init__()
         self.setEditable(True)
-        self.setMinimumContentsLength(24)
+        self.setMinimumContentsLength(14)
         self.setToolTip("a camera by name, or type a stream URL (rtsp://..., http://...) or a camera index")
         self._devices = QMediaDevices(self)
         self._devices.videoInputsChanged.connect(self.refresh)

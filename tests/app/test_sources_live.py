@@ -247,3 +247,13 @@ def test_process_on_a_stream_until_sigterm_finishes_every_file(rtsp, tmp_path):
     frames = json.loads((out / f"{stem}.json").read_text())["frames"]
     assert len(frames) >= 10 and not list(out.glob("*.partial"))
     assert (out / f"{stem}.csv").exists() and list(out.glob(f"{stem}.track*.bvh"))
+
+
+@needs_rtsp
+def test_the_app_runs_on_a_stream(rtsp, tmp_path):
+    screenshot = tmp_path / "window.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "EGL_PLATFORM": "surfaceless"}
+    run = subprocess.run([sys.executable, "main.py", "--source", rtsp.url, "--max-frames", "10", "--screenshot",
+                          str(screenshot)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr
+    assert "10 frames processed" in run.stdout and screenshot.stat().st_size > 0
