@@ -86,6 +86,8 @@ def _stream(processor: FrameProcessor, source, streamer: Streamer, args: argpars
     """Process and send every frame; prints one summary line; returns the exit code."""
     if source.fallback_reason:
         print(source.fallback_reason, flush=True)
+    if source.is_camera:  # a live source that reconnects after a gap says so in one line
+        source.on_event = lambda line: print(f"warning: {line}", file=sys.stderr, flush=True)
     code, processed, start = EXIT_OK, 0, time.perf_counter()
     try:  # from the first line on, a stop gets the summary line
         print(f"streaming {source.description} to {streamer.sender.target} (VMC); Ctrl-C stops", flush=True)
