@@ -1,12 +1,15 @@
 """Cameras by name without Qt: the sysfs enumeration (a fake /sys/class/video4linux tree: no test needs a camera),
-picking one by name, and `main.py --list-cameras`."""
+picking one by name, `main.py --list-cameras`, and a camera unplugged mid-run (a fake capture in OpenCV's place)."""
 
 import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
+from app import sources
 from app.cameras import CameraInfo, find_camera, list_cameras, print_cameras
 from app.sources import SourceError, open_source
 
@@ -72,3 +75,52 @@ def test_a_name_that_is_no_file_and_no_camera_is_one_line():
     with pytest.raises(SourceError) as error:
         open_source("NoSuchWebcam")
     assert str(error.value) == "NoSuchWebcam: no such file, and no camera of that name (no cameras found)"
+
+
+class FakeCamera:
+    """Stands in for cv2.VideoCapture on a camera (no camera on CI): delivers `frames` frames per plug-in, then
+    reads fail as an unplugged camera's do; `unplugged_opens` opens fail before it is back."""
+
+    plugged_in_after = 2  # failed opens before the camera is back (class-wide: each open is a new object)
+    opens = 0
+    requests: list = []
+
+    def __init__(self, target, backend):
+        FakeCamera.opens += 1
+        self.open = FakeCamera.opens == 1 or FakeCamera.opens > 1 + FakeCamera.plugged_in_after
+        self.left = 5
+
+    def isOpened(self):
+        return self.open
+
+    def set(self, prop, value):
+        FakeCamera.requests.append((prop, value))
+        return True
+
+    def get(self, prop):
+        return 30.0 if prop == cv2.CAP_PROP_FPS else 0.0
+
+    def read(self):
+        if not self.open or self.left == 0:
+            return False, None
+        self.left -= 1
+        return True, np.zeros((720, 1280, 3), np.uint8)
+
+    def release(self):
+        self.open = False
+
+
+def test_an_unplugged_camera_reconnects_like_a_stream(monkeypatch):
+    monkeypatch.setattr(FakeCamera, "opens", 0)
+    monkeypatch.setattr(FakeCamera, "requests", [])
+    monkeypatch.setattr(sources.cv2, "VideoCapture", FakeCamera)
+    monkeypatch.setattr(sources, "RECONNECT_BACKOFF_S", (0.01,))
+    source = sources.LiveSource(0, "camera 0 (Fake)", sources.LiveOptions(size=(1280, 720), fps=30, give_up_s=5))
+    events = []
+    source.on_event = events.append
+    frames = [frame for _, frame in zip(range(8), source)]
+    source.close()
+    assert len(frames) == 8 and FakeCamera.opens == 4  # 1 open, 2 failed while unplugged, 1 back
+    assert len(events) == 1 and events[0].startswith("camera 0 (Fake): frames stopped") and "attempt 3" in events[0]
+    assert (cv2.CAP_PROP_FRAME_WIDTH, 1280) in FakeCamera.requests and (cv2.CAP_PROP_FPS, 30) in FakeCamera.requests
+    assert source.status() == "camera 0 (Fake): 1280x720 at 30 fps"
