@@ -287,8 +287,8 @@ class LiveSource(FrameSource):
     """A camera (index or device path) or a network stream (URL), read on its own thread.
 
     The newest frame wins: when the consumer is slower than the source, older frames are dropped (their
-    indices are skipped), so that what is processed stays live. time_s is wall-clock time since the source
-    opened, so a gap (a dropped stream, an unplugged camera) shows in the frame times. When frames stop,
+    indices are skipped), so that what is processed stays live. time_s is wall-clock time since iteration
+    began (the frame read when opening is delivered first, at 0), so a gap (a dropped stream, an unplugged camera) shows in the frame times. When frames stop,
     the source reconnects with back-off (RECONNECT_BACKOFF_S); `state` says "reconnecting (N)" meanwhile,
     `on_event` (if set) gets one line when it is back, and iteration ends with a SourceError once
     LiveOptions.give_up_s passed without a frame.
@@ -307,6 +307,7 @@ class LiveSource(FrameSource):
         self._cond = threading.Condition()
         self._latest: Frame | None = None
         self._error: str | None = None
+        self._start = 0.0  # time.monotonic() when iteration began: frame times count from it
         self._capture, first = self._open()
         if self._capture is None:
             raise SourceError(f"{description}: {first}")
@@ -339,8 +340,8 @@ class LiveSource(FrameSource):
         if not ok or image is None:
             capture.release()
             if isinstance(self.target, str) and is_url(self.target):
-                return None, (f"cannot be opened within {self.options.open_timeout_s:g} s "
-                              "(no server answers there, or it sends no video OpenCV's FFmpeg can decode)")
+                return None, (f"cannot be opened (nothing answered within {self.options.open_timeout_s:g} s, "
+                              "or it sends no video OpenCV's FFmpeg can decode)")
             return None, "cannot be opened (no such camera, or it is busy)"
         return capture, image
 
