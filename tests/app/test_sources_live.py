@@ -257,3 +257,23 @@ def test_the_app_runs_on_a_stream(rtsp, tmp_path):
                           str(screenshot)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stderr
     assert "10 frames processed" in run.stdout and screenshot.stat().st_size > 0
+
+
+@pytest.mark.parametrize("scheme", ["rtsp", "http"])
+def test_a_server_that_accepts_and_says_nothing_fails_after_the_open_timeout(scheme):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)  # the kernel accepts the connection; nobody ever answers
+        url = f"{scheme}://127.0.0.1:{listener.getsockname()[1]}/live"
+        outcome = []
+
+        def try_open():
+            try:
+                open_source(url, live=LiveOptions(open_timeout_s=1.0, read_timeout_s=1.0))
+            except SourceError as exc:
+                outcome.append(str(exc))
+
+        opener = threading.Thread(target=try_open, daemon=True)
+        opener.start()
+        opener.join(60)  # measured 1.0 s for a 1 s open timeout; 60 s only tells a hang from a time-out
+    assert outcome and outcome[0].startswith(f"{url}: cannot be opened (nothing answered within 1 s")
