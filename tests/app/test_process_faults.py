@@ -202,7 +202,7 @@ def test_an_early_failure_leaves_no_output_folder(tmp_path, capsys, monkeypatch)
     assert len(_lines(capsys.readouterr().err)) == 1
     assert not (tmp_path / "new").exists()
     with no_model_loading():
-        assert main(["process", str(tmp_path / "missing.mp4"), "--out", str(out)]) == 1
+        assert main(["process", str(tmp_path / "missing.mp4"), "--out", str(out)]) == 2  # no input exists: bad input (docs/cli.md)
     assert not (tmp_path / "new").exists()
     assert len(_messages(capsys.readouterr().err)) == 1
     # A model card that cannot be read: the backend fails to load, after the folder was checked.
