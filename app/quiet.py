@@ -46,6 +46,7 @@ def quiet_library_logs(verbose: bool = False) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow Lite
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # e.g. a missing camera's backend probing
     os.environ.setdefault("OPENCV_VIDEOIO_DEBUG", "0")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own lines (a refused stream URL, a bad packet)
     os.environ.setdefault("ORT_LOGGING_LEVEL", "3")
     _ensure_runtime_dir()
     warnings.filterwarnings("ignore", category=DeprecationWarning)

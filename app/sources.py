@@ -14,8 +14,9 @@ import numpy as np
 
 from app.cameras import CameraInfo, find_camera, list_cameras
 from app.types import MAX_FPS, MIN_FPS, Frame
+from assets import ASSETS_DIR
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = ASSETS_DIR
 DEFAULT_SAMPLE = str(ASSETS / "sample_two_people.mp4")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 IMAGE_FOLDER_FPS = 30.0  # an image folder has no frame rate; this one sets frame times
@@ -246,9 +247,6 @@ def _quiet_opencv():
         cv2.utils.logging.setLogLevel(previous)
 
 
-# FFmpeg's own log lines (a refused connection, a corrupt packet) off unless asked for: read when OpenCV first
-# loads FFmpeg; the caller reports in one line.
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 URL_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
 
 
