@@ -180,17 +180,20 @@ def _filestorage(path: str) -> dict:
         values = {}
         for key in (*MATRIX_KEYS, *DIST_KEYS, "image_width", "image_height", "image_size"):
             node = storage.getNode(key)
-            if node.empty() or node.isNone():
-                continue
-            if node.isMap() or node.isSeq() and key != "image_size":
-                values[key] = node.mat()
-            elif node.isSeq():
-                values[key] = [node.at(i).real() for i in range(node.size())]
-            else:
-                values[key] = node.real()
+            if not node.empty() and not node.isNone():
+                values[key] = _node_value(node)
         return values
     finally:
         storage.release()
+
+
+def _node_value(node):
+    """A FileStorage node as numbers: an opencv-matrix as an array, a plain sequence (nested or not) as lists."""
+    if node.isMap():
+        return node.mat()
+    if node.isSeq():
+        return [_node_value(node.at(i)) for i in range(node.size())]
+    return node.real()
 
 
 def _read_toml(path: str) -> dict[str, Calibration]:

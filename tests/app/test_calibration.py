@@ -42,6 +42,16 @@ def test_opencv_yaml_as_opencv_writes_it(tmp_path):
     assert (intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy) == (500.0, 495.0, 320.0, 180.0)
 
 
+def test_hand_written_yaml_with_plain_lists(tmp_path):
+    path = tmp_path / "cam.yml"
+    path.write_text("%YAML:1.0\n---\nimage_width: 1280\nimage_height: 720\n"
+                    "camera_matrix: [[1000, 0, 640], [0, 990, 360], [0, 0, 1]]\n"
+                    "dist_coeffs: [-0.2, 0.05, 0.001, -0.002, 0]\n")
+    calibration = load_calibration(str(path))
+    assert np.allclose(calibration.camera_matrix, K) and np.allclose(calibration.dist_coeffs, DIST)
+    assert calibration.image_size == (1280, 720)
+
+
 def test_json_with_opencv_matrix_blocks(tmp_path):
     path = tmp_path / "cam.json"
     path.write_text(json.dumps({"camera_matrix": {"rows": 3, "cols": 3, "data": K.ravel().tolist()},
