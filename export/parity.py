@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from assets import asset_path
 
-SAMPLE_CLIP = Path(__file__).resolve().parent.parent / "assets" / "sample_two_people.mp4"
+SAMPLE_CLIP = asset_path("sample_two_people.mp4")
 PARITY_BATCH = 4
 PARITY_SEED = 2021
 

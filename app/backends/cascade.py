@@ -28,9 +28,10 @@ from model.net.crop import CropSpec, crop_to_image, cut_crops
 from app.engines import Engine, EngineUnavailable, select_engine
 from app.types import Detection, Frame
 from export.card import CardError, read_card
+from assets import ASSETS_DIR
 
 LOG = logging.getLogger(__name__)
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+ASSETS = ASSETS_DIR
 DEFAULT_CARD_NAME = "cascade_light.card.json"  # the shipped default weights (assets/README.md)
 CARD_VARIABLE = "CASCADE3D_CARD"
 ENGINE_VARIABLE = "CASCADE3D_ENGINE"

@@ -8,8 +8,8 @@ import numpy as np
 from app.detection.base import DetectorConfig, DetectorError, check_frame, select_detections
 from app.types import Detection, Frame
 from model.errors import one_line
+from assets import ASSETS_DIR
 
-ASSETS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "assets")
 SSDLITE_MODEL = os.path.join(ASSETS_DIR, "person_detector_ssdlite.onnx")
 SSDLITE_INPUT_SIZE = 300  # px, square: the graph's fixed-shape resizer size
 

@@ -30,10 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.errors import one_line
+from assets import asset_path
 
 FORMAT = "cascade3d-body"
 VERSION = 1
-DEFAULT_PATH = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "assets", "body", "anny_body.npz"))
+DEFAULT_PATH = str(asset_path("body", "anny_body.npz"))
 ARRAYS = ("vertices", "faces", "joints", "skin_nodes", "skin_weights", "samples", "vertex_deltas", "joint_deltas",
           "live_vertices", "live_faces")
 
