@@ -3,6 +3,7 @@ picking one by name, `main.py --list-cameras`, and a camera unplugged mid-run (a
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -78,8 +79,8 @@ def test_a_name_that_is_no_file_and_no_camera_is_one_line():
 
 
 class FakeCamera:
-    """Stands in for cv2.VideoCapture on a camera (no camera on CI): delivers `frames` frames per plug-in, then
-    reads fail as an unplugged camera's do; `unplugged_opens` opens fail before it is back."""
+    """Stands in for cv2.VideoCapture on a camera (no camera on CI): 5 frames, then reads fail as an unplugged
+    camera's do; `plugged_in_after` opens fail before it is back, for good."""
 
     plugged_in_after = 2  # failed opens before the camera is back (class-wide: each open is a new object)
     opens = 0
@@ -88,7 +89,7 @@ class FakeCamera:
     def __init__(self, target, backend):
         FakeCamera.opens += 1
         self.open = FakeCamera.opens == 1 or FakeCamera.opens > 1 + FakeCamera.plugged_in_after
-        self.left = 5
+        self.left = 5 if FakeCamera.opens == 1 else 10**6  # unplugged after 5 frames; then it stays
 
     def isOpened(self):
         return self.open
@@ -104,6 +105,7 @@ class FakeCamera:
         if not self.open or self.left == 0:
             return False, None
         self.left -= 1
+        time.sleep(0.005)  # a camera delivers at its rate, not as fast as the loop can ask
         return True, np.zeros((720, 1280, 3), np.uint8)
 
     def release(self):
