@@ -536,7 +536,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--negatives", default="out/negatives", help="folder written by `python -m bench.mine_negatives`")
     p.add_argument("--synth", default="out/synth/train", help="synthetic training shards (model/data/synth)")
     p.add_argument("--out", default="out/train_generalise", help="checkpoint folder")
-    p.add_argument("--steps", type=int, default=GeneraliseConfig.steps, help="schedule length")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"schedule length (default {GeneraliseConfig.steps}); with --resume, a new length for the rest of "
+                        "the run: the learning rate then follows the new cosine from the step reached")
     p.add_argument("--minutes", type=float, default=0.0, help="stop (resumably) after this long; 0 = run all steps")
     p.add_argument("--save-minutes", type=float, default=4.0, help="checkpoint interval")
     p.add_argument("--threads", type=int, default=GeneraliseConfig.threads)
@@ -589,13 +591,15 @@ def _train(args: argparse.Namespace) -> int:
     if args.head_only:
         return _head_only(args)
     last = os.path.join(args.out, "last.pt")
-    tcfg = GeneraliseConfig(steps=args.steps, threads=args.threads, batch_size=args.batch_size,
+    tcfg = GeneraliseConfig(steps=args.steps or GeneraliseConfig.steps, threads=args.threads, batch_size=args.batch_size,
                             negatives=args.negatives_per_step, loader_threads=args.loader_threads, lr=args.lr,
                             backbone_lr=args.backbone_lr, head_lr=args.head_lr, freeze_blocks=args.freeze_blocks)
     if args.resume:
         if not os.path.isfile(last):
             raise DatasetError(f"{last}: nothing to resume; start a run without --resume")
         tcfg = GeneraliseConfig.from_dict(torch.load(last, map_location="cpu", weights_only=False)["train_config"])
+        if args.steps:  # a longer (or shorter) schedule for a run that turned out to have more time
+            tcfg = GeneraliseConfig.from_dict({**tcfg.to_dict(), "steps": args.steps})
     torch.set_num_threads(tcfg.threads)
     # A resumed run rebuilds its network from its own weights.pt (same moment as last.pt), whatever --init says.
     net = network_from(os.path.join(args.out, "weights.pt") if args.resume else args.init)
