@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.cluster import EXIT_HOOK_VARIABLE, RayOptions, actor_resources, process_on_ray
+from app.formats.recording import DEFAULT_FORMATS
 from app.processor import PipelineConfig
 from app.sources import DEFAULT_SAMPLE
 from main import main
@@ -72,7 +73,7 @@ def test_files_sent_back_when_out_is_not_shared(local_ray, inputs, reference, tm
     out.mkdir()
     jobs = [(inputs[0], STEM), (inputs[1], "copy_clip")]
     config = PipelineConfig(detect_every=1)  # what `main.py process` builds from its defaults
-    reports, interrupted = process_on_ray(jobs, str(out), ("json", "bvh", "csv"), config, FRAMES,
+    reports, interrupted = process_on_ray(jobs, str(out), DEFAULT_FORMATS, config, FRAMES,
                                           RayOptions(out_shared=False))
     assert not interrupted and [r.error for r in reports] == [None, None]
     assert all(Path(f).parent == out for r in reports for f in r.files)
