@@ -12,6 +12,10 @@ from app.stream.vmc import DEFAULT_PORT, VmcError, VmcSender
 from model.commands import EXIT_INTERRUPTED, EXIT_TERMINATED, safe_text
 
 
+# app.ui.viewport3d.SHOW_MODES, spelled out so that parsing the options loads no Open3D (tests/app/ui checks they agree)
+SHOW_CHOICES = ("skeletons", "bodies", "both")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default="",
                         help=SOURCE_HELP)
@@ -23,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vmc", metavar="HOST:PORT",
                         help="stream the largest person's pose to a VMC receiver from the start, e.g. "
                              f"127.0.0.1:{DEFAULT_PORT} (the Stream button toggles it)")
+    parser.add_argument("--show", choices=SHOW_CHOICES, default=SHOW_CHOICES[0],
+                        help="what the 3D view draws of each person at the start (the Show box changes it; "
+                             "default %(default)s)")
     parser.add_argument("--out", default="recordings", metavar="DIR",
                         help="where the Record button writes (default ./recordings/<time>/)")
     parser.add_argument("--recordings", dest="out", default=argparse.SUPPRESS, help=argparse.SUPPRESS)  # old name
@@ -76,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         print(note, file=sys.stderr, flush=True)
     app = QApplication.instance() or QApplication([sys.argv[0]])
     window = MainWindow(config, scripted, recordings_dir=args.out, vmc=args.vmc)
+    window.controls.show_combo.setCurrentText(args.show)
 
     def excepthook(kind, value, tb):
         # PyQt aborts the process on an exception in a slot; log it and keep the app (or fail the run).

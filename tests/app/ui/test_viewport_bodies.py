@@ -92,3 +92,19 @@ def test_the_window_panel_shows_bodies_when_asked(qapp):
     finally:
         view.close_viewport()
         view.close()
+
+
+def test_the_command_lines_show_choices_are_the_viewports_modes():
+    """`main.py --show` spells the modes out (parsing loads no Open3D); they must stay the viewport's."""
+    from app.ui.cli import SHOW_CHOICES
+    from app.ui.viewport3d import SHOW_MODES
+
+    assert SHOW_CHOICES == tuple(SHOW_MODES)
+
+
+def test_an_unknown_show_on_the_command_line_is_one_line_and_exit_2(capsys):
+    from main import main
+
+    assert main(["--show", "ghosts", "--max-frames", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--show" in err[0] and "ghosts" in err[0], err
