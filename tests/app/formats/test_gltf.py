@@ -120,6 +120,17 @@ def json_world_joints(json_path: Path) -> dict[int, np.ndarray]:
     return {tid: world.to_world(s.joints_camera.astype(np.float64)) / 1000.0 for tid, s in series.items()}
 
 
+def blender_import(glb_path, times, meshes, tmp_path):
+    """Blender's own glTF importer on `glb_path` (tests/app/formats/blender_gltf.py): joint heads at `times` and
+    the posed `meshes` (saved beside the returned path as OUT.MESH.npz)."""
+    (tmp_path / "request.json").write_text(json.dumps({"times": list(times), "meshes": list(meshes)}))
+    out_path = tmp_path / "out.json"
+    subprocess.run(["blender", "-b", "--factory-startup", "--python", str(Path(__file__).with_name("blender_gltf.py")),
+                    "--", str(glb_path), str(tmp_path / "request.json"), str(out_path)],
+                   check=True, capture_output=True, timeout=300)
+    return json.loads(out_path.read_text()), out_path
+
+
 def test_the_recording_writes_and_finishes_a_glb(walked, two_people):
     for json_path, glb_path in (walked, two_people):
         assert glb_path.exists() and recording_finished(json_path.parent, "synthetic", ("json", "glb"))
@@ -213,13 +224,7 @@ def test_blender_imports_the_body_with_its_animation(walked, tmp_path):
     _, frames = iter_frame_dicts(json_path)
     frames = [f for f in frames if f["people"]]
     sampled = list(range(0, len(frames), 10))
-    request = {"times": [frames[k]["time"] for k in sampled], "meshes": ["track1_body"]}
-    (tmp_path / "request.json").write_text(json.dumps(request))
-    out_path = tmp_path / "out.json"
-    subprocess.run(["blender", "-b", "--factory-startup", "--python", str(Path(__file__).with_name("blender_gltf.py")),
-                    "--", str(glb_path), str(tmp_path / "request.json"), str(out_path)],
-                   check=True, capture_output=True, timeout=300)
-    out = json.loads(out_path.read_text())
+    out, out_path = blender_import(glb_path, [frames[k]["time"] for k in sampled], ["track1_body"], tmp_path)
     heads = np.array([[h[f"track1_{name}"] for name in JOINT_NAMES] for h in out["heads"]])
     joint_error_mm = np.linalg.norm(heads - expected[sampled], axis=-1).max() * 1000
     assert joint_error_mm <= 10.0, joint_error_mm  # measured: 0.0 mm (float32 rounding)
@@ -263,13 +268,7 @@ def test_blender_imports_the_sample_clip_bodies(sample_clip, tmp_path):
     _, frames = iter_frame_dicts(json_path)
     times = {f["index"]: f["time"] for f in frames}
     sampled = [4, 12, 20]
-    request = {"times": [times[i] for i in sampled], "meshes": [f"track{t}_body" for t in series]}
-    (tmp_path / "request.json").write_text(json.dumps(request))
-    out_path = tmp_path / "out.json"
-    subprocess.run(["blender", "-b", "--factory-startup", "--python", str(Path(__file__).with_name("blender_gltf.py")),
-                    "--", str(glb_path), str(tmp_path / "request.json"), str(out_path)],
-                   check=True, capture_output=True, timeout=300)
-    out = json.loads(out_path.read_text())
+    out, out_path = blender_import(glb_path, [times[i] for i in sampled], [f"track{t}_body" for t in series], tmp_path)
     checked = 0
     for track_id, track in series.items():
         with np.load(f"{out_path}.track{track_id}_body.npz") as body:
