@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.formats.rotations import axis_angle, cross, dot, reject, rotation_between, shortest_arc, twist_sides, unit
+from app.formats.rotations import axis_angle, rotation_between, shortest_arc, twist_sides, twist_to, unit
 from app.body.shape import BodyShape
 from model.net.skeleton import NUM_JOINTS
 
@@ -99,7 +99,7 @@ def node_rotations(rest: RestFrame | np.ndarray, joints: np.ndarray) -> np.ndarr
         if bend_rest is not None:
             bend, weight = _bend(joints, node, child)
             rest_side = np.broadcast_to(rest.bends[node], (n, 3))
-            g[:, node] = _twist(g[:, node], direction, rest_side, bend, weight)
+            g[:, node] = twist_to(g[:, node], direction, rest_side, bend, weight)
     for node, source in LEAVES.items():
         g[:, node] = g[:, source]
     for node, shin in FEET.items():
@@ -107,15 +107,6 @@ def node_rotations(rest: RestFrame | np.ndarray, joints: np.ndarray) -> np.ndarr
         heading = np.arctan2(forward[:, 0], forward[:, 2])
         g[:, node] = axis_angle(np.broadcast_to(np.array([0.0, 1.0, 0.0]), (n, 3)), heading)
     return g
-
-
-def _twist(g: np.ndarray, axis: np.ndarray, rest_side: np.ndarray, side: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """rotations.twist_to with one rest side axis per row (N, 3): g (N, 3, 3) turned about the unit bone axis (N, 3)
-    so that g @ rest_side lies along `side`, by `weight` (N,) of the angle."""
-    current = unit(reject(np.einsum("nab,nb->na", g, rest_side), axis))
-    target = unit(reject(side, axis))
-    angle = np.arctan2(dot(axis, cross(current, target)), dot(current, target))
-    return axis_angle(axis, weight * angle) @ g
 
 
 def _bend(joints: np.ndarray, node: int, child: int) -> tuple[np.ndarray, np.ndarray]:

@@ -88,8 +88,11 @@ def rotation_between(rest_first: np.ndarray, rest_second: np.ndarray, first: np.
 def twist_to(g: np.ndarray, axis: np.ndarray, rest_side: np.ndarray, side: np.ndarray,
              weight: np.ndarray | float = 1.0) -> np.ndarray:
     """Turn world frames g (N, 3, 3) about the unit bone axis (N, 3) so that g @ rest_side points along
-    `side` (N, 3) as seen across the bone, by `weight` (N,) of the angle. Where the bone is pointing, it stays."""
-    current = unit(reject(g @ np.asarray(rest_side, dtype=np.float64), axis))
+    `side` (N, 3) as seen across the bone, by `weight` (N,) of the angle. Where the bone is pointing, it stays.
+    rest_side: one axis (3,) for every frame, or one per frame (N, 3)."""
+    rest_side = np.asarray(rest_side, dtype=np.float64)
+    turned = g @ rest_side if rest_side.ndim == 1 else np.einsum("nab,nb->na", g, rest_side)
+    current = unit(reject(turned, axis))
     target = unit(reject(side, axis))
     angle = np.arctan2(dot(axis, cross(current, target)), dot(current, target))
     return axis_angle(axis, np.asarray(weight) * angle) @ g
