@@ -213,14 +213,19 @@ class BlazePose(nn.Module):
     def _run(self, op: Op, x: list[torch.Tensor]) -> torch.Tensor:
         if op.kind == "conv":
             conv = self.convs[op.conv]
-            y = x[0]
+            y, padding = x[0], (0, 0)
             if op.same:  # TF 'SAME': total padding k - 1 at stride 1; at stride 2 the extra pixel goes after
+                # Python ints, not traced sizes: an exported graph then carries constant pads instead of
+                # ~1,400 shape-arithmetic nodes per run (the crop size is fixed by the model card).
+                height, width = int(y.shape[2]), int(y.shape[3])
                 kh, kw = conv.kernel_size
-                ph = max((-(-y.shape[2] // op.stride) - 1) * op.stride + kh - y.shape[2], 0)
-                pw = max((-(-y.shape[3] // op.stride) - 1) * op.stride + kw - y.shape[3], 0)
-                if ph or pw:
+                ph = max((-(-height // op.stride) - 1) * op.stride + kh - height, 0)
+                pw = max((-(-width // op.stride) - 1) * op.stride + kw - width, 0)
+                if ph % 2 == 0 and pw % 2 == 0:  # symmetric: the conv pads itself, no separate Pad op
+                    padding = (ph // 2, pw // 2)
+                else:
                     y = F.pad(y, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2))
-            y = F.conv2d(y, conv.weight, conv.bias, op.stride, 0, 1, conv.groups)
+            y = F.conv2d(y, conv.weight, conv.bias, op.stride, padding, 1, conv.groups)
         elif op.kind == "pad":
             top, bottom, left, right = op.arg
             y = F.pad(x[0], (left, right, top, bottom))
