@@ -30,7 +30,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from model.data.augment import AugmentConfig
-from model.net.checkpoint import load_checkpoint, make_payload, read_checkpoint, resume_training, save_checkpoint
+from model.net.checkpoint import input_size_problem, load_checkpoint, make_payload, read_checkpoint, resume_training, save_checkpoint
 from model.net.config import ModelConfig
 from model.data.datasets import DatasetError
 from model.data.datasets.distill import DistillAugment, DistillCrops, background_pool, load_split
@@ -231,12 +231,13 @@ def _save(net, opt, cfg, tcfg, step, elapsed, epoch, logs, out_dir, frozen=()) -
 
 
 def stage2(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, steps: int, footage_batch: int = 64,
-           limit: int = 0) -> None:
+           limit: int = 0, input_size: int = 0) -> None:
     """The paper's second stage: the lifting block alone, everything before it frozen.
 
     Inputs are the trained network's own 2.5D output on every training crop (no augmentation; computed
     once) plus mocap poses through random cameras; targets the crops' 3D labels and the mocap 3D.
-    Rewrites OUT/weights.pt (the stage-1 weights are kept as OUT/weights_stage1.pt).
+    Rewrites OUT/weights.pt (the stage-1 weights are kept as OUT/weights_stage1.pt). input_size: crops of
+    that size (0 = the checkpoint's); the saved config keeps the checkpoint's input size.
     """
     import shutil
 
@@ -250,6 +251,11 @@ def stage2(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, steps: int, fo
             raise DatasetError(f"{src}: no stage-1 weights to fine-tune; train them first (without --stage2-steps)")
         shutil.copyfile(src, stage1)
     ckpt = load_checkpoint(stage1)
+    if input_size:
+        problem = input_size_problem(input_size)
+        if problem:
+            raise DatasetError(problem.replace("--input-size", "--stage2-size"))
+        ckpt = ckpt.at_input_size(input_size)
     cfg = ckpt.config
     net = ckpt.build_network("cpu")
     dataset = DistillCrops(data, cfg.input_size, AugmentConfig(enabled=False), DistillAugment())
@@ -321,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stage2-steps", type=int, default=0,
                    help="run only the paper's second stage (lifting block alone) for this many steps on OUT/weights.pt")
     p.add_argument("--stage2-limit", type=int, default=0, help="stage 2: use only the first N crops (quick checks)")
+    p.add_argument("--stage2-size", type=int, default=0,
+                   help="stage 2: crops of this many px (a multiple of 32; default the checkpoint's input size), to fit "
+                        "the lifting block to the 2.5D of the size the card will be exported at")
     args = p.parse_args(argv)
     try:
         return _run(args)
@@ -332,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.stage2_steps:
         tcfg = DistillTrainConfig(threads=args.threads)
-        stage2(args.data, args.out, tcfg, args.stage2_steps, limit=args.stage2_limit)
+        stage2(args.data, args.out, tcfg, args.stage2_steps, limit=args.stage2_limit, input_size=args.stage2_size)
         return 0
     if args.ship:
         ship_fp16(os.path.join(args.out, "weights.pt"), args.ship)

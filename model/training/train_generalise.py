@@ -550,6 +550,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--head-lr", type=float, default=GeneraliseConfig.head_lr, help="the person head")
     p.add_argument("--freeze-blocks", type=int, default=GeneraliseConfig.freeze_blocks,
                    help="EfficientNet blocks (or BlazePose convs) that stay as they start")
+    p.add_argument("--train-sizes", type=_sizes, default=(), metavar="S[,S...]",
+                   help="input sides drawn per step, equally often (default 128,160,192 at 0.4/0.3/0.3); e.g. 160 to "
+                        "fine-tune for the size a card is exported at")
     p.add_argument("--device", default="cpu", help="cpu or cuda (bf16 autocast, channels_last)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt with its recipe")
     p.add_argument("--ship", metavar="PATH", default="", help="only write OUT/weights.pt as fp16 to PATH and exit")
@@ -587,6 +590,17 @@ def _head_only(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    """'160' or '128,160' -> input sides; each a positive multiple of 32 (the blazepose branch needs it)."""
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected sides in px separated by commas, e.g. 160 or 128,160") from None
+    if any(size <= 0 or size % 32 for size in sizes):
+        raise argparse.ArgumentTypeError(f"{text!r}: every side must be a positive multiple of 32")
+    return sizes
+
+
 def _train(args: argparse.Namespace) -> int:
     if args.head_only:
         return _head_only(args)
@@ -594,6 +608,9 @@ def _train(args: argparse.Namespace) -> int:
     tcfg = GeneraliseConfig(steps=args.steps or GeneraliseConfig.steps, threads=args.threads, batch_size=args.batch_size,
                             negatives=args.negatives_per_step, loader_threads=args.loader_threads, lr=args.lr,
                             backbone_lr=args.backbone_lr, head_lr=args.head_lr, freeze_blocks=args.freeze_blocks)
+    if args.train_sizes:
+        sizes = args.train_sizes
+        tcfg = GeneraliseConfig.from_dict({**tcfg.to_dict(), "train_sizes": sizes, "size_probs": (1 / len(sizes),) * len(sizes)})
     if args.resume:
         if not os.path.isfile(last):
             raise DatasetError(f"{last}: nothing to resume; start a run without --resume")

@@ -166,3 +166,16 @@ def test_a_blazepose_run_starts_from_blazepose_and_the_shipped_lifting_block_and
     assert torch.equal(after["backbone.net.convs.0.weight"], before["backbone.net.convs.0.weight"])
     assert not torch.equal(after["backbone.net.convs.20.weight"], before["backbone.net.convs.20.weight"])
     assert not torch.equal(after["volume.conv.weight"], before["volume.conv.weight"])
+
+
+def test_train_sizes_option_takes_multiples_of_32_and_refuses_others_in_one_line(capsys):
+    """--train-sizes 160 fine-tunes for the size a card is exported at; a side the backbone cannot take is a usage
+    error before any data is read."""
+    from model.training.train_generalise import _sizes, main as train_main
+
+    assert _sizes("160") == (160,) and _sizes("128,160") == (128, 160)
+    for bad in ("150", "abc", "160,"):
+        with pytest.raises(SystemExit) as stop:
+            train_main(["--train-sizes", bad, "--out", "never-written"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert stop.value.code == 2 and "--train-sizes" in err[-1] and repr(bad) in err[-1], err
