@@ -1,6 +1,6 @@
 """What the network's own confidence costs on a CPU: per-crop time of the ONNX graph with and without it.
 
-    python -m bench.confidence_cost [--baseline assets/cascade_light.onnx] [--threads 1] [--rounds 40]
+    python -m bench.confidence_cost [--baseline assets/previous/cascade_light.onnx] [--threads 1] [--rounds 40]
 
 Baseline: an ONNX file exported before the confidence outputs existed (by default the shipped one, if
 its card lists no person_score; pass the ONNX of the weights committed before issue 11 otherwise, e.g.
@@ -32,7 +32,7 @@ def session(path: str, threads: int):
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--baseline", default="assets/cascade_light.onnx")
+    p.add_argument("--baseline", default="assets/previous/cascade_light.onnx")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--rounds", type=int, default=40)
     p.add_argument("--person-head", type=int, default=64)

@@ -196,7 +196,7 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
                         help=f"comma-separated, from: {', '.join(VARIANTS)} ('' = default pipeline only)")
     parser.add_argument("--card", help="also run the default pipeline with this model card (row 'card'), e.g. "
-                                         "a 160 px export: `main.py export assets/cascade_light.pt --input-size 160`")
+                                         "the earlier default: assets/previous/cascade_light.card.json")
     args = parser.parse_args()
     quiet_library_logs()
     variants = [v for v in args.variants.split(",") if v]

@@ -7,7 +7,7 @@
 # CHECKPOINT (default runs/blazepose/weights.pt, the running training's latest save) gets the paper's second
 # stage (its lifting block alone, STAGE2=1000 steps; STAGE2=0 skips it), is copied as fp16 to
 # OUT/NAME.pt (default out/candidate/cascade_blazepose.pt), exported to ONNX with a card at its own input size
-# (192) and at 160 px (NAME_160.*), then evaluated beside the shipped assets/cascade_light.card.json:
+# (192) and at 160 px (NAME_160.*), then evaluated beside the shipped assets/cascade_blazepose.card.json:
 #   held-out camera 4 (bench.eval_default_weights): PCK@0.1 vs multi-view, MPJPE, PA-MPJPE, elbows and wrists,
 #     with MediaPipe (the teacher) in the same run; synthetic held-out set (bench.eval_synthetic --limit 200);
 #     the person head (bench.eval_person_score --no-detectors).
@@ -20,7 +20,7 @@ CKPT="${1:-runs/blazepose/weights.pt}"
 OUT="${2:-out/candidate}"
 NAME="${3:-cascade_blazepose}"
 PY=".venv/bin/python"
-SHIPPED="assets/cascade_light.card.json"
+SHIPPED="assets/cascade_blazepose.card.json"
 mkdir -p "$OUT"
 
 echo "== ship $CKPT -> $OUT/$NAME.pt (fp16) and export"

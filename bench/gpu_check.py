@@ -12,7 +12,7 @@ a message. Here: `.venv/bin/pip download --no-deps efficientnet-lite-pytorch==0.
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl &&
     PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 python3 -m bench.gpu_check --out $OUT
 
-With --shipped, first the shipped default weights (assets/cascade_light.*) through the app's
+With --shipped, first the shipped default weights (assets/cascade_blazepose.*) through the app's
 CascadeBackend on torch-cuda vs torch-cpu, on SSDLite detections in frames of the bundled clip.
 
 Per config, with random weights (speed does not depend on them):

@@ -4,7 +4,7 @@
 # For the project's H100 machine (CUDA PyTorch, ONNX Runtime CPU, OpenCV; no TensorRT, no
 # onnxruntime-gpu, no MediaPipe/Open3D/Qt). Needs the efficientnet_lite_pytorch wheel in .whl/
 # (see bench/gpu_check.py). The working tree that travels must stay under 64 MiB, so
-# assets/cascade_light.onnx (39 MB) is moved aside for the call; the PyTorch engines use the .pt.
+# assets/previous/ (the earlier default, 58 MB) is moved aside for the call.
 # On the device tool, with carry [".whl"] and timeout_s 540:
 #     bash bench/gpu_session.sh                   # every step
 #     bash bench/gpu_session.sh pipeline process  # only those steps (check, tests, pipeline, process, warmup)
@@ -29,10 +29,10 @@ fi
 # 2. The test files with GPU paths (CUDA tests run instead of skipping); the two deselected tests need
 #    MediaPipe or the EfficientNet ImageNet weights package, which that machine lacks.
 if [[ $STEPS == *" tests "* ]]; then
-    timeout 120 python3 -m pytest -q -p no:cacheprovider tests/app/test_engines.py tests/model/test_network.py \
-        tests/export tests/app/test_cascade_backend.py \
-        --deselect tests/model/test_network.py::test_efficientnet_lite0_loads_shipped_weights_and_any_size \
-        --deselect tests/app/test_cascade_backend.py::test_runs_inside_the_pipeline -rs 2>&1 | tee "$OUT/pytest.log"
+    timeout 120 python3 -m pytest -q -p no:cacheprovider tests/app/test_engines.py tests/model/net/test_network.py \
+        tests/export tests/app/backends/test_cascade.py \
+        --deselect tests/model/net/test_network.py::test_efficientnet_lite0_loads_shipped_weights_and_any_size \
+        --deselect tests/app/backends/test_cascade.py::test_runs_inside_the_pipeline -rs 2>&1 | tee "$OUT/pytest.log"
 fi
 
 # 3. The whole pipeline on the bundled clip (SSDLite detector on the CPU), cascade backend on the GPU

@@ -35,6 +35,6 @@ def test_the_wheel_carries_every_bundled_asset():
     patterns = PYPROJECT["tool"]["setuptools"]["package-data"]["assets"]
     bundled = [p.relative_to(ROOT / "assets").as_posix() for p in (ROOT / "assets").rglob("*")
                if p.is_file() and "__pycache__" not in p.parts]
-    assert "__init__.py" in bundled and "cascade_light.onnx" in bundled and "sample_two_people.mp4" in bundled
+    assert "__init__.py" in bundled and "cascade_blazepose.onnx" in bundled and "sample_two_people.mp4" in bundled
     for relative in bundled:
         assert relative.endswith(".py") or any(fnmatch.fnmatch(relative, p) for p in patterns), relative

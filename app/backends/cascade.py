@@ -32,7 +32,7 @@ from assets import ASSETS_DIR
 
 LOG = logging.getLogger(__name__)
 ASSETS = ASSETS_DIR
-DEFAULT_CARD_NAME = "cascade_light.card.json"  # the shipped default weights (assets/README.md)
+DEFAULT_CARD_NAME = "cascade_blazepose.card.json"  # the shipped default weights (assets/README.md)
 CARD_VARIABLE = "CASCADE3D_CARD"
 ENGINE_VARIABLE = "CASCADE3D_ENGINE"
 # Crops whose person score is under this are not a person. Chosen on the training split of the negatives
@@ -41,7 +41,7 @@ PERSON_THRESHOLD = 0.5
 
 
 def default_card_path() -> Path:
-    """The bundled model card: assets/cascade_light.card.json, else the only *.card.json in assets/."""
+    """The bundled model card: assets/cascade_blazepose.card.json, else the only *.card.json in assets/."""
     preferred = ASSETS / DEFAULT_CARD_NAME
     if preferred.is_file():
         return preferred

@@ -2,7 +2,7 @@
 
     python -m model.training.distill_train --data out/distill --out runs/distill --minutes 85 --threads 1   # stage 1
     python -m model.training.distill_train --data out/distill --out runs/distill --stage2-steps 1000 --threads 1
-    python -m model.training.distill_train --out runs/distill --ship assets/cascade_light.pt                # fp16 copy
+    python -m model.training.distill_train --out runs/distill --ship assets/cascade_blazepose.pt            # fp16 copy
 
 Stage 1 trains the whole network (but the frozen first EfficientNet blocks) with every loss of
 model/training/losses.py. The lifting block's input is detached from the heatmap part (ModelConfig.lift_detach),
@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--save-minutes", type=float, default=5.0, help="checkpoint interval")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--ship", metavar="PATH", default="",
-                   help="only write OUT/weights.pt with fp16 weights to PATH (e.g. assets/cascade_light.pt) and exit")
+                   help="only write OUT/weights.pt with fp16 weights to PATH (e.g. assets/cascade_blazepose.pt) and exit")
     p.add_argument("--stage2-steps", type=int, default=0,
                    help="run only the paper's second stage (lifting block alone) for this many steps on OUT/weights.pt")
     p.add_argument("--stage2-limit", type=int, default=0, help="stage 2: use only the first N crops (quick checks)")

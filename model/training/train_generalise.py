@@ -3,7 +3,7 @@ mocap for the lifting block, and negatives for the person-score head.
 
     python -m model.training.train_generalise --out out/train_generalise --steps 3000 --minutes 60 --threads 1
     python -m model.training.train_generalise --out out/train_generalise --resume     # continue exactly where it stopped
-    python -m model.training.train_generalise --out out/train_generalise --ship assets/cascade_light.pt   # fp16 copy
+    python -m model.training.train_generalise --out out/train_generalise --ship assets/cascade_blazepose.pt   # fp16 copy
     python -m model.training.train_generalise --init blazepose --freeze-blocks 14 --lr 1e-3 --out runs/blazepose   # new
 
 Start: the weights committed in assets/ (--init; a fresh machine has nothing else), plus a new person-score
@@ -52,7 +52,7 @@ from model.net.skeleton import H36M
 from model.data.targets import make_targets
 
 RESUME_FORMAT = "cascade3d-train-generalise"
-DEFAULT_INIT = "assets/cascade_light.pt"
+DEFAULT_INIT = "assets/cascade_blazepose.pt"
 BLAZEPOSE_INIT = "blazepose"  # --init value for a new network on the BlazePose backbone (blazepose_network)
 
 
@@ -402,7 +402,7 @@ def blazepose_network(lifting_from: str = DEFAULT_INIT) -> CascadeNet:
 
 
 def network_from(init: str, person_head: int = 64) -> CascadeNet:
-    """The network of checkpoint `init` (e.g. the committed assets/cascade_light.pt), fp32, with a person
+    """The network of checkpoint `init` (e.g. the committed assets/cascade_blazepose.pt), fp32, with a person
     head: the checkpoint's own, or a fresh one of width `person_head` if it has none. BLAZEPOSE_INIT:
     blazepose_network()."""
     from model.net.checkpoint import load_checkpoint

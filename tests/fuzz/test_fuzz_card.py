@@ -1,7 +1,7 @@
 """Fuzzing the model-card reader: a damaged card gives a CardError naming the file, or a card whose every field has
 its documented type and range, never another exception or a hang.
 
-The card is the shipped assets/cascade_light.card.json, damaged at the JSON level (a field removed or given a value
+The card is the shipped assets/cascade_blazepose.card.json, damaged at the JSON level (a field removed or given a value
 of another type, anywhere in the tree) and at the byte level (cut at every byte, random bytes changed).
 """
 
@@ -16,7 +16,7 @@ from export.card import ARTIFACT_KINDS, CARD_FORMAT, CARD_VERSION, PRECISIONS, A
     OutputSpec, read_card
 from tests.fuzz.harness import time_limit
 
-CARD = Path(__file__).resolve().parents[2] / "assets" / "cascade_light.card.json"
+CARD = Path(__file__).resolve().parents[2] / "assets" / "cascade_blazepose.card.json"
 
 
 def _is_int(v) -> bool:

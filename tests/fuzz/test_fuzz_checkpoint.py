@@ -1,7 +1,7 @@
 """Fuzzing the checkpoint reader: a damaged checkpoint gives a CheckpointError naming the file, or a Checkpoint whose
 config, skeleton and preprocessing have their documented types, never another exception or a hang.
 
-The checkpoints are the shipped assets/cascade_light.pt's own config, skeleton and preprocessing with a one-tensor
+The checkpoints are the shipped assets/cascade_blazepose.pt's own config, skeleton and preprocessing with a one-tensor
 'model' (load_checkpoint does not build the network; test_checkpoint builds it), damaged field by field, and a
 small real file cut at many byte positions.
 """
@@ -20,7 +20,7 @@ from model.net.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from model.net.config import ModelConfig
 from tests.fuzz.harness import time_limit
 
-SHIPPED = Path(__file__).resolve().parents[2] / "assets" / "cascade_light.pt"
+SHIPPED = Path(__file__).resolve().parents[2] / "assets" / "cascade_blazepose.pt"
 
 
 @functools.lru_cache(maxsize=1)
