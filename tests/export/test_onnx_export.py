@@ -207,28 +207,32 @@ def test_a_blazepose_checkpoint_exports_with_parity_and_a_card(tmp_path):
 
 
 def test_conv_channels_are_aligned_without_changing_the_output(tmp_path):
-    """A 20-channel conv (as where the cascade concatenates features and heatmaps) gets zero channels up to 32;
-    a 16-channel one and a depthwise one are left alone; ONNX Runtime gives the same output either way."""
+    """Two 20-channel convs on one tensor (as where the cascade concatenates features and heatmaps) get zero
+    channels up to 32 from one shared Pad; a 16-channel one and a depthwise one are left alone; ONNX Runtime
+    gives the same output either way."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)
-    weights = {"w20": rng.normal(size=(8, 20, 3, 3)), "w16": rng.normal(size=(16, 16, 1, 1)), "wdw": rng.normal(size=(16, 1, 3, 3))}
+    weights = {"w20": rng.normal(size=(8, 20, 3, 3)), "w20b": rng.normal(size=(4, 20, 1, 1)), "w16": rng.normal(size=(16, 16, 1, 1)), "wdw": rng.normal(size=(16, 1, 3, 3))}
     graph = helper.make_graph(
         [helper.make_node("Conv", ["x", "w20"], ["a"], name="c20", pads=[1, 1, 1, 1]),
+         helper.make_node("Conv", ["x", "w20b"], ["d"], name="c20b"),
          helper.make_node("Conv", ["y", "w16"], ["b"], name="c16"),
          helper.make_node("Conv", ["b", "wdw"], ["c"], name="dw", group=16, pads=[1, 1, 1, 1])],
         "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 20, 6, 6]),
               helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16, 6, 6])],
-        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 8, 6, 6]), helper.make_tensor_value_info("c", TensorProto.FLOAT, [1, 16, 6, 6])],
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 8, 6, 6]), helper.make_tensor_value_info("c", TensorProto.FLOAT, [1, 16, 6, 6]),
+         helper.make_tensor_value_info("d", TensorProto.FLOAT, [1, 4, 6, 6])],
         [numpy_helper.from_array(w.astype(np.float32), name) for name, w in weights.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
     feeds = {"x": rng.normal(size=(1, 20, 6, 6)).astype(np.float32), "y": rng.normal(size=(1, 16, 6, 6)).astype(np.float32)}
     before = ort.InferenceSession(model.SerializeToString()).run(None, feeds)
-    assert align_conv_channels(model) == 1
+    assert align_conv_channels(model) == 2
     onnx.checker.check_model(model)
+    assert [n.op_type for n in model.graph.node].count("Pad") == 1
     shapes = {t.name: tuple(t.dims) for t in model.graph.initializer}
-    assert shapes["w20"] == (8, 32, 3, 3) and shapes["w16"] == (16, 16, 1, 1) and shapes["wdw"] == (16, 1, 3, 3)
+    assert shapes["w20"] == (8, 32, 3, 3) and shapes["w20b"] == (4, 32, 1, 1) and shapes["w16"] == (16, 16, 1, 1) and shapes["wdw"] == (16, 1, 3, 3)
     after = ort.InferenceSession(model.SerializeToString()).run(None, feeds)
     for b, a in zip(before, after):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
