@@ -1,6 +1,6 @@
 """Held-out evaluation of the default cascade weights against the MediaPipe backend, plus CPU speed per crop.
 
-    python -m bench.eval_default_weights [--card assets/cascade_blazepose.card.json | --checkpoint runs/distill/weights.pt]
+    python -m bench.eval_default_weights [--card CARD | --checkpoint runs/distill/weights.pt]
         [--boxes reference|keypoint|mediapipe|ssdlite]
 
 Data: out/distill/eval.npz from `python main.py distill`: every person triangulated in the Pose2Sim
@@ -220,8 +220,10 @@ def time_per_crop(fn, n: int, repeats: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app.backends.cascade import default_card_path
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--card", default="assets/cascade_blazepose.card.json", help="model card of the shipped weights")
+    p.add_argument("--card", default=str(default_card_path()), help="model card (default: the shipped one)")
     p.add_argument("--checkpoint", default="", help="evaluate a raw checkpoint instead of the card")
     p.add_argument("--data", default="out/distill", help="folder written by `python main.py distill`")
     p.add_argument("--threads", type=int, default=2, help="torch threads for the speed test")

@@ -1,6 +1,6 @@
 """The network's person score: how many crops without a person it rejects, and how many labelled people it keeps.
 
-    python -m bench.eval_person_score [--card assets/cascade_blazepose.card.json | --checkpoint out/train_generalise/weights.pt]
+    python -m bench.eval_person_score [--card CARD | --checkpoint out/train_generalise/weights.pt]
 
 Negatives: OUT/heldout.npz and OUT/train.npz of bench/mine_negatives.py (background crops and person-detector
 false positives; held out = camera 4 of both Pose2Sim clips and vtest.avi frames >= 600), plus, when model/data/synth's
@@ -172,8 +172,10 @@ def rates(scores: dict[str, np.ndarray], threshold: float) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app.backends.cascade import default_card_path
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--card", default="assets/cascade_blazepose.card.json")
+    p.add_argument("--card", default=str(default_card_path()), help="model card (default: the shipped one)")
     p.add_argument("--checkpoint", default="")
     p.add_argument("--data", default="out/distill")
     p.add_argument("--negatives", default="out/negatives")

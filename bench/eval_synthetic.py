@@ -1,6 +1,6 @@
 """Both pose backends on the synthetic held-out set: bodies, motions and backgrounds never used in training.
 
-    python -m bench.eval_synthetic [--set out/synth/heldout] [--card assets/cascade_blazepose.card.json |
+    python -m bench.eval_synthetic [--set out/synth/heldout] [--card CARD |
                                     --checkpoint out/train_generalise/weights.pt] [--limit 300] [--json FILE]
 
 The set is written by `python main.py synth` (model/data/synth; its held-out split). Each sample is a stored
@@ -56,9 +56,11 @@ def evaluate(backend, items: list[tuple[np.ndarray, dict]]) -> list[dict | None]
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app.backends.cascade import default_card_path
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--set", default="out/synth/heldout", help="held-out synthetic set folder (`main.py synth`)")
-    p.add_argument("--card", default="assets/cascade_blazepose.card.json")
+    p.add_argument("--card", default=str(default_card_path()), help="model card (default: the shipped one)")
     p.add_argument("--checkpoint", default="", help="evaluate a raw checkpoint instead of the card")
     p.add_argument("--limit", type=int, default=300, help="evenly spaced samples (0 = all)")
     p.add_argument("--threads", type=int, default=1)

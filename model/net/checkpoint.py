@@ -112,10 +112,11 @@ class Checkpoint:
 MAX_INPUT_SIZE = 1024
 
 
-def input_size_problem(size: int) -> str | None:
-    """Why `size` cannot be a crop size for these networks (None if it can): the backbone needs a multiple of 32."""
+def input_size_problem(size: int, option: str = "--input-size") -> str | None:
+    """Why `size` cannot be a crop size for these networks (None if it can): the backbone needs a multiple of 32.
+    option: what the message calls the value (the command-line option it came from)."""
     if size < 32 or size % 32 or size > MAX_INPUT_SIZE:
-        return f"--input-size must be a positive multiple of 32 up to {MAX_INPUT_SIZE}, got {size}"
+        return f"{option} must be a positive multiple of 32 up to {MAX_INPUT_SIZE}, got {size}"
     return None
 
 

@@ -252,9 +252,9 @@ def stage2(data_dir: str, out_dir: str, tcfg: DistillTrainConfig, steps: int, fo
         shutil.copyfile(src, stage1)
     ckpt = load_checkpoint(stage1)
     if input_size:
-        problem = input_size_problem(input_size)
+        problem = input_size_problem(input_size, "--stage2-size")
         if problem:
-            raise DatasetError(problem.replace("--input-size", "--stage2-size"))
+            raise DatasetError(problem)
         ckpt = ckpt.at_input_size(input_size)
     cfg = ckpt.config
     net = ckpt.build_network("cpu")

@@ -35,7 +35,7 @@ import os
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Callable
 
 import numpy as np
@@ -591,13 +591,17 @@ def _head_only(args: argparse.Namespace) -> int:
 
 
 def _sizes(text: str) -> tuple[int, ...]:
-    """'160' or '128,160' -> input sides; each a positive multiple of 32 (the blazepose branch needs it)."""
+    """'160' or '128,160' -> input sides; each one a crop size the networks take (input_size_problem)."""
+    from model.net.checkpoint import input_size_problem
+
     try:
         sizes = tuple(int(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected sides in px separated by commas, e.g. 160 or 128,160") from None
-    if any(size <= 0 or size % 32 for size in sizes):
-        raise argparse.ArgumentTypeError(f"{text!r}: every side must be a positive multiple of 32")
+    for size in sizes:
+        problem = input_size_problem(size, "every side")
+        if problem:
+            raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
     return sizes
 
 
@@ -609,8 +613,7 @@ def _train(args: argparse.Namespace) -> int:
                             negatives=args.negatives_per_step, loader_threads=args.loader_threads, lr=args.lr,
                             backbone_lr=args.backbone_lr, head_lr=args.head_lr, freeze_blocks=args.freeze_blocks)
     if args.train_sizes:
-        sizes = args.train_sizes
-        tcfg = GeneraliseConfig.from_dict({**tcfg.to_dict(), "train_sizes": sizes, "size_probs": (1 / len(sizes),) * len(sizes)})
+        tcfg = replace(tcfg, train_sizes=args.train_sizes, size_probs=(1 / len(args.train_sizes),) * len(args.train_sizes))
     if args.resume:
         if not os.path.isfile(last):
             raise DatasetError(f"{last}: nothing to resume; start a run without --resume")

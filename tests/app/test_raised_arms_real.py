@@ -43,7 +43,7 @@ def arm_errors(card: str = "") -> dict[str, np.ndarray]:
             size = float((hi - lo).max())
             box = np.concatenate([lo - 0.05 * size, hi + 0.05 * size])
             estimate = backend.estimate(Frame(crop["frame"], crop["frame"] / 60.0, image), [Detection(box, 1.0)])[0]
-            assert estimate is not None, f"{crop['file']}: the person head rejected a real person"
+            assert estimate is not None, f"{crop['file']}: the network gave a non-finite pose"
             keypoints = estimate[0]
             out[crop["file"]] = np.linalg.norm(keypoints[arm, :2] - joints[arm], axis=1) / size
     finally:
