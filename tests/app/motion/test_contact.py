@@ -147,8 +147,8 @@ def test_a_small_gap_is_closed_by_moving_the_body_not_the_legs():
     # Feet at different heights (gaps of 30 and 40 mm): the body first goes up by their mean (35 mm); closing
     # the rest on the straight left leg would bend its knee by about 12 degrees, so it keeps the network's leg
     # (its pin moves to where it is shown, and the body settles on the right foot's 30 mm). No joint angle
-    # changes by more than 3 degrees in any frame.
+    # changes by more than max_angle_deg in any frame.
     joints, outputs = _standing_feet(below_mm=30.0, left_extra_mm=10.0)
     np.testing.assert_allclose(outputs[1][0][0] - joints[0], [0.0, -35.0, 0.0], atol=1e-9)
     for out, _ in outputs:
-        assert np.abs(every_joint_angle(out) - every_joint_angle(joints)).max() <= 3.0 + 1e-9
+        assert np.abs(every_joint_angle(out) - every_joint_angle(joints)).max() <= ContactConfig().max_angle_deg + 1e-9

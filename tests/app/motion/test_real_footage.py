@@ -89,10 +89,11 @@ def test_feet_in_contact_do_not_slide(clip):
             last[o.track_id] = (ankles, o.contact)
     assert len(steps) > 50
     # bench/motion_quality measured 0.0 mm median, 0.6 p90 on its clips before issue 23. Here, with the earlier
-    # default network: 0.0 and 0.0 over 128 foot-steps; with the BlazePose-backbone default (2026-12-07): 0.0 and
-    # 2.4 mm (its depth moves more from frame to frame, so the 100 mm leash drags a pin more often; bench
-    # motion_quality: 0.0 / 3.5 p90 over 1,193 foot-steps, 6.5 / 17.6 before pinning). Bound: 2.4 + 0.6 mm.
-    assert np.median(steps) <= 0.1 and np.percentile(steps, 90) <= 3.0
+    # default network: 0.0 and 0.0 over 128 foot-steps. The BlazePose-backbone default's feet disagree a little
+    # more with both down: at an IK angle limit of 3 degrees this clip slid 2.4 mm p90; at 5 (ContactConfig,
+    # 2026-12-07) 0.0 and 0.0 over 146 foot-steps (bench.motion_quality: 0.0 / 0.0 over 1,193). Bound: the
+    # issue's 0.6 mm p90.
+    assert np.median(steps) <= 0.1 and np.percentile(steps, 90) <= 0.6
 
 
 def test_people_at_other_depths_and_on_a_block_keep_every_joint_angle(clip):

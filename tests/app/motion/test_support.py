@@ -3,6 +3,7 @@
 import numpy as np
 
 from app.motion.angles import every_joint_angle
+from app.motion.contact import ContactConfig
 from app.motion.floor import WorldFrame
 from app.motion.layer import MotionConfig, MotionLayer, PersonInput
 from app.motion.support import SupportConfig
@@ -55,7 +56,7 @@ def test_a_person_on_the_floor_is_placed_at_the_floors_depth_and_keeps_the_pose(
     assert 0.35 * network < placed < 0.55 * network
     change = np.abs(every_joint_angle(np.array([o.joints_3d for o in outs])) - every_joint_angle(rel))
     assert np.median(change, axis=0).max() < 0.1  # the pose is the network's (the fit keeps bone directions)
-    assert change.max() <= 3.0 + 1e-6  # IK never bends a joint by more than max_angle_deg
+    assert change.max() <= ContactConfig().max_angle_deg + 1e-6  # IK never bends a joint by more
 
 
 def test_a_person_on_a_raised_block_keeps_their_height_and_their_legs():
@@ -75,7 +76,7 @@ def test_a_person_on_a_raised_block_keeps_their_height_and_their_legs():
     assert (contact == w.stance[late]).mean() > 0.75  # stance feet stand on the block (measured 0.83)
     change = np.abs(every_joint_angle(np.array([o.joints_3d for o in outs])) - every_joint_angle(rel))
     assert np.median(change, axis=0).max() < 0.1
-    assert change.max() <= 3.0 + 1e-6  # IK never bends a joint by more than max_angle_deg
+    assert change.max() <= ContactConfig().max_angle_deg + 1e-6  # IK never bends a joint by more
 
 
 def test_a_floor_found_from_one_persons_feet_places_nobody():
