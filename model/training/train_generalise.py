@@ -23,9 +23,10 @@ augmentation by (seed, epoch, index); the order of the real crops is a permutati
 warm-up then cosine over `steps`, never the wall clock), and the data position (epoch, position in
 that epoch's permutation, the synthetic shards listed at the epoch's start). OUT/last.pt holds all of
 it and is rewritten every --save-minutes and when the run stops (--minutes budget, or Ctrl-C);
-OUT/weights.pt is the export-format checkpoint (no optimiser) of the same moment. Resuming with the
-same options continues bit for bit as if the run had never stopped (tests/model/training/test_train_generalise.py),
-as long as the data on disk is the same. Never commit last.pt (optimiser state) or the data.
+OUT/weights.pt is the export-format checkpoint (no optimiser) of the same moment. Resuming continues bit
+for bit as if the run had never stopped (tests/model/training/test_train_generalise.py), as long as the data on
+disk is the same: --resume keeps the run's recipe, and refuses the options that would change it (RECIPE_OPTIONS).
+Never commit last.pt (optimiser state) or the data.
 """
 
 import argparse
@@ -54,6 +55,11 @@ from model.data.targets import make_targets
 RESUME_FORMAT = "cascade3d-train-generalise"
 DEFAULT_INIT = "assets/cascade_blazepose.pt"
 BLAZEPOSE_INIT = "blazepose"  # --init value for a new network on the BlazePose backbone (blazepose_network)
+# Command-line options (argparse dests) that choose a run's start and recipe (GeneraliseConfig, stored in OUT/last.pt):
+# --resume keeps the run's, so giving one with it is an error. --steps, --minutes, --save-minutes, --threads,
+# --loader-threads and --device are run-time settings, honoured on resume too.
+RECIPE_OPTIONS = ("init", "batch_size", "negatives_per_step", "lr", "backbone_lr", "head_lr", "freeze_blocks",
+                  "train_sizes")
 
 
 @dataclass(frozen=True)
@@ -530,8 +536,9 @@ def run(trainer: Trainer, out_dir: str, minutes: float, save_minutes: float, log
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--init", default=DEFAULT_INIT,
-                   help=f"weights to start from (default: the committed ones; '{BLAZEPOSE_INIT}': a new BlazePose network)")
+    # Start and recipe options default to None, so that --resume can tell which were given (RECIPE_OPTIONS).
+    p.add_argument("--init", default=None, help=f"weights to start from (default: the committed ones, {DEFAULT_INIT}; "
+                                                f"'{BLAZEPOSE_INIT}': a new BlazePose network)")
     p.add_argument("--data", default="out/distill", help="folder written by `python main.py distill`")
     p.add_argument("--negatives", default="out/negatives", help="folder written by `python -m bench.mine_negatives`")
     p.add_argument("--synth", default="out/synth/train", help="synthetic training shards (model/data/synth)")
@@ -541,20 +548,24 @@ def main(argv: list[str] | None = None) -> int:
                         "the run: the learning rate then follows the new cosine from the step reached")
     p.add_argument("--minutes", type=float, default=0.0, help="stop (resumably) after this long; 0 = run all steps")
     p.add_argument("--save-minutes", type=float, default=4.0, help="checkpoint interval")
-    p.add_argument("--threads", type=int, default=GeneraliseConfig.threads)
-    p.add_argument("--batch-size", type=int, default=GeneraliseConfig.batch_size, help="positive crops per step")
-    p.add_argument("--negatives-per-step", type=int, default=GeneraliseConfig.negatives)
-    p.add_argument("--loader-threads", type=int, default=0, help="threads preparing crops (a GPU run needs many)")
-    p.add_argument("--lr", type=float, default=GeneraliseConfig.lr, help="heads and lifting block")
-    p.add_argument("--backbone-lr", type=float, default=GeneraliseConfig.backbone_lr)
-    p.add_argument("--head-lr", type=float, default=GeneraliseConfig.head_lr, help="the person head")
-    p.add_argument("--freeze-blocks", type=int, default=GeneraliseConfig.freeze_blocks,
-                   help="EfficientNet blocks (or BlazePose convs) that stay as they start")
-    p.add_argument("--train-sizes", type=_sizes, default=(), metavar="S[,S...]",
+    p.add_argument("--threads", type=int, default=None, help=f"torch threads (default {GeneraliseConfig.threads})")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help=f"positive crops per step (default {GeneraliseConfig.batch_size})")
+    p.add_argument("--negatives-per-step", type=int, default=None, help=f"default {GeneraliseConfig.negatives}")
+    p.add_argument("--loader-threads", type=int, default=None,
+                   help=f"threads preparing crops (a GPU run needs many; default {GeneraliseConfig.loader_threads})")
+    p.add_argument("--lr", type=float, default=None, help=f"heads and lifting block (default {GeneraliseConfig.lr})")
+    p.add_argument("--backbone-lr", type=float, default=None, help=f"default {GeneraliseConfig.backbone_lr}")
+    p.add_argument("--head-lr", type=float, default=None, help=f"the person head (default {GeneraliseConfig.head_lr})")
+    p.add_argument("--freeze-blocks", type=int, default=None,
+                   help=f"EfficientNet blocks (or BlazePose convs) that stay as they start (default "
+                        f"{GeneraliseConfig.freeze_blocks})")
+    p.add_argument("--train-sizes", type=_sizes, default=None, metavar="S[,S...]",
                    help="input sides drawn per step, equally often (default 128,160,192 at 0.4/0.3/0.3); e.g. 160 to "
                         "fine-tune for the size a card is exported at")
     p.add_argument("--device", default="cpu", help="cpu or cuda (bf16 autocast, channels_last)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt with its recipe")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/last.pt with its recipe (recipe options are refused: they would be ignored)")
     p.add_argument("--ship", metavar="PATH", default="", help="only write OUT/weights.pt as fp16 to PATH and exit")
     p.add_argument("--head-samples", type=int, default=HEAD_SAMPLES,
                    help="--head-only: augmented crops per class (people, no person) the head is fitted on")
@@ -576,8 +587,8 @@ def main(argv: list[str] | None = None) -> int:
 def _head_only(args: argparse.Namespace) -> int:
     from model.net.checkpoint import make_payload, save_checkpoint
 
-    torch.set_num_threads(args.threads)
-    net = network_from(args.init)
+    torch.set_num_threads(args.threads or GeneraliseConfig.threads)
+    net = network_from(args.init or DEFAULT_INIT)
     sources = distill_sources(args.data, net.cfg.input_size, args.negatives, args.synth, GeneraliseConfig.seed)
     if sources.negatives is None:
         raise DatasetError(f"{args.negatives}/train.npz: no negatives; run `python -m bench.mine_negatives` first")
@@ -585,7 +596,7 @@ def _head_only(args: argparse.Namespace) -> int:
     print(json.dumps({"person_head": result}), flush=True)
     path = os.path.join(args.out, "weights.pt")
     save_checkpoint(path, make_payload(net.eval(), net.cfg, format=RESUME_FORMAT,
-                                       progress={"person_head_only": result, "init": args.init}))
+                                       progress={"person_head_only": result, "init": args.init or DEFAULT_INIT}))
     print(f"wrote {path}", flush=True)
     return 0
 
@@ -605,24 +616,43 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _runtime(args: argparse.Namespace) -> dict:
+    """The run-time settings given on the command line, as GeneraliseConfig fields (a new run's and a resumed one's).
+    --steps with --resume: a longer (or shorter) schedule for a run that turned out to have more time."""
+    given = {"steps": args.steps or None, "threads": args.threads, "loader_threads": args.loader_threads}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _new_recipe(args: argparse.Namespace) -> GeneraliseConfig:
+    """The recipe of a new run: GeneraliseConfig's defaults where an option was not given."""
+    given = {"batch_size": args.batch_size, "negatives": args.negatives_per_step, "lr": args.lr,
+             "backbone_lr": args.backbone_lr, "head_lr": args.head_lr, "freeze_blocks": args.freeze_blocks}
+    tcfg = GeneraliseConfig(**{k: v for k, v in given.items() if v is not None}, **_runtime(args))
+    if args.train_sizes:
+        tcfg = replace(tcfg, train_sizes=args.train_sizes, size_probs=(1 / len(args.train_sizes),) * len(args.train_sizes))
+    return tcfg
+
+
 def _train(args: argparse.Namespace) -> int:
     if args.head_only:
         return _head_only(args)
     last = os.path.join(args.out, "last.pt")
-    tcfg = GeneraliseConfig(steps=args.steps or GeneraliseConfig.steps, threads=args.threads, batch_size=args.batch_size,
-                            negatives=args.negatives_per_step, loader_threads=args.loader_threads, lr=args.lr,
-                            backbone_lr=args.backbone_lr, head_lr=args.head_lr, freeze_blocks=args.freeze_blocks)
-    if args.train_sizes:
-        tcfg = replace(tcfg, train_sizes=args.train_sizes, size_probs=(1 / len(args.train_sizes),) * len(args.train_sizes))
     if args.resume:
+        ignored = ["--" + dest.replace("_", "-") for dest in RECIPE_OPTIONS if getattr(args, dest) is not None]
+        if ignored:
+            raise DatasetError(f"{last}: --resume continues with the run's stored recipe and weights, so "
+                               f"{', '.join(ignored)} would be ignored; drop {'it' if len(ignored) == 1 else 'them'}, or "
+                               f"start a new run from the weights reached: --init {os.path.join(args.out, 'weights.pt')} "
+                               "--out NEW_FOLDER")
         if not os.path.isfile(last):
             raise DatasetError(f"{last}: nothing to resume; start a run without --resume")
-        tcfg = GeneraliseConfig.from_dict(torch.load(last, map_location="cpu", weights_only=False)["train_config"])
-        if args.steps:  # a longer (or shorter) schedule for a run that turned out to have more time
-            tcfg = GeneraliseConfig.from_dict({**tcfg.to_dict(), "steps": args.steps})
+        stored = GeneraliseConfig.from_dict(torch.load(last, map_location="cpu", weights_only=False)["train_config"])
+        tcfg = replace(stored, **_runtime(args))
+    else:
+        tcfg = _new_recipe(args)
     torch.set_num_threads(tcfg.threads)
-    # A resumed run rebuilds its network from its own weights.pt (same moment as last.pt), whatever --init says.
-    net = network_from(os.path.join(args.out, "weights.pt") if args.resume else args.init)
+    # A resumed run rebuilds its network from its own weights.pt (same moment as last.pt).
+    net = network_from(os.path.join(args.out, "weights.pt") if args.resume else args.init or DEFAULT_INIT)
     sources = distill_sources(args.data, net.cfg.input_size, args.negatives, args.synth, tcfg.seed)
     trainer = Trainer(net, sources, tcfg, device=args.device)
     if args.resume:

@@ -179,3 +179,21 @@ def test_train_sizes_option_takes_multiples_of_32_and_refuses_others_in_one_line
             train_main(["--train-sizes", bad, "--out", "never-written"])
         err = capsys.readouterr().err.strip().splitlines()
         assert stop.value.code == 2 and "--train-sizes" in err[-1] and repr(bad) in err[-1], err
+
+
+def test_resume_refuses_recipe_options_it_would_ignore(tmp_path, capsys):
+    """--resume keeps the stored recipe: recipe options given with it (even at their default values) are a one-line
+    error naming them and the way to a new run; run-time options are not (the run then finds nothing to resume)."""
+    from model.training.train_generalise import main
+
+    out = str(tmp_path / "run")
+    args = ["--out", out, "--resume", "--steps", "10", "--threads", "2", "--loader-threads", "3", "--minutes", "1",
+            "--save-minutes", "1", "--device", "cpu"]
+    assert main(args + ["--lr", "1e-3", "--train-sizes", "160", "--batch-size", str(GeneraliseConfig.batch_size)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"error: {out}/last.pt: --resume "), err
+    assert "so --batch-size, --lr, --train-sizes would be ignored" in err and f"--init {out}/weights.pt" in err, err
+    for runtime in ("--steps", "--threads", "--loader-threads", "--minutes", "--device"):
+        assert runtime not in err, err
+    assert main(args) == 2
+    assert capsys.readouterr().err.strip() == f"error: {out}/last.pt: nothing to resume; start a run without --resume"
