@@ -585,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _head_only(args: argparse.Namespace) -> int:
-    from model.net.checkpoint import make_payload, save_checkpoint
+    from model.net.checkpoint import make_payload, read_checkpoint, save_checkpoint
 
     torch.set_num_threads(args.threads or GeneraliseConfig.threads)
     net = network_from(args.init or DEFAULT_INIT)
@@ -594,9 +594,13 @@ def _head_only(args: argparse.Namespace) -> int:
         raise DatasetError(f"{args.negatives}/train.npz: no negatives; run `python -m bench.mine_negatives` first")
     result = train_person_head(net, sources, per_class=args.head_samples, log=lambda line: print(line, flush=True))
     print(json.dumps({"person_head": result}), flush=True)
+    init = args.init or DEFAULT_INIT
+    # Only the head changed: the weights keep their provenance (the recipe and progress that made them).
+    before = {} if init == BLAZEPOSE_INIT else read_checkpoint(init)
+    extra = {"train_config": before["train_config"]} if "train_config" in before else {}
+    progress = {"person_head_only": result, "init": init, "init_progress": before.get("progress")}
     path = os.path.join(args.out, "weights.pt")
-    save_checkpoint(path, make_payload(net.eval(), net.cfg, format=RESUME_FORMAT,
-                                       progress={"person_head_only": result, "init": args.init or DEFAULT_INIT}))
+    save_checkpoint(path, make_payload(net.eval(), net.cfg, format=RESUME_FORMAT, progress=progress, **extra))
     print(f"wrote {path}", flush=True)
     return 0
 

@@ -197,3 +197,24 @@ def test_resume_refuses_recipe_options_it_would_ignore(tmp_path, capsys):
         assert runtime not in err, err
     assert main(args) == 2
     assert capsys.readouterr().err.strip() == f"error: {out}/last.pt: nothing to resume; start a run without --resume"
+
+
+def test_head_only_refits_the_person_head_and_keeps_the_weights_provenance(tmp_path, monkeypatch):
+    """`--head-only`: only the person head changes, and the written checkpoint keeps the recipe and progress of
+    the weights it started from (a shipped checkpoint refitted this way still says how it was trained)."""
+    import model.training.train_generalise as tg
+    from model.net.checkpoint import make_payload, read_checkpoint, save_checkpoint
+
+    torch.set_num_threads(1)
+    trainer = _trainer()
+    init = tmp_path / "init.pt"
+    save_checkpoint(init, make_payload(trainer.net.eval(), trainer.net.cfg, train_config={"steps": 5},
+                                       progress={"step": 5}))
+    monkeypatch.setattr(tg, "distill_sources", lambda *args: trainer.sources)  # no distillation set on disk here
+    out = tmp_path / "head"
+    assert tg.main(["--head-only", "--init", str(init), "--out", str(out), "--head-samples", "24", "--threads", "1"]) == 0
+    before, after = read_checkpoint(init), read_checkpoint(out / "weights.pt")
+    assert after["train_config"] == {"steps": 5}
+    assert after["progress"]["init_progress"] == {"step": 5} and after["progress"]["person_head_only"]["accuracy"] == 1.0
+    changed = {k for k, v in before["model"].items() if not torch.equal(v, after["model"][k])}
+    assert changed and all(k.startswith("person_head.") for k in changed), changed
