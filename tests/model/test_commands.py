@@ -90,7 +90,28 @@ def test_an_interrupt_a_library_swallowed_still_ends_the_command_with_its_code(c
             pass  # what `try: import x; except ImportError: x = None` amounts to, after the interrupt
         return 0
 
-    before = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
-    assert run_command(run) == code
-    assert capsys.readouterr().err == f"{line}\n"
-    assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == before
+    # As a terminal runs it: a suite started in the background (`nohup pytest &`) inherits an ignored SIGINT,
+    # which run_command rightly leaves ignored (the next test).
+    outer = signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+    try:
+        before = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
+        assert run_command(run) == code
+        assert capsys.readouterr().err == f"{line}\n"
+        assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == before
+    finally:
+        signal.signal(signum, outer)
+
+
+def test_a_signal_the_caller_ignores_stays_ignored(capsys):
+    """`nohup main.py process ... &` ignores SIGINT: run_command must not take it over (the run goes on)."""
+    def run():
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        os.kill(os.getpid(), signal.SIGINT)
+        return 0
+
+    outer = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert run_command(run) == 0
+        assert capsys.readouterr().err == ""
+    finally:
+        signal.signal(signal.SIGINT, outer)
