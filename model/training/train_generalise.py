@@ -25,7 +25,8 @@ that epoch's permutation, the synthetic shards listed at the epoch's start). OUT
 it and is rewritten every --save-minutes and when the run stops (--minutes budget, or Ctrl-C);
 OUT/weights.pt is the export-format checkpoint (no optimiser) of the same moment. Resuming continues bit
 for bit as if the run had never stopped (tests/model/training/test_train_generalise.py), as long as the data on
-disk is the same: --resume keeps the run's recipe, and refuses the options that would change it (RECIPE_OPTIONS).
+disk and the thread counts are the same (a CPU sum over other threads rounds differently): --resume keeps the
+run's recipe, and refuses the options that would change it (RECIPE_OPTIONS).
 Never commit last.pt (optimiser state) or the data.
 """
 
