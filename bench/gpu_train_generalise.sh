@@ -7,8 +7,8 @@
 # config on an H100 the GPU will likely wait for them), and memory at this batch size.
 #
 # The GPU machine has no MediaPipe, Open3D or anny, so the data is prepared here and carried (64 MiB in all); the
-# blazepose network reads its graph from mediapipe's pose_landmark_full.tflite with the `tflite` package: carry
-# both wheels in .whl/ (`pip download --no-deps mediapipe==0.10.14 tflite==2.18.0 -d .whl`).
+# blazepose network of a checkpoint is built from the committed model/net/blazepose_graph.json, so neither
+# mediapipe nor `tflite` is needed there (only `--init blazepose` reads the wheel's tflite).
 #   out/distill/train.npz and out/distill/mocap.npz   (`python main.py distill`)
 #   out/negatives/train.npz                           (`python -m bench.mine_negatives`)
 #   out/synth/train/                                  (a few shards of `python main.py synth`, if they fit)

@@ -204,9 +204,9 @@ def structure_json(graph: Graph) -> str:
 
 def write_structure(path: str = GRAPH_FILE, tflite: str = "") -> str:
     """Write the structure of the tflite (the wheel's, or `tflite`) to `path` (structure_json); returns `path`."""
-    text = structure_json(read_graph(tflite))
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    from model.atomic import atomic_write_text
+
+    atomic_write_text(path, structure_json(read_graph(tflite)))
     return path
 
 

@@ -589,13 +589,13 @@ def _head_only(args: argparse.Namespace) -> int:
     from model.net.checkpoint import make_payload, read_checkpoint, save_checkpoint
 
     torch.set_num_threads(args.threads or GeneraliseConfig.threads)
-    net = network_from(args.init or DEFAULT_INIT)
+    init = args.init or DEFAULT_INIT
+    net = network_from(init)
     sources = distill_sources(args.data, net.cfg.input_size, args.negatives, args.synth, GeneraliseConfig.seed)
     if sources.negatives is None:
         raise DatasetError(f"{args.negatives}/train.npz: no negatives; run `python -m bench.mine_negatives` first")
     result = train_person_head(net, sources, per_class=args.head_samples, log=lambda line: print(line, flush=True))
     print(json.dumps({"person_head": result}), flush=True)
-    init = args.init or DEFAULT_INIT
     # Only the head changed: the weights keep their provenance (the recipe and progress that made them).
     before = {} if init == BLAZEPOSE_INIT else read_checkpoint(init)
     extra = {"train_config": before["train_config"]} if "train_config" in before else {}
