@@ -1,6 +1,6 @@
 """Crops for the person-score head: background crops, person-detector false positives, and detector boxes on people.
 
-    python -m bench.mine_negatives [--distill out/distill] [--out out/negatives] [--only NAME,NAME]
+    python -m bench.mine_negatives [--distill out/distill] [--out out/negatives] [--only NAME,NAME] [--straddles] [--pictures]
 
 Each video's crops are kept in OUT/parts/NAME.npz (a rerun skips finished videos; several processes
 with --only can share the work); the split files are then rebuilt from all parts.
@@ -9,7 +9,7 @@ Needs the distillation set's caches (`python main.py distill`): the teacher's pe
 multi-view labels say where people are. Writes OUT/train.npz and OUT/heldout.npz, each with
   crops  (N, S, S, 3) uint8 BGR, cut from the frame exactly as the app cuts a person box
          (model.net.crop: square, padded by 1.25; S = 192, the light network's input),
-  boxes  (N, 4) the box in frame px, kind (N,) 'background', 'false_positive' or 'person', score (N,) the
+  boxes  (N, 4) the box in frame px, kind (N,) 'background', 'false_positive', 'straddle' or 'person', score (N,) the
          detector's score (0 for background crops), source (N,) video name, frame (N,) frame index.
 Held out (never in train.npz): camera 4 of both Pose2Sim clips and vtest.avi frames >= VTEST_HELDOUT_FROM.
 
@@ -28,6 +28,15 @@ overlaps no known person is still a person, not a false positive, when the teach
 own crop (model.data.teacher.BlazePoseCropTeacher) finds a pose there with mean joint confidence of at least
 CROP_SEEN_CONFIDENCE: the frame-level teacher misses small people (the woman at the table in the
 background of both Pose2Sim clips' camera 1 was mined as a "false positive" before this check).
+Boxes straddling two people (kind 'straddle', `--straddles`): in each frame with two known people
+whose boxes hardly overlap (IoU < STRADDLE_PAIR_IOU), STRADDLES_PER_PAIR boxes centred between them, as tall as
+they are and 1-1.6 x as wide, that match nobody (IoU < STRADDLE_MAX_IOU with every known person). A detector
+box like that (half of each of two people) must not outscore either person's own box in the pipeline's
+duplicate removal (assets/README.md, a refitted head scored one 1.0 and it took over a track).
+Pictures (`--pictures`): PICTURES_PER_FILE random person-shaped boxes on each of DEBIAN_PICTURES, people-free
+photographs from Debian's wallpaper packages (looked at one by one; the packages' other wallpapers show people
+or are drawn), kind 'background', training split only: more kinds of things a person head must reject than
+the synthetic renderer's backgrounds (assets/README.md lists them and their licences).
 Background crops: random person-shaped boxes (height 15-95% of the frame, width 0.3-1.0 x height) that
 overlap no person of the whole clip on the Pose2Sim views, or anywhere on vtest.avi's temporal median
 (people-free by construction).
@@ -57,6 +66,24 @@ REPEAT_FRAMES = 10
 PERSON_IOU = 0.4
 CROP_SEEN_CONFIDENCE = 0.5
 CROP_SIZE = 192
+STRADDLE_PAIR_IOU = 0.2
+STRADDLE_MAX_IOU = 0.3
+STRADDLES_PER_PAIR = 2
+PICTURES_PER_FILE = 40
+# apt-get install plasma-workspace-wallpapers lomiri-wallpapers-16.04 mate-backgrounds (Debian 12)
+DEBIAN_PICTURES = tuple(
+    [f"/usr/share/wallpapers/{n}/contents/images/2560x1600.jpg" for n in (
+        "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey", "Kite",
+        "OneStandsOut", "Path", "summer_1am")]
+    + [f"/usr/share/backgrounds/{n}.jpg" for n in (
+        "Bridge_by_Sander_Klootwijk", "Dragonfly_by_Bolly", "Picture_0B_by_freespace", "Picture_1A_by_freespace",
+        "Wine_by_Jakkub_Mede", "aitzgorri_by_Aitzol_Berasategi", "analogpattern_by_Peter_Nerlich",
+        "free_by_Peter_Nerlich", "friends_by_Aitzol_Berasategi", "greentock_by_Peter_Nerlich",
+        "life_by_Aitzol_Berasategi", "picosdeeuropa_by_Aitzol_Berasategi", "seeding_by_Clements_Engelhardt",
+        "sunset_by_Aitzol_Berasategi")]
+    + [f"/usr/share/backgrounds/mate/nature/{n}.jpg" for n in (
+        "Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops", "Storm",
+        "TwoWings", "Wood", "YellowFlower")])
 
 
 def overlap(a: np.ndarray, b: np.ndarray) -> float:
@@ -144,6 +171,87 @@ def heldout(name: str, view: str, frame: int) -> bool:
     return view == HELDOUT_VIEW or (name == "vtest" and frame >= VTEST_HELDOUT_FROM)
 
 
+def distinct(boxes: list[np.ndarray], same_iou: float = 0.5) -> list[np.ndarray]:
+    """The boxes with near-duplicates (IoU >= same_iou with one kept earlier: the same person seen by the
+    teacher and the multi-view labels) dropped."""
+    kept: list[np.ndarray] = []
+    for box in boxes:
+        if all(box_iou(box, k) < same_iou for k in kept):
+            kept.append(box)
+    return kept
+
+
+def straddle_boxes(people: list[np.ndarray], rng: np.random.Generator,
+                   per_pair: int = STRADDLES_PER_PAIR) -> list[np.ndarray]:
+    """Boxes (4,) xyxy centred between two of the frame's `people` boxes (see the module docstring), each
+    matching none of them."""
+    people = distinct(people)
+    out = []
+    for i, a in enumerate(people):
+        for b in people[i + 1:]:
+            if box_iou(a, b) >= STRADDLE_PAIR_IOU:
+                continue
+            centre = (a[:2] + a[2:] + b[:2] + b[2:]) / 4
+            height = ((a[3] - a[1]) + (b[3] - b[1])) / 2
+            width = ((a[2] - a[0]) + (b[2] - b[0])) / 2
+            for _ in range(per_pair):
+                w = width * rng.uniform(1.0, 1.6)
+                h = height * rng.uniform(0.9, 1.1)
+                c = centre + rng.normal(0, 0.05, 2) * np.array([w, h])
+                box = np.array([c[0] - w / 2, c[1] - h / 2, c[0] + w / 2, c[1] + h / 2])
+                if all(box_iou(box, p) < STRADDLE_MAX_IOU for p in people):
+                    out.append(box)
+    return out
+
+
+def mine_straddles(distill: str, out: str, seed: int = 0) -> dict:
+    """OUT/parts/NAME_straddle.npz for every video (straddle_boxes in every frame with known people, not only
+    the mined frames: pairs of people far enough apart are rare), then merge."""
+    from model.data.distill import read_video
+
+    for number, (name, path, source, view, _stride) in enumerate(videos()):
+        part = os.path.join(out, "parts", f"{name}_straddle.npz")
+        if os.path.isfile(part):
+            continue
+        rng = np.random.default_rng([seed, number, 2])
+        people = people_boxes(distill, name, source, view)
+        rows = []
+        for index, image in read_video(path, 1):
+            for box in straddle_boxes(people.get(index, []), rng):
+                row = mined(image, box, "straddle", 0.0, name, index)
+                row["split"] = "heldout" if heldout(name, view, index) else "train"
+                rows.append(row)
+        save(part, rows)
+        print(f"{name}: {len(rows)} boxes straddling two people", flush=True)
+    return merge(out)
+
+
+def mine_pictures(out: str, files: tuple[str, ...] = DEBIAN_PICTURES, seed: int = 0) -> dict:
+    """OUT/parts/pictures.npz: PICTURES_PER_FILE random_box cuts of each installed picture (training split), then
+    merge. Missing files are named once and skipped."""
+    import cv2
+
+    rng = np.random.default_rng([seed, 3])
+    rows, missing = [], []
+    for path in files:
+        image = cv2.imread(path) if os.path.isfile(path) else None
+        if image is None:
+            missing.append(path)
+            continue
+        h, w = image.shape[:2]
+        name = "picture:" + os.path.splitext(os.path.basename(path))[0]
+        for _ in range(PICTURES_PER_FILE):
+            row = mined(image, random_box(rng, w, h), "background", 0.0, name, 0)
+            row["split"] = "train"
+            rows.append(row)
+    if missing:
+        print(f"{len(missing)} of {len(files)} pictures are not installed (first: {missing[0]}); "
+              "apt-get install plasma-workspace-wallpapers lomiri-wallpapers-16.04 mate-backgrounds", flush=True)
+    save(os.path.join(out, "parts", "pictures.npz"), rows)
+    print(f"{len(rows)} crops of {len(files) - len(missing)} pictures", flush=True)
+    return merge(out)
+
+
 def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ...] = (), seed: int = 0) -> dict:
     from app.detection import make_detector
     from app.types import Frame
@@ -218,14 +326,14 @@ def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ..
 def merge(out: str) -> dict:
     """OUT/train.npz and OUT/heldout.npz from every finished part; returns the counts per split and kind."""
     parts = sorted(glob.glob(os.path.join(out, "parts", "*.npz")))
-    data = [dict(np.load(p)) for p in parts]
+    data = [d for d in (dict(np.load(p)) for p in parts) if len(d["kind"])]
     summary = {"videos": [os.path.basename(p)[:-4] for p in parts]}
     for split in ("train", "heldout"):
         merged = {k: np.concatenate([d[k][d["split"] == split] for d in data]) for k in data[0]} if data else {}
         with atomic_open(os.path.join(out, f"{split}.npz"), text=False) as f:
             np.savez_compressed(f, **merged)
         summary[split] = {kind: int((merged["kind"] == kind).sum()) if merged else 0
-                          for kind in ("background", "false_positive", "person")}
+                          for kind in ("background", "false_positive", "straddle", "person")}
     print(summary, flush=True)
     return summary
 
@@ -246,11 +354,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="out/negatives")
     p.add_argument("--backgrounds", type=int, default=150, help="background crops per video")
     p.add_argument("--only", default="", help="comma-separated video names (e.g. vtest,Demo_MultiPerson_cam04)")
+    p.add_argument("--straddles", action="store_true", help="then add the boxes straddling two people")
+    p.add_argument("--pictures", action="store_true", help="then add crops of DEBIAN_PICTURES")
     args = p.parse_args(argv)
     if not os.path.isdir(os.path.join(args.distill, "teacher")):
         print(f"{args.distill}: no teacher cache; run `python main.py distill --out {args.distill}` first")
         return 1
     mine(args.distill, args.out, args.backgrounds, tuple(n for n in args.only.split(",") if n))
+    if args.straddles:
+        mine_straddles(args.distill, args.out)
+    if args.pictures:
+        mine_pictures(args.out)
     return 0
 
 

@@ -137,17 +137,23 @@ class BlazePoseBackbone(nn.Module):
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
-        from model.net.blazepose import FEATURE_CHANNELS, HEATMAP_CHANNELS, BlazePose, load_blazepose, read_structure
+        from model.net.blazepose import (FEATURE_CHANNELS, HEATMAP_CHANNELS, TAP_CHANNELS, BlazePose, load_blazepose,
+                                         read_structure)
 
         self.net = load_blazepose() if cfg.pretrained else BlazePose(read_structure())
         self.register_buffer("mean", torch.tensor(cfg.pixel_mean).reshape(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(cfg.pixel_std).reshape(1, 3, 1, 1), persistent=False)
         self.heatmap_channels = HEATMAP_CHANNELS
         self.out_channels = FEATURE_CHANNELS + HEATMAP_CHANNELS
+        self.tap_channels = TAP_CHANNELS
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_taps(x)[0]
+
+    def forward_taps(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """(forward's output, deeper maps of the same pass: (B, 144, S/32, S/32), (B, 48, S/8, S/8))."""
         out = self.net(x * self.std + self.mean)
-        return torch.cat([out.features, out.heatmaps], dim=1)
+        return torch.cat([out.features, out.heatmaps], dim=1), out.taps
 
 
 def build_backbone(cfg: ModelConfig) -> nn.Module:

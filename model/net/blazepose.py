@@ -34,6 +34,7 @@ GRAPH_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "blazepose
 INPUT_SIZE = 256  # the side the tflite was built for
 HEATMAP_CHANNELS = 39  # 33 landmarks + 6 auxiliary points
 FEATURE_CHANNELS = 48  # width of the stride-4 map that feeds the heatmap conv
+TAP_CHANNELS = (144, 48)  # widths of BlazePoseOutput.taps: the encoder's stride-32 output, the decoder at stride 8
 STRIDE = 4  # input px per heatmap px
 
 # Output tensor names in the tflite, by role.
@@ -234,6 +235,7 @@ class BlazePoseOutput(NamedTuple):
     presence: torch.Tensor | None = None  # (B, 1) sigmoid "a pose is present"
     segmentation: torch.Tensor | None = None  # (B, 1, S, S) segmentation logits
     world_landmarks: torch.Tensor | None = None  # (B, 117): 39 x (x, y, z) metres, hip-centred
+    taps: tuple[torch.Tensor, ...] = ()  # (B, 144, S/32, S/32) encoder output, (B, 48, S/8, S/8) decoder (TAP_CHANNELS)
 
 
 class BlazePose(nn.Module):
@@ -266,6 +268,11 @@ class BlazePose(nn.Module):
                     conv.bias.copy_(torch.from_numpy(b))
         wanted = {self.outputs["heatmaps"], self.features_id}
         self._branch = self._needed(wanted)  # the ops the stride-4 branch needs, in graph order
+        # Deeper maps of that branch (computed anyway): the last residual sum before the decoder's first
+        # upsampling (the encoder's output) and the input of its last upsampling (stride 8).
+        resizes = [i for i, op in enumerate(self._branch) if op.kind == "resize"]
+        encoder = [op.output for op in self._branch[:resizes[0]] if op.kind == "add"][-1]
+        self.tap_ids = (encoder, self._branch[resizes[-1]].inputs[0])
         self.out_channels = FEATURE_CHANNELS
 
     def _needed(self, tensors: set[int]) -> tuple[Op, ...]:
@@ -314,7 +321,7 @@ class BlazePose(nn.Module):
             tensors[op.output] = self._run(op, [tensors[i] for i in op.inputs])
         pick = lambda role: tensors.get(self.outputs[role])  # noqa: E731
         return BlazePoseOutput(tensors[self.features_id], pick("heatmaps"), pick("landmarks"), pick("presence"),
-                               pick("segmentation"), pick("world_landmarks"))
+                               pick("segmentation"), pick("world_landmarks"), tuple(tensors[t] for t in self.tap_ids))
 
 
 def load_blazepose(path: str = "") -> BlazePose:

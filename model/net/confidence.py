@@ -46,8 +46,10 @@ def peak_mass(p_vu: torch.Tensor, u: torch.Tensor, v: torch.Tensor, radius: floa
 
 
 class PersonHead(nn.Module):
-    """Backbone features (B, Cb, h, w) -> person logit (B,). Average and max pooling, then an MLP.
+    """Backbone feature maps -> person logit (B,). Average and max pooling of each map, then an MLP.
 
+    forward(features (B, Cb, h, w), taps=((B, C1, h1, w1), ...)): the backbone's output and, with
+    ModelConfig.person_taps, deeper maps of the same pass; in_channels is Cb + C1 + ... .
     Max pooling keeps a person who fills only part of the crop visible; average pooling sees the whole
     crop. The last layer starts at zero weight and a positive bias, so a network that gains this head
     starts out keeping every crop (sigmoid(3) = 0.95) rather than dropping people at random.
@@ -55,10 +57,17 @@ class PersonHead(nn.Module):
 
     def __init__(self, in_channels: int, width: int) -> None:
         super().__init__()
+        self.in_channels = in_channels
         self.mlp = nn.Sequential(nn.Linear(2 * in_channels, width), nn.ReLU(inplace=True), nn.Linear(width, 1))
         nn.init.zeros_(self.mlp[2].weight)
         nn.init.constant_(self.mlp[2].bias, 3.0)
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
-        return self.mlp(pooled)[:, 0]
+    def pool(self, features: torch.Tensor, taps: tuple[torch.Tensor, ...] = ()) -> torch.Tensor:
+        """The MLP's input (B, 2 in_channels): each map's mean, then each map's max."""
+        maps = (features, *taps)
+        assert sum(m.shape[1] for m in maps) == self.in_channels, (
+            f"person head expects {self.in_channels} channels, got {[m.shape[1] for m in maps]}")
+        return torch.cat([m.mean(dim=(2, 3)) for m in maps] + [m.amax(dim=(2, 3)) for m in maps], dim=1)
+
+    def forward(self, features: torch.Tensor, taps: tuple[torch.Tensor, ...] = ()) -> torch.Tensor:
+        return self.mlp(self.pool(features, taps))[:, 0]

@@ -278,7 +278,8 @@ class CascadeNet(nn.Module):
         self.depth_centric = DepthCentricBlock(cd, width, j, c, cfg.dilations)
         self.volume = VolumeHead(cd + width + k + j + c, j, c)
         self.lifting = LiftingBlock(j, cfg.lift_width, cfg.lift_blocks, cfg.dropout)
-        self.person_head = PersonHead(self.backbone.out_channels, cfg.person_head) if cfg.person_head else None
+        taps = sum(self.backbone.tap_channels) if cfg.person_taps else 0
+        self.person_head = PersonHead(self.backbone.out_channels + taps, cfg.person_head) if cfg.person_head else None
         if cfg.backbone == "blazepose":
             self.start_from_heatmaps()
 
@@ -305,11 +306,19 @@ class CascadeNet(nn.Module):
         assert images.dim() == 4 and images.shape[1:] == (3, cfg.input_size, cfg.input_size), (
             f"expected (B, 3, {cfg.input_size}, {cfg.input_size}) images, got {tuple(images.shape)}"
         )
-        return self.decode(self.backbone(images))
+        return self.decode(*self.backbone_outputs(images))
 
-    def decode(self, features: torch.Tensor) -> CascadeOutput:
-        """Backbone features (B, Cb, S/32, S/32) -> CascadeOutput: everything after the backbone, so that
-        a student sharing a frozen backbone (model/training/compress.py) computes the features once for both."""
+    def backbone_outputs(self, images: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """images -> (backbone features (B, Cb, S/32, S/32; S/4 for blazepose), the deeper maps the person
+        head also pools: BlazePoseBackbone.forward_taps's with cfg.person_taps, else none)."""
+        if self.cfg.person_taps:
+            return self.backbone.forward_taps(images)
+        return self.backbone(images), ()
+
+    def decode(self, features: torch.Tensor, taps: tuple[torch.Tensor, ...] = ()) -> CascadeOutput:
+        """Backbone features (B, Cb, S/32, S/32) and taps (backbone_outputs) -> CascadeOutput: everything after
+        the backbone, so that a student sharing a frozen backbone (model/training/compress.py) computes the
+        features once for both."""
         cfg = self.cfg
         ctx = self.context(features)
         bones, joints = self.bone_joint(ctx)
@@ -320,7 +329,7 @@ class CascadeNet(nn.Module):
         confidence = peak_mass(p_vu, uvz[..., 0], uvz[..., 1])
         lift_in = normalise_uvz(uvz.detach() if cfg.lift_detach else uvz, cfg)
         joints_3d = self.lifting(lift_in)
-        person_logit = self.person_head(features) if self.person_head is not None else None
+        person_logit = self.person_head(features, taps) if self.person_head is not None else None
         return CascadeOutput(bones, joints, cube, ordinal, uvz, joints_3d, confidence, person_logit, p_vu, pz)
 
     def infer(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

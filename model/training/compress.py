@@ -244,8 +244,8 @@ def ship(src: str, dst: str, person_head_from: str | None = None, input_size: in
         width = donor["model_config"].get("person_head", 0)
         if not head or not width:
             raise CheckpointError(f"{person_head_from}: no person head to graft")
-        state.update(head)
-        cfg = cfg.replace(person_head=width)
+        state = {k: v for k, v in state.items() if not k.startswith("person_head.")} | head
+        cfg = cfg.replace(person_head=width, person_taps=bool(donor["model_config"].get("person_taps", False)))
     if input_size is not None:
         problem = input_size_problem(input_size)
         if problem:

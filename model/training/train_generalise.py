@@ -343,8 +343,7 @@ def pooled_features(net: CascadeNet, dataset: Dataset, count: int, size: int, se
         for lo in range(0, count, 16):
             images = torch.stack([_resized(dataset[int(i)], size).image for i in picks[lo:lo + 16]])
             images = edge_band(images, rng, GeneraliseConfig.edge_band_prob)
-            f = net.backbone(images)
-            feats.append(torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1))
+            feats.append(net.person_head.pool(*net.backbone_outputs(images)))
     return torch.cat(feats)
 
 
@@ -383,7 +382,7 @@ def train_person_head(net: CascadeNet, sources: Sources, per_class: int = HEAD_S
         loss.backward()
         opt.step()
         if (step + 1) % 250 == 0:
-            log(json.dumps({"head_step": step + 1, "loss": round(float(loss), 4)}))
+            log(json.dumps({"head_step": step + 1, "loss": round(loss.item(), 4)}))
     head.eval()
     with torch.no_grad():
         accuracy = float(((head(x)[:, 0] > 0).float() == y).float().mean())
@@ -408,20 +407,24 @@ def blazepose_network(lifting_from: str = DEFAULT_INIT) -> CascadeNet:
     return net
 
 
-def network_from(init: str, person_head: int = 64) -> CascadeNet:
+def network_from(init: str, person_head: int = 64, person_taps: bool | None = None) -> CascadeNet:
     """The network of checkpoint `init` (e.g. the committed assets/cascade_blazepose.pt), fp32, with a person
-    head: the checkpoint's own, or a fresh one of width `person_head` if it has none. BLAZEPOSE_INIT:
-    blazepose_network()."""
+    head: the checkpoint's own, or a fresh one of width `person_head` if it has none or if `person_taps` (not
+    None) asks for other inputs than its own (ModelConfig.person_taps). BLAZEPOSE_INIT: blazepose_network()."""
     from model.net.checkpoint import load_checkpoint
 
     if init == BLAZEPOSE_INIT:
         return blazepose_network()
     ckpt = load_checkpoint(init)
     cfg = ckpt.config.replace(pretrained=False, backbone_weights="")
+    state = {k: v.float() for k, v in ckpt.state_dict.items()}
+    if person_taps is not None and person_taps != cfg.person_taps:
+        cfg = cfg.replace(person_head=cfg.person_head or person_head, person_taps=person_taps)
+        state = {k: v for k, v in state.items() if not k.startswith("person_head.")}
     if not cfg.person_head:
         cfg = cfg.replace(person_head=person_head)
     net = CascadeNet(cfg)
-    missing, unexpected = net.load_state_dict({k: v.float() for k, v in ckpt.state_dict.items()}, strict=False)
+    missing, unexpected = net.load_state_dict(state, strict=False)
     assert not unexpected and all(k.startswith("person_head.") for k in missing), (missing, unexpected)
     return net
 
@@ -572,7 +575,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="--head-only: augmented crops per class (people, no person) the head is fitted on")
     p.add_argument("--head-only", action="store_true",
                    help="train only the person head on --init's frozen network and write OUT/weights.pt")
+    p.add_argument("--person-taps", action="store_true",
+                   help="--head-only: a new person head that also pools the blazepose backbone's deeper maps "
+                        "(ModelConfig.person_taps), in place of --init's own")
     args = p.parse_args(argv)
+    if args.person_taps and not args.head_only:
+        p.error("--person-taps goes with --head-only (a new run from BlazePose's weights has them already)")
     try:
         if args.ship:
             from model.training.distill_train import ship_fp16
@@ -590,7 +598,7 @@ def _head_only(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads or GeneraliseConfig.threads)
     init = args.init or DEFAULT_INIT
-    net = network_from(init)
+    net = network_from(init, person_taps=True if args.person_taps else None)
     sources = distill_sources(args.data, net.cfg.input_size, args.negatives, args.synth, GeneraliseConfig.seed)
     if sources.negatives is None:
         raise DatasetError(f"{args.negatives}/train.npz: no negatives; run `python -m bench.mine_negatives` first")

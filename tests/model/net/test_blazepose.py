@@ -171,3 +171,24 @@ def test_the_cascade_starts_from_blazeposes_own_joints(crops: np.ndarray) -> Non
     err = np.linalg.norm(uvz[0, :, :2].numpy() - np.array(peaks), axis=1)
     assert np.median(err) < 6 and err.max() < 20, err.round(1)
     assert torch.isfinite(joints_3d).all()
+
+
+def test_the_person_heads_deeper_maps_come_from_the_same_pass() -> None:
+    """BlazePoseOutput.taps: the encoder's output (stride 32) and the decoder's stride-8 map, of TAP_CHANNELS
+    widths, computed by the stride-4 branch itself (so the person head's extra inputs cost no extra convs); a
+    ModelConfig.blazepose() network (person_taps) pools them with the stride-4 features."""
+    net = BlazePose(read_structure()).eval()
+    with torch.no_grad():
+        out = net(torch.rand(2, 3, 160, 160))
+    assert [tuple(t.shape) for t in out.taps] == [(2, blazepose.TAP_CHANNELS[0], 5, 5), (2, blazepose.TAP_CHANNELS[1], 20, 20)]
+    assert all(t in {op.output for op in net._branch} for t in net.tap_ids)
+    cfg = ModelConfig.blazepose().replace(pretrained=False, input_size=160)
+    cascade = CascadeNet(cfg).eval()
+    assert cfg.person_taps and cascade.person_head.in_channels == 48 + 39 + sum(blazepose.TAP_CHANNELS)
+    with torch.no_grad():
+        x = torch.randn(2, 3, 160, 160)
+        features, taps = cascade.backbone_outputs(x)
+        assert torch.equal(features, cascade.backbone(x)) and len(taps) == 2
+        assert torch.equal(cascade(x).person_logit, cascade.person_head(features, taps))
+    with pytest.raises(AssertionError, match="person_taps"):
+        ModelConfig(person_head=8, person_taps=True)  # a ResNet has no such maps

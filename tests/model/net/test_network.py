@@ -7,6 +7,7 @@ import torch
 from model.net.skeleton import BONES, NUM_JOINTS, ROOT
 from model.net.backbones import BasicBlock, ResNet, build_backbone, load_resnet_weights
 from model.net.config import ModelConfig
+from model.net.confidence import PersonHead
 from model.net.network import (
     BoneJointBlock,
     CascadeNet,
@@ -239,6 +240,18 @@ def test_person_head_output_and_export_names() -> None:
     assert net.output_names == ("uvz", "joints_3d", "joint_confidence", "person_score") == tuple(outputs)
     assert outputs["person_score"].shape == (2,) and ((outputs["person_score"] > 0) & (outputs["person_score"] < 1)).all()
     assert CascadeNet(TINY).output_names == ("uvz", "joints_3d", "joint_confidence")
+
+
+def test_person_head_pools_every_map_it_is_given() -> None:
+    """PersonHead(in_channels = sum of the maps' channels): each map's mean, then each map's max; a map count
+    that does not add up is refused, naming the widths."""
+    head = PersonHead(5, 4)
+    a, b = torch.randn(2, 3, 4, 4), torch.randn(2, 2, 1, 1)
+    pooled = head.pool(a, (b,))
+    expected = torch.cat([a.mean(dim=(2, 3)), b[:, :, 0, 0], a.amax(dim=(2, 3)), b[:, :, 0, 0]], dim=1)
+    assert torch.equal(pooled, expected) and head(a, (b,)).shape == (2,)
+    with pytest.raises(AssertionError, match=r"expects 5 channels, got \[3\]"):
+        head(a)
 
 
 def test_output_geodesic_scales_the_metric_outputs_only(tiny_net: CascadeNet) -> None:
