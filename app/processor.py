@@ -436,18 +436,27 @@ def keypoint_box(keypoints_2d: np.ndarray, fallback: np.ndarray, padding: float 
     return np.array([x1 - pad_x, y1 - pad_y, x2 + pad_x, y2 + pad_y])
 
 
+def pose_rank(pose: PersonPose) -> float:
+    """Which of several poses of one person to keep: its score times its joints' mean confidence. A person
+    head's score saturates near 1 for any box that holds a person, so alone it cannot tell a box that fits from
+    one straddling two people (Pose2Sim multi-person cam04, frame 30: 0.9999997 against her own box's 0.9999952,
+    and the straddling pose, kept first, took over the other person's track); its joints are less sure (0.97
+    against 1.00)."""
+    return float(pose.score) * float(np.mean(pose.keypoints_2d[:, 2]))
+
+
 def remove_duplicate_poses(poses: list[PersonPose]) -> list[PersonPose]:
     """Keep one pose per person where two boxes (two detectors, or a detection and a track region)
     found the same one: most joints in the same place (the median, so a partial box's guessed legs do
     not hide it), boxes overlapping by DUPLICATE_IOU, or a box lying almost wholly inside a better one.
-    Best score first."""
+    Best first: the score times the mean joint confidence (pose_rank)."""
     return [poses[i] for i in distinct_pose_indices(poses)]
 
 
 def distinct_pose_indices(poses: list[PersonPose]) -> list[int]:
     """Indices into `poses` of those remove_duplicate_poses keeps, in its order."""
     kept: list[int] = []
-    for index in sorted(range(len(poses)), key=lambda i: -poses[i].score):
+    for index in sorted(range(len(poses)), key=lambda i: -pose_rank(poses[i])):
         pose = poses[index]
         height = max(float(np.ptp(pose.keypoints_2d[:, 1])), 1.0)
 

@@ -598,6 +598,7 @@ def _head_only(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads or GeneraliseConfig.threads)
     init = args.init or DEFAULT_INIT
+    torch.manual_seed(GeneraliseConfig.seed)  # a new head (--person-taps) starts from seeded weights: reruns agree
     net = network_from(init, person_taps=True if args.person_taps else None)
     sources = distill_sources(args.data, net.cfg.input_size, args.negatives, args.synth, GeneraliseConfig.seed)
     if sources.negatives is None:

@@ -278,6 +278,25 @@ def test_duplicate_poses_of_one_person_are_merged_and_two_people_kept():
     assert kept == [woman, man]
 
 
+def test_a_box_straddling_two_people_loses_to_the_box_that_fits_even_with_a_higher_person_score():
+    """Pose2Sim multi-person cam04, frame 30, as measured there: the detector's box straddling the woman and the man's
+    legs gave a pose 788 px tall, its median joint 137 px from her own pose (452 px tall), a person score of
+    0.9999997 against her box's 0.9999952, and joints 0.97 sure against 1.00. Ranked by the score alone the
+    straddling pose came first, her own pose was not a duplicate of it (137 > 0.2 x 452), and it took over the
+    man's track; ranked by score x joint confidence (pose_rank) hers comes first and the other is her duplicate
+    (137 < 0.2 x 788)."""
+    from app.processor import pose_rank, remove_duplicate_poses
+
+    woman = _pose(623, 394, 956, 940, score=0.9999952)
+    woman.keypoints_2d[:, 1] = np.linspace(420, 872, 17)
+    straddling = _pose(498, 338, 829, 1288, score=0.9999997)
+    straddling.keypoints_2d[:, :2] = woman.keypoints_2d[:, :2] + [0.0, 137.0]  # each joint 137 px off hers ...
+    straddling.keypoints_2d[16, 1] = straddling.keypoints_2d[0, 1] + 788  # ... one reaching the man's foot: 788 px tall
+    straddling.keypoints_2d[:, 2] = 0.97
+    assert pose_rank(woman) > pose_rank(straddling) and straddling.score > woman.score
+    assert remove_duplicate_poses([straddling, woman]) == [woman]
+
+
 def test_a_person_standing_behind_a_bigger_one_is_kept():
     """Their box lies wholly inside the nearer person's, but no joint coincides (Pose2Sim multi-person cam03)."""
     from app.processor import remove_duplicate_poses
