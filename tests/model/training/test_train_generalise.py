@@ -221,28 +221,32 @@ def test_head_only_refits_the_person_head_and_keeps_the_weights_provenance(tmp_p
 
 
 def test_a_person_head_on_the_deeper_maps_is_refitted_and_grafted_onto_the_shipped_weights(tmp_path, capsys):
-    """network_from(init, person_taps=True): the committed weights with a new person head that also pools the
-    backbone's deeper maps (ModelConfig.person_taps), every other weight as committed; compress.ship grafts such
-    a head (with its config) back onto the committed weights, and the result scores crops the same way.
+    """The shipped head pools the backbone's deeper maps (ModelConfig.person_taps). network_from(init, person_taps=X)
+    with X other than the checkpoint's gives a new head on those inputs, every other weight as committed (with X
+    as the checkpoint's, or None, its own head); compress.ship grafts such a head (with its config) back onto the
+    committed weights, dropping the old head, and the result scores crops the same way.
     --person-taps without --head-only is refused in one line."""
     from model.net.checkpoint import load_checkpoint, make_payload, save_checkpoint
     from model.training.compress import ship
     from model.training.train_generalise import DEFAULT_INIT, main, network_from
 
     shipped = load_checkpoint(DEFAULT_INIT)
-    net = network_from(DEFAULT_INIT, person_taps=True).eval()
-    assert net.cfg.person_taps and not shipped.config.person_taps
-    assert net.person_head.in_channels == net.backbone.out_channels + sum(net.backbone.tap_channels)
+    assert shipped.config.person_taps
+    own = network_from(DEFAULT_INIT)
+    assert own.cfg.person_taps and torch.equal(own.person_head.mlp[0].weight,
+                                               shipped.state_dict["person_head.mlp.0.weight"].float())
+    assert own.person_head.in_channels == own.backbone.out_channels + sum(own.backbone.tap_channels)
+    net = network_from(DEFAULT_INIT, person_taps=False).eval()
+    assert not net.cfg.person_taps and net.person_head.in_channels == net.backbone.out_channels
     state = net.state_dict()
     assert all(torch.equal(v.float(), state[k]) for k, v in shipped.state_dict.items() if not k.startswith("person_head."))
-    assert not network_from(DEFAULT_INIT).cfg.person_taps
     with torch.no_grad():
         net.person_head.mlp[2].weight.normal_()  # a head that says something
     donor = tmp_path / "donor.pt"
     save_checkpoint(donor, make_payload(net, net.cfg))
     ship(DEFAULT_INIT, str(tmp_path / "shipped.pt"), person_head_from=str(donor))
     grafted = load_checkpoint(tmp_path / "shipped.pt")
-    assert grafted.config.person_taps and grafted.config.person_head == net.cfg.person_head
+    assert not grafted.config.person_taps and grafted.config.person_head == net.cfg.person_head
     x = torch.randn(2, 3, net.cfg.input_size, net.cfg.input_size)
     with torch.no_grad():
         want = net.infer_outputs(x)["person_score"]
