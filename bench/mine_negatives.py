@@ -141,9 +141,10 @@ def moving_fraction(image: np.ndarray, median: np.ndarray, box: np.ndarray) -> f
     return float((diff > MOVING_LEVEL).mean())
 
 
-def mined(image: np.ndarray, box: np.ndarray, kind: str, score: float, source: str, frame: int) -> dict:
-    """One row of a part file (see save): the crop of `box` cut from `image` and what it is."""
-    return {"crop": cut_box(image, box, CROP_SIZE), "box": box, "kind": kind, "score": score, "source": source, "frame": frame}
+def mined(image: np.ndarray, box: np.ndarray, kind: str, score: float, source: str, frame: int, split: str) -> dict:
+    """One row of a part file (see save): the crop of `box` cut from `image`, what it is, and its split."""
+    return {"crop": cut_box(image, box, CROP_SIZE), "box": box, "kind": kind, "score": score, "source": source,
+            "frame": frame, "split": split}
 
 
 def looks_like_a_person(crop_teacher, image: np.ndarray, box: np.ndarray) -> bool:
@@ -167,8 +168,9 @@ def videos() -> list[tuple[str, str, str, str, int]]:
     return out
 
 
-def heldout(name: str, view: str, frame: int) -> bool:
-    return view == HELDOUT_VIEW or (name == "vtest" and frame >= VTEST_HELDOUT_FROM)
+def split_of(name: str, view: str, frame: int) -> str:
+    """'heldout' for camera 4 of both Pose2Sim clips and vtest.avi from VTEST_HELDOUT_FROM on, else 'train'."""
+    return "heldout" if view == HELDOUT_VIEW or (name == "vtest" and frame >= VTEST_HELDOUT_FROM) else "train"
 
 
 def distinct(boxes: list[np.ndarray], same_iou: float = 0.5) -> list[np.ndarray]:
@@ -218,9 +220,7 @@ def mine_straddles(distill: str, out: str, seed: int = 0) -> dict:
         rows = []
         for index, image in read_video(path, 1):
             for box in straddle_boxes(people.get(index, []), rng):
-                row = mined(image, box, "straddle", 0.0, name, index)
-                row["split"] = "heldout" if heldout(name, view, index) else "train"
-                rows.append(row)
+                rows.append(mined(image, box, "straddle", 0.0, name, index, split_of(name, view, index)))
         save(part, rows)
         print(f"{name}: {len(rows)} boxes straddling two people", flush=True)
     return merge(out)
@@ -241,9 +241,7 @@ def mine_pictures(out: str, files: tuple[str, ...] = DEBIAN_PICTURES, seed: int 
         h, w = image.shape[:2]
         name = "picture:" + os.path.splitext(os.path.basename(path))[0]
         for _ in range(PICTURES_PER_FILE):
-            row = mined(image, random_box(rng, w, h), "background", 0.0, name, 0)
-            row["split"] = "train"
-            rows.append(row)
+            rows.append(mined(image, random_box(rng, w, h), "background", 0.0, name, 0, "train"))
     if missing:
         print(f"{len(missing)} of {len(files)} pictures are not installed (first: {missing[0]}); "
               "apt-get install plasma-workspace-wallpapers lomiri-wallpapers-16.04 mate-backgrounds", flush=True)
@@ -280,9 +278,9 @@ def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ..
             for det in (d for detector in detectors for d in detector.detect(Frame(index, index / 30.0, image))):
                 counts["detections"] += 1
                 box = np.asarray(det.box_xyxy, np.float64)
-                split = "heldout" if heldout(name, view, index) else "train"
+                split = split_of(name, view, index)
                 if any(box_iou(box, p) >= PERSON_IOU for p in people.get(index, [])):
-                    rows[split].append(mined(image, box, "person", float(det.score), name, index))
+                    rows[split].append(mined(image, box, "person", float(det.score), name, index, split))
                     counts["person"] += 1
                     continue
                 if any(overlap(box, p) > MAX_OVERLAP for p in nearby):
@@ -294,7 +292,7 @@ def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ..
                 kept_fp.append((index, box))
                 kind = "person" if looks_like_a_person(crop_teacher, image, box) else "false_positive"
                 counts["seen_on_crop"] += kind == "person"
-                rows[split].append(mined(image, box, kind, float(det.score), name, index))
+                rows[split].append(mined(image, box, kind, float(det.score), name, index, split))
                 counts[kind] += 1
         everyone = [b for boxes in people.values() for b in boxes]
         tries = 0
@@ -306,12 +304,9 @@ def mine(distill: str, out: str, backgrounds_per_video: int, only: tuple[str, ..
                 image = median  # people-free: the pedestrians move, the median keeps the street
             elif any(overlap(box, p) > 0.0 for p in everyone):
                 continue
-            split = "heldout" if heldout(name, view, index) else "train"
-            rows[split].append(mined(image, box, "background", 0.0, name, index))
+            split = split_of(name, view, index)
+            rows[split].append(mined(image, box, "background", 0.0, name, index, split))
             counts["background"] += 1
-        for split, items in rows.items():
-            for r in items:
-                r["split"] = split
         save(part, rows["train"] + rows["heldout"])
         print(f"{name}: {len(frames)} frames, {counts['detections']} detections, "
               f"{counts['false_positive']} false positives, {counts['background']} background crops, "

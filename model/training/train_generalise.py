@@ -419,7 +419,7 @@ def network_from(init: str, person_head: int = 64, person_taps: bool | None = No
     cfg = ckpt.config.replace(pretrained=False, backbone_weights="")
     state = {k: v.float() for k, v in ckpt.state_dict.items()}
     if person_taps is not None and person_taps != cfg.person_taps:
-        cfg = cfg.replace(person_head=cfg.person_head or person_head, person_taps=person_taps)
+        cfg = cfg.replace(person_taps=person_taps)
         state = {k: v for k, v in state.items() if not k.startswith("person_head.")}
     if not cfg.person_head:
         cfg = cfg.replace(person_head=person_head)
