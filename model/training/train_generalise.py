@@ -42,7 +42,7 @@ from typing import Callable
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, default_collate
+from torch.utils.data import ConcatDataset, Dataset, default_collate
 
 from model.atomic import atomic_path
 from model.data.datasets.common import DatasetError
@@ -452,11 +452,21 @@ def distill_sources(data_dir: str, input_size: int, negatives_dir: str, synth_di
                    synthetic=lambda shards: synthetic_dataset(synth_dir, shards, input_size, seed))
 
 
-def synthetic_shards(synth_dir: str) -> list[str]:
-    """The complete synthetic training shards of `main.py synth` in synth_dir, as 'shard_00012' names, sorted."""
+def synth_folders(synth: str) -> list[str]:
+    """--synth's folders: one, or several separated by commas ('' for none)."""
+    return [d for d in synth.split(",") if d]
+
+
+def synthetic_shards(synth: str) -> list[str]:
+    """The complete synthetic training shards of `main.py synth` in --synth's folders, sorted: 'shard_00012' for
+    one folder (as runs before several were possible recorded them), 'K:shard_00012' (K the folder's place) for
+    several."""
     from model.data.synth.shards import complete_shards
 
-    return [f"shard_{k:05d}" for k in sorted(complete_shards(synth_dir))] if synth_dir else []
+    folders = synth_folders(synth)
+    if len(folders) == 1:
+        return [f"shard_{k:05d}" for k in sorted(complete_shards(folders[0]))]
+    return [f"{i}:shard_{k:05d}" for i, folder in enumerate(folders) for k in sorted(complete_shards(folder))]
 
 
 class ShardSubset(Dataset):
@@ -486,14 +496,39 @@ class ShardSubset(Dataset):
         return self.dataset[int(self.indices[index])]
 
 
-def synthetic_dataset(synth_dir: str, shards: list[str], input_size: int, seed: int) -> Dataset | None:
-    """The listed shards of the synthetic set in synth_dir (model/data/datasets/synthetic_people.py), or None."""
+class SyntheticSets(ConcatDataset):
+    """Several synthetic sets as one (their samples one after another). Forwards input_size and set_epoch."""
+
+    @property
+    def input_size(self) -> int:
+        return self.datasets[0].input_size
+
+    @input_size.setter
+    def input_size(self, size: int) -> None:
+        for d in self.datasets:
+            d.input_size = size
+
+    def set_epoch(self, epoch: int) -> None:
+        for d in self.datasets:
+            d.set_epoch(epoch)
+
+
+def synthetic_dataset(synth: str, shards: list[str], input_size: int, seed: int) -> Dataset | None:
+    """The listed shards of --synth's sets (model/data/datasets/synthetic_people.py), or None."""
     if not shards:
         return None
     from model.data.datasets.synthetic_people import SyntheticPeople
 
-    people = SyntheticPeople(synth_dir, input_size, seed=seed)
-    return ShardSubset(people, people.shards.shard_of, shards)
+    folders = synth_folders(synth)
+    by_folder: dict[int, list[str]] = {}
+    for name in shards:
+        place, _, shard = name.rpartition(":")
+        by_folder.setdefault(int(place or 0), []).append(shard)
+    parts = []
+    for i, names in sorted(by_folder.items()):
+        people = SyntheticPeople(folders[i], input_size, seed=seed)
+        parts.append(ShardSubset(people, people.shards.shard_of, names))
+    return parts[0] if len(parts) == 1 else SyntheticSets(parts)
 
 
 def synthetic_backgrounds() -> list[np.ndarray]:
@@ -545,7 +580,8 @@ def main(argv: list[str] | None = None) -> int:
                                                 f"'{BLAZEPOSE_INIT}': a new BlazePose network)")
     p.add_argument("--data", default="out/distill", help="folder written by `python main.py distill`")
     p.add_argument("--negatives", default="out/negatives", help="folder written by `python -m bench.mine_negatives`")
-    p.add_argument("--synth", default="out/synth/train", help="synthetic training shards (model/data/synth)")
+    p.add_argument("--synth", default="out/synth/train",
+                   help="synthetic training shards (model/data/synth): a folder, or several separated by commas")
     p.add_argument("--out", default="out/train_generalise", help="checkpoint folder")
     p.add_argument("--steps", type=int, default=None,
                    help=f"schedule length (default {GeneraliseConfig.steps}); with --resume, a new length for the rest of "

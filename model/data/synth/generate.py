@@ -1,7 +1,9 @@
-"""`python main.py synth --out DIR --count N [--seed S] [--split train|heldout] [--size 256]`: synthetic people, resumable.
+"""`python main.py synth --out DIR --count N [--seed S] [--split train|heldout] [--size 256] [--family F]`: synthetic people.
 
 Writes shards of --shard-size samples into DIR (model/data/synth/shards.py) and DIR/data_card.json at the
-end (and every --card-every shards). Rerunning with the same arguments continues where a killed run
+end (and every --card-every shards). --family gives every target person that pose family (e.g. a set of 'touch'
+people to add to a training run); without it the families are drawn as model/data/synth/scene.py weighs them.
+Resumable: rerunning with the same arguments continues where a killed run
 stopped: complete shards are kept, the rest are made again (the same samples: each one's random numbers
 depend only on seed, split and its index). A larger --count later adds samples; the recorded settings
 (DIR/synth_config.json) must match, or the command refuses in one line.
@@ -22,9 +24,10 @@ from model.atomic import atomic_write_text
 from model.commands import UsageError, output_folder, remove_empty_folders
 from model.errors import file_error, one_line
 
+from model.data.synth.poses import FAMILIES
 from model.data.synth.shards import baked_offsets, complete_shards, expected_size, shard_count, write_shard
 
-CONFIG_KEYS = ("seed", "split", "size", "shard_size", "labels_version")
+CONFIG_KEYS = ("seed", "split", "size", "shard_size", "labels_version", "family")  # a missing key reads as None
 DEFAULT_FOOTAGE = os.path.join("out", "distill", "train.npz")  # `main.py distill`'s training set
 LABELS_VERSION = 1  # bump when labels change meaning (joint definition, frames, units): a new folder is needed
 # Upper bounds checked before any work: 10 million samples is weeks of rendering at the measured ~6 renders/s
@@ -43,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard-size", type=int, default=200)
     parser.add_argument("--card-every", type=int, default=10, help="rewrite the data card every N shards")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the body model's forward pass)")
+    parser.add_argument("--family", default=None, choices=FAMILIES,
+                        help="every target person from this pose family (model/data/synth/poses.py); default: all, weighted")
     parser.add_argument("--footage-poses", default="auto",
                         help="distillation set whose triangulated real 3D poses some people take (train split only); "
                              "'auto': out/distill/train.npz where it exists, '' for none")
@@ -82,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     check_options(args)
     config = {"seed": args.seed, "split": args.split, "size": args.size, "shard_size": args.shard_size,
               "labels_version": LABELS_VERSION}
+    if args.family is not None:  # recorded only when given, so that older folders' settings still match
+        config["family"] = args.family
     problem = check_config(args.out, config)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -125,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
             size = expected_size(k, args.count, args.shard_size)
             samples = []
             for i in range(first, first + size):
-                samples.append(maker.make(i))
+                samples.append(maker.make(i, args.family))
                 made += 1
                 if made % 25 == 0:
                     rate = made / (time.perf_counter() - start)

@@ -14,7 +14,8 @@ about the thigh's x axis the other way (R_lower = R_upper Rx(-k), shin backward)
 ordinary joint limits (elbow 0-150, knee 0-155, hip flexion -30..130, shoulder elevation 0-180 degrees).
 
 Families (FAMILIES) cover what the footage lacks: raised and outstretched arms, crouching, sitting,
-kneeling, kicking, lying, bending over; plus 'mocap' (a DeepMimic frame, model/data/mocap.py) and 'random'.
+kneeling, kicking, lying, bending over, hands on the head or face ('touch': hair, ears, face, the back of the
+head; what webcam users do all the time); plus 'mocap' (a DeepMimic frame, model/data/mocap.py) and 'random'.
 """
 
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 FAMILIES = ("stand", "walk", "arms_up", "arms_out", "arms_forward", "reach", "crouch", "sit_chair",
-            "sit_ground", "kneel", "kick", "lunge", "bend", "lying", "random", "mocap")
+            "sit_ground", "kneel", "kick", "lunge", "bend", "lying", "random", "touch", "mocap")
 SEGMENTS = ("chest", "head", "upperarm.L", "lowerarm.L", "upperarm.R", "lowerarm.R", "upperleg.L", "lowerleg.L",
             "upperleg.R", "lowerleg.R", "foot.L", "foot.R")
 
@@ -109,6 +110,8 @@ def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
 
 
 def _arm_random(rng, side: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    if kind == "touch":
+        return _touch_arm(rng, side)
     if kind == "down":
         return arm(side, _u(rng, 0, 45), _u(rng, -30, 90), _u(rng, -30, 60), _u(rng, 0, 100))
     if kind == "up":
@@ -123,6 +126,24 @@ def _arm_random(rng, side: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
     elevation = _u(rng, 0, 180)
     plane = _u(rng, -40 if elevation < 80 else -10, 110)
     return arm(side, elevation, plane, _u(rng, -60, 90), _u(rng, 0, 150))
+
+
+# Where a hand lands in 'touch': the head's centre in the body frame (RFU, m, from the shoulders' midpoint) and
+# how far from it; a straight-line arm model (shoulder half-width, upper arm, forearm) is close enough for that.
+HEAD_CENTRE = np.array([0.0, 0.03, 0.22])
+TOUCH_REACH_M = 0.16
+_SHOULDER_HALF, _UPPER_ARM, _FOREARM = 0.19, 0.29, 0.26
+
+
+def _touch_arm(rng, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """An arm whose hand is on the head (within TOUCH_REACH_M of HEAD_CENTRE): rejection sampling over ranges
+    that hold about 10 % of such arms; the last draw if none lands (rare)."""
+    for _ in range(100):
+        upper, lower = arm(side, _u(rng, 80, 175), _u(rng, 0, 100), _u(rng, -40, 70), _u(rng, 75, 155))
+        hand = np.array([side * _SHOULDER_HALF, 0, 0]) + _UPPER_ARM * (upper @ DOWN) + _FOREARM * (lower @ DOWN)
+        if np.linalg.norm(hand - HEAD_CENTRE) < TOUCH_REACH_M:
+            break
+    return upper, lower
 
 
 def _arm_kind(rng) -> str:
@@ -188,6 +209,9 @@ def sample_pose(family: str, rng: np.random.Generator) -> BodyPose:
         tilt = rot(Y, _u(rng, -10, 10)) @ tilt if rng.random() < 0.5 else tilt
         legs = {s: leg(s, _u(rng, -10, 90), _u(rng, 0, 40), _u(rng, -20, 30), _u(rng, 0, 120)) for s in (1, -1)}
         kinds = {1: str(rng.choice(["down", "up", "out", "any"])), -1: str(rng.choice(["down", "up", "out", "any"]))}
+    elif family == "touch":  # one hand (or both) on the hair, face, ear or the back of the head
+        kinds = {1: "touch", -1: "touch" if rng.random() < 0.4 else _arm_kind(rng)}
+        hd = head(_u(rng, -30, 40), _u(rng, -70, 70), _u(rng, -30, 30))
     elif family == "random":
         kinds = {1: "any", -1: "any"}
         legs = {s: leg(s, _u(rng, -25, 120), _u(rng, -10, 50), _u(rng, -30, 40), _u(rng, 0, 150), _u(rng, -30, 30))

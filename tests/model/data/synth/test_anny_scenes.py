@@ -80,7 +80,7 @@ def test_scene_labels_are_projections(maker, index, family):
 def test_generator_resumes_the_same_samples(tmp_path, body_model, monkeypatch, capsys):
     out = str(tmp_path / "set")
     args = argparse.Namespace(out=out, count=3, seed=4, split="heldout", size=256, shard_size=2, card_every=10,
-                              threads=1, footage_poses="")
+                              threads=1, footage_poses="", family=None)
     assert generate.run(args) == 0
     first = ShardSet(out).labels["joints_2d"].copy()
     assert len(first) == 3 and os.path.isfile(os.path.join(out, "data_card.json"))

@@ -91,9 +91,19 @@ def test_settings_mismatch_is_refused(tmp_path, capsys):
     problem = generate.check_config(str(tmp_path), {**config, "seed": 1})
     assert "seed=0 not 1" in problem and "\n" not in problem
     args = argparse.Namespace(out=str(tmp_path), count=10, seed=1, split="train", size=256, shard_size=200,
-                              card_every=10, threads=1, footage_poses="")
+                              card_every=10, threads=1, footage_poses="", family=None)
     assert generate.run(args) == 2
     assert "other settings" in capsys.readouterr().err
+
+
+def test_a_family_set_is_its_own_folder(tmp_path):
+    """--family is recorded; a folder made without it (older ones too: no key) refuses it, and the reverse."""
+    config = {"seed": 0, "split": "train", "size": 256, "shard_size": 200, "labels_version": generate.LABELS_VERSION}
+    (tmp_path / "synth_config.json").write_text(json.dumps(config))
+    assert "family=None not 'touch'" in generate.check_config(str(tmp_path), {**config, "family": "touch"})
+    (tmp_path / "synth_config.json").write_text(json.dumps({**config, "family": "touch"}))
+    assert generate.check_config(str(tmp_path), {**config, "family": "touch"}) == ""
+    assert "family='touch' not None" in generate.check_config(str(tmp_path), config)
 
 
 def test_dataset_yields_the_distill_sample(folder):
@@ -146,3 +156,27 @@ def test_refresh_picks_up_new_shards(folder):
     write_shard(folder, 2, [make_sample(i, np.random.default_rng(i)) for i in range(5, 7)])
     assert len(data) == 5 and data.refresh() == 7 and len(data) == 7
     assert torch.equal(data[4].joints_2d, before)
+
+
+def test_training_reads_several_synthetic_folders_as_one(tmp_path):
+    """train_generalise --synth A,B: shards named by folder, one dataset over both (input size forwarded); a single
+    folder keeps the plain names that older runs recorded in their checkpoints."""
+    from model.training.train_generalise import SyntheticSets, synthetic_dataset, synthetic_shards
+
+    rng = np.random.default_rng(0)
+    folders = [str(tmp_path / "a"), str(tmp_path / "b")]
+    for folder, counts in zip(folders, ((3, 2), (4,))):
+        first = 0
+        for k, n in enumerate(counts):
+            write_shard(folder, k, [make_sample(i, rng) for i in range(first, first + n)])
+            first += n
+        with open(os.path.join(folder, "synth_config.json"), "w") as f:
+            json.dump({"offsets_mm": load_offsets().tolist()}, f)
+    assert synthetic_shards(folders[0]) == ["shard_00000", "shard_00001"]
+    both = ",".join(folders)
+    assert synthetic_shards(both) == ["0:shard_00000", "0:shard_00001", "1:shard_00000"]
+    data = synthetic_dataset(both, ["0:shard_00001", "1:shard_00000"], 128, seed=0)
+    assert isinstance(data, SyntheticSets) and len(data) == 2 + 4
+    data.input_size = 160
+    assert data.input_size == 160 and data[5].image.shape[-1] == 160
+    assert len(synthetic_dataset(folders[0], ["shard_00000"], 128, seed=0)) == 3
