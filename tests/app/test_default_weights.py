@@ -147,8 +147,10 @@ def _far_from_average_pck(threshold: float) -> dict[str, float]:
 
 # Joints of 17 within 0.2 of the box per render, measured 2026-12-07 with the shipped BlazePose-backbone network
 # (PYTHONPATH=. python -c "import tests.app.test_default_weights as t; print(t._far_from_average_pck(0.2))", x 17);
-# the earlier default (assets/previous/cascade_light.*) had 12, 9, 12, 10, 14, 4.
-FAR_FROM_AVERAGE_JOINTS = {"arms_up": 17, "arms_out": 17, "crouch": 16, "kneel": 15, "kick": 17, "lying": 12}
+# the earlier default (assets/previous/cascade_light.*) had 12, 9, 12, 10, 14, 4. Crouch: 16 until the weights
+# fine-tuned with people touching their heads (2026-12-07, late), 14 since; on the synthetic held-out set's 12
+# crouching people those weights are better (PCK@0.1 0.583 -> 0.632; assets/README, "Hands on the head").
+FAR_FROM_AVERAGE_JOINTS = {"arms_up": 17, "arms_out": 17, "crouch": 14, "kneel": 15, "kick": 17, "lying": 12}
 
 
 def test_poses_far_from_the_average_no_worse_than_measured():
