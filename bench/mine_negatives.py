@@ -173,21 +173,14 @@ def split_of(name: str, view: str, frame: int) -> str:
     return "heldout" if view == HELDOUT_VIEW or (name == "vtest" and frame >= VTEST_HELDOUT_FROM) else "train"
 
 
-def distinct(boxes: list[np.ndarray], same_iou: float = 0.5) -> list[np.ndarray]:
-    """The boxes with near-duplicates (IoU >= same_iou with one kept earlier: the same person seen by the
-    teacher and the multi-view labels) dropped."""
-    kept: list[np.ndarray] = []
-    for box in boxes:
-        if all(box_iou(box, k) < same_iou for k in kept):
-            kept.append(box)
-    return kept
-
-
 def straddle_boxes(people: list[np.ndarray], rng: np.random.Generator,
                    per_pair: int = STRADDLES_PER_PAIR) -> list[np.ndarray]:
     """Boxes (4,) xyxy centred between two of the frame's `people` boxes (see the module docstring), each
-    matching none of them."""
-    people = distinct(people)
+    matching none of them. Near-duplicate people boxes (the same person seen by the teacher and the multi-view
+    labels) count once: app.detection.base.nms at IoU 0.5, in their order."""
+    from app.detection.base import nms
+
+    people = [people[i] for i in nms(people, np.ones(len(people)), 0.5)]
     out = []
     for i, a in enumerate(people):
         for b in people[i + 1:]:
