@@ -3,7 +3,9 @@
 Per clip, the first --frames frames are decoded once into memory (decoding is left out of every row). Then,
 round after round, every contender processes all of them in order, taking turns every CHUNK frames (each
 keeps its own state between turns; a detector thread finishes its frame before the next contender's turn
-starts), so that the load of a shared machine, which swings within a minute, hits every row alike:
+starts), so that the load of a shared machine, which swings within a minute, hits every row alike. The turn
+order rotates by one contender every CHUNK frames (turn_order), so that no row always runs right after the
+same other one: in a fixed order two identical networks read about 3 % apart:
   mediapipe-pose  mp.solutions.pose.Pose(model_complexity=1) in video mode: MediaPipe's own single-person
                   solution, the speed to beat on a CPU (it finds at most one person)
   default         the project's default pipeline (PipelineConfig() with the clip's frame rate)
@@ -126,6 +128,12 @@ class ProjectPipeline:
         self.processor.close()
 
 
+def turn_order(contenders: list, turn: int) -> list:
+    """The contenders of turn `turn` (0, 1, ...): the list rotated left by `turn` places."""
+    k = turn % len(contenders)
+    return contenders[k:] + contenders[:k]
+
+
 def run_round(contenders: list, frames: list[Frame], fps: float) -> tuple[dict[str, float], dict[str, list[int]]]:
     """Warm-up, then every frame in order, the contenders taking turns: ({name: fps}, {name: people per frame})."""
     for contender in contenders:
@@ -136,8 +144,8 @@ def run_round(contenders: list, frames: list[Frame], fps: float) -> tuple[dict[s
     gc.collect()
     seconds = {c.name: 0.0 for c in contenders}
     people: dict[str, list[int]] = {c.name: [] for c in contenders}
-    for first in range(0, len(frames), CHUNK):
-        for contender in contenders:
+    for turn, first in enumerate(range(0, len(frames), CHUNK)):
+        for contender in turn_order(contenders, turn):
             start = time.perf_counter()
             people[contender.name] += [contender.people(frame, fps) for frame in frames[first : first + CHUNK]]
             seconds[contender.name] += time.perf_counter() - start
