@@ -5,7 +5,8 @@ round after round, every contender processes all of them in order, taking turns 
 keeps its own state between turns; a detector thread finishes its frame before the next contender's turn
 starts), so that the load of a shared machine, which swings within a minute, hits every row alike. The turn
 order rotates by one contender every CHUNK frames (turn_order), so that no row always runs right after the
-same other one: in a fixed order two identical networks read about 3 % apart:
+same other one, and each round builds the contenders in that round's rotated order (a network built first
+ran up to 4 % faster than an identical one built after it):
   mediapipe-pose  mp.solutions.pose.Pose(model_complexity=1) in video mode: MediaPipe's own single-person
                   solution, the speed to beat on a CPU (it finds at most one person)
   default         the project's default pipeline (PipelineConfig() with the clip's frame rate)
@@ -176,11 +177,11 @@ def bench_clip(path: str, contenders: list[str], frames: int, rounds: int, card:
     speeds: dict[str, list[float]] = {name: [] for name in contenders}
     ratios: dict[str, list[float]] = {name: [] for name in contenders}
     people: dict[str, list[int]] = {}
-    for _ in range(rounds):
+    for round_index in range(rounds):
         # Built per round and closed after it: no contender's threads or caches outlive the round.
         built = []
         try:
-            for name in contenders:
+            for name in turn_order(contenders, round_index):
                 built.append(build(name, card))
             this_round, people = run_round(built, images, fps)
         finally:
