@@ -14,7 +14,8 @@ of `main.py distill`, and, when synthetic shards exist, a synthetic_share of the
 shards, re-scanned at every epoch), `negatives` crops without a person (bench/mine_negatives.py), and
 mocap poses through random cameras for the lifting block (as model/training/distill_train.py). Losses: every term
 of model/training/losses.py on the positives (negatives carry no labels, so those terms ignore them), the mocap
-lifting loss, and binary cross-entropy of the person logit (positives 1, negatives 0).
+lifting loss, and binary cross-entropy of the person logit (positives 1, negatives 0). --arm-weight W counts the
+elbows and wrists W times in the 2D terms (joint heatmaps, 2.5D).
 
 Exact resume. Everything random in a step is drawn from generators seeded by (seed, step) (input size,
 synthetic and negative picks, mocap, edge bands, dropout via torch.manual_seed), and every item's
@@ -50,7 +51,7 @@ from model.data.datasets.loader import IMAGENET_MEAN, IMAGENET_STD, CropSample
 from model.training.distill_train import DistillTrainConfig, freeze_early_blocks, mocap_batch, set_frozen_eval
 from model.training.losses import cascade_loss, pose_loss
 from model.net.network import CascadeNet
-from model.net.skeleton import H36M
+from model.net.skeleton import H36M, JOINT_NAMES, NUM_JOINTS
 from model.data.targets import make_targets
 
 RESUME_FORMAT = "cascade3d-train-generalise"
@@ -60,7 +61,7 @@ BLAZEPOSE_INIT = "blazepose"  # --init value for a new network on the BlazePose 
 # --resume keeps the run's, so giving one with it is an error. --steps, --minutes, --save-minutes, --threads,
 # --loader-threads and --device are run-time settings, honoured on resume too.
 RECIPE_OPTIONS = ("init", "batch_size", "negatives_per_step", "lr", "backbone_lr", "head_lr", "freeze_blocks",
-                  "train_sizes")
+                  "train_sizes", "arm_weight")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class GeneraliseConfig:
     warmup_steps: int = 50  # linear warm-up: Adam's first moments are empty after a fresh start
     w_mocap: float = 1.0  # mocap lifting loss, as model/training/distill_train.py
     w_person: float = 1.0  # person-score BCE; comparable in size to the pose terms near convergence
+    arm_weight: float = 1.0  # elbows and wrists count this many times in the 2D terms (joint heatmaps, 2.5D): the
+    # joints issue 27 measures one by one, and the ones the network most often gets wrong
     edge_band_prob: float = 0.15  # black band on one side of a crop: the app's crops are black outside the frame,
     # so people at the frame's edge must not look like "not a person" (negatives near edges have such bands too)
     threads: int = 1  # torch threads: the development machine's other core serves everyone else
@@ -122,6 +125,16 @@ class Position:
     epoch: int = 0
     offset: int = 0
     shards: tuple[str, ...] = ()
+
+
+ARM_JOINTS = ("l_elbow", "l_wrist", "r_elbow", "r_wrist")
+
+
+def arm_weights(arm_weight: float, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(J,) per-joint loss weights: `arm_weight` for the elbows and wrists, 1 for the other joints."""
+    w = torch.ones(NUM_JOINTS, device=device)
+    w[[JOINT_NAMES.index(name) for name in ARM_JOINTS]] = arm_weight
+    return w
 
 
 def lr_factor(step: int, tcfg: GeneraliseConfig) -> float:
@@ -262,6 +275,8 @@ class Trainer:
             person_target = person_target.to(self.device)
             tgt = make_targets(batch.joints_2d, batch.valid_2d, batch.joints_3d, batch.has_3d, step_cfg,
                                epoch=cfg.bone_sigma_epochs)  # the final (narrowest) bones of the first run
+            if tcfg.arm_weight != 1.0:
+                tgt = tgt._replace(joint_weight=tgt.joint_weight * arm_weights(tcfg.arm_weight, self.device))
             images = batch.image.contiguous(memory_format=torch.channels_last) if self.on_gpu else batch.image
             # bf16 autocast on a GPU (no loss scaling needed); the losses cast predictions to float32.
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.on_gpu):
@@ -603,6 +618,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train-sizes", type=_sizes, default=None, metavar="S[,S...]",
                    help="input sides drawn per step, equally often (default 128,160,192 at 0.4/0.3/0.3); e.g. 160 to "
                         "fine-tune for the size a card is exported at")
+    p.add_argument("--arm-weight", type=float, default=None,
+                   help=f"weight of the elbows and wrists in the 2D losses (default {GeneraliseConfig.arm_weight})")
     p.add_argument("--device", default="cpu", help="cpu or cuda (bf16 autocast, channels_last)")
     p.add_argument("--resume", action="store_true",
                    help="continue from OUT/last.pt with its recipe (recipe options are refused: they would be ignored)")
@@ -676,7 +693,8 @@ def _runtime(args: argparse.Namespace) -> dict:
 def _new_recipe(args: argparse.Namespace) -> GeneraliseConfig:
     """The recipe of a new run: GeneraliseConfig's defaults where an option was not given."""
     given = {"batch_size": args.batch_size, "negatives": args.negatives_per_step, "lr": args.lr,
-             "backbone_lr": args.backbone_lr, "head_lr": args.head_lr, "freeze_blocks": args.freeze_blocks}
+             "backbone_lr": args.backbone_lr, "head_lr": args.head_lr, "freeze_blocks": args.freeze_blocks,
+             "arm_weight": args.arm_weight}
     tcfg = GeneraliseConfig(**{k: v for k, v in given.items() if v is not None}, **_runtime(args))
     if args.train_sizes:
         tcfg = replace(tcfg, train_sizes=args.train_sizes, size_probs=(1 / len(args.train_sizes),) * len(args.train_sizes))

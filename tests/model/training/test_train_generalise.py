@@ -10,7 +10,8 @@ from model.net.config import ModelConfig
 from model.data.datasets.loader import IMAGENET_MEAN, IMAGENET_STD, make_crop_sample
 from model.net.network import CascadeNet
 from model.net.skeleton import NUM_JOINTS
-from model.training.train_generalise import GeneraliseConfig, Sources, Trainer, lr_factor, run
+from model.net.skeleton import JOINT_NAMES
+from model.training.train_generalise import GeneraliseConfig, Sources, Trainer, arm_weights, lr_factor, run
 
 
 class DotPeople(Dataset):
@@ -40,7 +41,7 @@ class DotPeople(Dataset):
                                 valid, joints_3d * self.person, valid, float(self.person), index)
 
 
-def _trainer(steps: int = 8, head_lr: float = 1e-3) -> Trainer:
+def _trainer(steps: int = 8, head_lr: float = 1e-3, arm_weight: float = 1.0) -> Trainer:
     torch.manual_seed(0)
     cfg = ModelConfig.tiny().replace(person_head=16)
     net = CascadeNet(cfg)
@@ -51,7 +52,8 @@ def _trainer(steps: int = 8, head_lr: float = 1e-3) -> Trainer:
     )
     # 2 real crops per step: an epoch of the 10 real crops ends after 5 steps, inside the tested run.
     tcfg = GeneraliseConfig(steps=steps, batch_size=4, synthetic_share=0.5, negatives=2, train_sizes=(32, 64),
-                            size_probs=(0.5, 0.5), mocap_batch=16, warmup_steps=2, threads=1, head_lr=head_lr)
+                            size_probs=(0.5, 0.5), mocap_batch=16, warmup_steps=2, threads=1, head_lr=head_lr,
+                            arm_weight=arm_weight)
     trainer = Trainer(net, sources, tcfg)
     trainer.train_mode()
     return trainer
@@ -93,6 +95,20 @@ def test_run_stops_on_budget_and_leaves_a_resumable_checkpoint(tmp_path):
     assert state["position"]["step"] == 2 and "optimizer" in state
     weights = torch.load(tmp_path / "weights.pt", weights_only=True)
     assert "optimizer" not in weights and weights["model_config"]["person_head"] == 16
+
+
+def test_arm_weight_weighs_the_elbows_and_wrists_and_changes_the_steps():
+    w = arm_weights(3.0)
+    arms = {"l_elbow", "l_wrist", "r_elbow", "r_wrist"}
+    assert [float(v) for v in w] == [3.0 if name in arms else 1.0 for name in JOINT_NAMES]
+    torch.set_num_threads(1)
+    plain, weighted = _trainer(), _trainer(arm_weight=3.0)
+    logs = [(plain.step(), weighted.step()) for _ in range(2)]
+    # The same batches (seeded by step), so only the weighting differs: the 2D terms and the weights move apart.
+    assert logs[0][0]["joint"] != logs[0][1]["joint"] and logs[0][0]["uvz"] != logs[0][1]["uvz"]
+    assert logs[0][0]["cube"] == logs[0][1]["cube"]  # the first step's 3D terms see the same network
+    a, b = plain.net.state_dict(), weighted.net.state_dict()
+    assert any(not torch.equal(a[k], b[k]) for k in a)
 
 
 def test_schedule_follows_steps_not_the_clock():
