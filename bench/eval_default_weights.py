@@ -17,7 +17,7 @@ Metrics (per person, then averaged over the people both backends return a pose f
 - 3D against the reference triangulated from cameras 1-3, root-relative in camera-4 axes, mm:
   MPJPE (as output), MPJPE after scaling the prediction to the reference's size (least squares),
   and PA-MPJPE (Procrustes with scale).
-- Per joint: PCK@0.1 against the multi-view reference of the elbows and wrists (PER_JOINT).
+- Per joint: PCK@0.1 against the multi-view reference of the elbows and wrists (ARM_JOINTS).
 - Confidence: the share of joints whose own confidence reaches CONFIDENT (the app's threshold for
   drawing and tracking a joint), and PCK@0.1 against the multi-view reference over those joints only.
 Speed: milliseconds per crop on this machine's CPU (torch threads as given), batch 1 and 8, with the
@@ -33,10 +33,7 @@ import time
 import numpy as np
 
 from app.people.placement import MIN_CONFIDENCE as CONFIDENT
-from model.net.skeleton import JOINT_NAMES, NUM_JOINTS
-
-# Joints whose PCK@0.1 against the multi-view reference is reported one by one (the arms: issue 27).
-PER_JOINT = ("l_elbow", "l_wrist", "r_elbow", "r_wrist")
+from model.net.skeleton import ARM_JOINTS, JOINT_NAMES, NUM_JOINTS
 
 
 def _box(points: np.ndarray, grow: float = 0.1) -> np.ndarray:
@@ -147,7 +144,7 @@ def person_metrics(kp: np.ndarray, joints: np.ndarray, rec: dict) -> dict:
             out["confident_share"] = float(sure.mean())
             out["pck_confident"] = float((err[sure] < 0.1 * size).mean()) if sure.any() else np.nan
             # Per joint where people look first (issue 27): right (1) or not (0) against the multi-view joint.
-            for joint in PER_JOINT:
+            for joint in ARM_JOINTS:
                 j = JOINT_NAMES.index(joint)
                 out[f"pck_{joint}"] = float(np.linalg.norm(kp[j, :2] - target[j]) < 0.1 * size) if ok[j] else np.nan
     gt = rec["joints_3d"] - rec["joints_3d"][0]
@@ -321,12 +318,12 @@ def format_table(results: dict) -> str:
                          f"{r['px_teacher']:.1f} | {r['pck_reference']:.3f} | {r['px_reference']:.1f} | "
                          f"{r['mpjpe']:.0f} | {r['mpjpe_scaled']:.0f} | {r['pa_mpjpe']:.0f} | "
                          f"{r['confident_share']:.2f} | {r['pck_confident']:.3f} |")
-    lines += ["", "| backend | frames | " + " | ".join(f"PCK@0.1 {j} vs multi-view" for j in PER_JOINT) + " |",
-              "|" + " --- |" * (2 + len(PER_JOINT))]
+    lines += ["", "| backend | frames | " + " | ".join(f"PCK@0.1 {j} vs multi-view" for j in ARM_JOINTS) + " |",
+              "|" + " --- |" * (2 + len(ARM_JOINTS))]
     for key, label in (("network", "cascade (this)"), ("mediapipe", "MediaPipe")):
         for suffix, frames in (("", "all 100"), ("_unseen_frames", ">= 70 only")):
             r = results[key + suffix]
-            lines.append(f"| {label} | {frames} | " + " | ".join(f"{r[f'pck_{j}']:.3f}" for j in PER_JOINT) + " |")
+            lines.append(f"| {label} | {frames} | " + " | ".join(f"{r[f'pck_{j}']:.3f}" for j in ARM_JOINTS) + " |")
     return "\n".join(lines)
 
 

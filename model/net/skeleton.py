@@ -25,6 +25,8 @@ JOINT_NAMES: tuple[str, ...] = (
 
 NUM_JOINTS = len(JOINT_NAMES)
 ROOT = 0
+# The elbows and wrists: the joints a pose network most often gets wrong, measured and weighted one by one.
+ARM_JOINTS: tuple[str, ...] = ("l_elbow", "l_wrist", "r_elbow", "r_wrist")
 
 # Parent of each joint (-1 for the root); parents always come before children.
 PARENTS: tuple[int, ...] = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15)

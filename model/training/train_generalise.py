@@ -51,7 +51,7 @@ from model.data.datasets.loader import IMAGENET_MEAN, IMAGENET_STD, CropSample
 from model.training.distill_train import DistillTrainConfig, freeze_early_blocks, mocap_batch, set_frozen_eval
 from model.training.losses import cascade_loss, pose_loss
 from model.net.network import CascadeNet
-from model.net.skeleton import H36M, JOINT_NAMES, NUM_JOINTS
+from model.net.skeleton import ARM_JOINTS, H36M, JOINT_NAMES, NUM_JOINTS
 from model.data.targets import make_targets
 
 RESUME_FORMAT = "cascade3d-train-generalise"
@@ -125,9 +125,6 @@ class Position:
     epoch: int = 0
     offset: int = 0
     shards: tuple[str, ...] = ()
-
-
-ARM_JOINTS = ("l_elbow", "l_wrist", "r_elbow", "r_wrist")
 
 
 def arm_weights(arm_weight: float, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -208,6 +205,8 @@ class Trainer:
             # OpenCV and numpy release the GIL while warping; map() keeps the order, so results are the same.
             self.pool = ThreadPoolExecutor(tcfg.loader_threads)
         self.cfg = net.cfg
+        # None at the default weight: the 2D targets stay exactly as make_targets gives them.
+        self.joint_weights = arm_weights(tcfg.arm_weight, self.device) if tcfg.arm_weight != 1.0 else None
         self.frozen = freeze_early_blocks(net, tcfg.freeze_blocks)
         head = list(net.person_head.parameters())
         backbone = [p for p in net.backbone.parameters() if p.requires_grad]
@@ -275,8 +274,8 @@ class Trainer:
             person_target = person_target.to(self.device)
             tgt = make_targets(batch.joints_2d, batch.valid_2d, batch.joints_3d, batch.has_3d, step_cfg,
                                epoch=cfg.bone_sigma_epochs)  # the final (narrowest) bones of the first run
-            if tcfg.arm_weight != 1.0:
-                tgt = tgt._replace(joint_weight=tgt.joint_weight * arm_weights(tcfg.arm_weight, self.device))
+            if self.joint_weights is not None:
+                tgt = tgt._replace(joint_weight=tgt.joint_weight * self.joint_weights)
             images = batch.image.contiguous(memory_format=torch.channels_last) if self.on_gpu else batch.image
             # bf16 autocast on a GPU (no loss scaling needed); the losses cast predictions to float32.
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.on_gpu):

@@ -11,10 +11,10 @@ import os
 import numpy as np
 
 from app.backends.cascade import default_card_path
+from model.net.skeleton import ARM_JOINTS
 
 CARD = str(default_card_path())
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "raised_arms")
-ARM_JOINTS = ("l_elbow", "l_wrist", "r_elbow", "r_wrist")
 
 
 def _crops() -> list[dict]:

@@ -9,8 +9,7 @@ from torch.utils.data import Dataset
 from model.net.config import ModelConfig
 from model.data.datasets.loader import IMAGENET_MEAN, IMAGENET_STD, make_crop_sample
 from model.net.network import CascadeNet
-from model.net.skeleton import NUM_JOINTS
-from model.net.skeleton import JOINT_NAMES
+from model.net.skeleton import JOINT_NAMES, NUM_JOINTS
 from model.training.train_generalise import GeneraliseConfig, Sources, Trainer, arm_weights, lr_factor, run
 
 
